@@ -1,0 +1,88 @@
+// The generated CRDs install into a real kube-apiserver, are served with the names, short
+// names, category, status subresource and printer columns the API promises, and accept every
+// sample in config/samples.
+import { expect } from 'chai';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GROUP, VERSION, ALL_KINDS } from '../../src/api/v1alpha1/index.js';
+import { collectionPath, createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, rawGet, rawRequest, repoRoot, type KubeClients } from '../support/kube.js';
+
+const samplesDir = join(repoRoot, 'config', 'samples');
+const sampleFiles = readdirSync(samplesDir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+
+describe('CRDs on a real API server', () => {
+  let clients: KubeClients;
+  let namespace: string;
+
+  before(() => {
+    clients = kubeClients();
+  });
+  beforeEach(async () => {
+    namespace = await createTestNamespace(clients, 'crds');
+  });
+  afterEach(async () => {
+    await deleteNamespace(clients, namespace);
+  });
+
+  it('serves the three kinds with short names, the galleryshare category and a status subresource', async () => {
+    const res = await rawGet(clients.kc, `/apis/${GROUP}/${VERSION}`);
+    expect(res.status).to.equal(200);
+    const resources = (JSON.parse(res.body) as { resources: { name: string; kind: string; namespaced: boolean; shortNames?: string[]; categories?: string[] }[] }).resources;
+    for (const kind of ALL_KINDS) {
+      const resource = resources.find((r) => r.name === kind.plural);
+      expect(resource, kind.plural).to.exist;
+      expect(resource!.kind).to.equal(kind.kind);
+      expect(resource!.namespaced).to.equal(true);
+      expect(resource!.shortNames).to.have.members(kind.shortNames);
+      expect(resource!.categories).to.deep.equal(['galleryshare']);
+      expect(resources.map((r) => r.name)).to.include(`${kind.plural}/status`);
+    }
+  });
+
+  it('accepts every sample in config/samples and applies the defaults', async () => {
+    expect(sampleFiles.length).to.be.at.least(3);
+    const kindsSeen = new Set<string>();
+    for (const file of sampleFiles) {
+      for (const doc of loadYamlDocuments(join(samplesDir, file))) {
+        const kind = ALL_KINDS.find((k) => k.kind === doc.kind);
+        expect(kind, `${file}: unknown kind ${String(doc.kind)}`).to.exist;
+        kindsSeen.add(kind!.kind);
+        const res = await rawRequest(clients.kc, 'POST', collectionPath(namespace, kind!.plural), doc);
+        expect(res.status, `${file}: ${res.body}`).to.equal(201);
+        const created = JSON.parse(res.body) as { spec: { deletionPolicy?: string } };
+        expect(created.spec.deletionPolicy, `${file}: deletionPolicy default`).to.equal('Delete');
+      }
+    }
+    expect([...kindsSeen]).to.have.members(ALL_KINDS.map((k) => k.kind));
+  });
+
+  it('prints READY, REASON, a summary and AGE columns', async () => {
+    const doc = loadYamlDocuments(join(samplesDir, 'galleryshare.yaml'))[0]!;
+    const created = await rawRequest(clients.kc, 'POST', collectionPath(namespace, 'galleryshares'), doc);
+    expect(created.status, created.body).to.equal(201);
+    for (const kind of ALL_KINDS) {
+      const res = await rawGet(clients.kc, collectionPath(namespace, kind.plural), { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+      expect(res.status, res.body).to.equal(200);
+      const table = JSON.parse(res.body) as { columnDefinitions: { name: string }[] };
+      const names = table.columnDefinitions.map((c) => c.name);
+      expect(names[0]).to.equal('Name');
+      expect(names.slice(1, 3)).to.deep.equal(['Ready', 'Reason']);
+      expect(names[names.length - 1]).to.equal('Age');
+      expect(names.length, `${kind.kind} has a summary column`).to.be.at.least(5);
+    }
+  });
+
+  it('lists all three kinds with `kubectl get galleryshare` (the category)', async () => {
+    for (const file of ['galleryshare.yaml', 'tenantgrant.yaml', 'sharedimagevm.yaml']) {
+      const { stdout } = await kubectl(['apply', '-n', namespace, '-f', join(samplesDir, file)]);
+      expect(stdout).to.match(/created/);
+    }
+    const { stdout } = await kubectl(['get', 'galleryshare', '-n', namespace, '-o', 'name']);
+    const lines = stdout.trim().split('\n').sort();
+    expect(lines).to.deep.equal([
+      'galleryshare.galleryshare.io/golden-images',
+      'sharedimagevm.galleryshare.io/web-1',
+      'tenantgrant.galleryshare.io/contoso-to-fabrikam',
+    ]);
+  });
+});
