@@ -43,7 +43,7 @@ function main(): void {
     console.log(`generated files are up to date (${files.size} files)`);
     return;
   }
-  for (const f of stray) console.warn(`not generated any more, remove it: ${relative(root, join(repositoryRoot, f))}`);
+  for (const f of stray) console.warn(`not generated any more, remove it: ${f}`);
   console.log(stale.length ? `wrote ${stale.join(', ')}` : `generated files are up to date (${files.size} files)`);
 }
 

@@ -4,7 +4,7 @@
 // free ports, an admin kubeconfig, readiness checks, and a stop() that leaves no process behind.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,7 @@ export async function ensureBinaries(log: (line: string) => void = () => {}): Pr
     kubeApiserver: join(dir, 'kube-apiserver'),
     kubeControllerManager: join(dir, 'kube-controller-manager'),
   };
-  if (Object.values(binaries).every((p) => existsSync(p))) return binaries;
+  if ([binaries.etcd, binaries.kubeApiserver, binaries.kubeControllerManager].every((p) => existsSync(p))) return binaries;
   log(`building etcd ${ETCD_VERSION} and Kubernetes ${KUBERNETES_VERSION} from Go modules into ${dir} (first run only)`);
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(here, 'build-control-plane.sh'), KUBERNETES_VERSION, ETCD_VERSION, dir], {
@@ -202,10 +202,39 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
+const RUN_DIR_PREFIX = 'gso-control-plane-';
+
+/** Removes run directories left by a control plane whose owner died without stop() (SIGKILL). */
+function removeAbandonedRunDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(RUN_DIR_PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      continue; // being created right now by another process, or not ours to judge
+    }
+    if (owner > 0 && isAlive(owner)) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const binaries = await ensureBinaries(log);
-  const dir = mkdtempSync(join(tmpdir(), 'gso-control-plane-'));
+  removeAbandonedRunDirs();
+  const dir = mkdtempSync(join(tmpdir(), RUN_DIR_PREFIX));
+  writeFileSync(join(dir, 'owner.pid'), String(process.pid));
   const children: { name: string; child: ChildProcess }[] = [];
   let stopped = false;
 
