@@ -1,0 +1,218 @@
+// Every setting of the operator, in one table: its flag, its environment variable, its default,
+// how it is parsed and what it means. Flags win over environment variables. A bad value stops
+// start-up with a message that names the setting. `--help` prints the table (the README's table
+// is the same list).
+import { readFileSync } from 'node:fs';
+
+export interface PolicyConfig {
+  /** Subscriptions direct sharing may target; undefined means any. */
+  allowedShareSubscriptions?: ReadonlySet<string>;
+  /** Tenants direct sharing may target; undefined means any. */
+  allowedShareTenants?: ReadonlySet<string>;
+  allowCommunitySharing: boolean;
+}
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  watchNamespaces: string[];
+  armEndpoint: string;
+  authorityHost: string;
+  azureCaFile?: string;
+  workers: number;
+  resyncIntervalMs: number;
+  leaderElect: boolean;
+  leaderElectionId: string;
+  leaderElectionNamespace: string;
+  metricsBindAddress: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  shutdownTimeoutMs: number;
+  policy: PolicyConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Setting {
+  flag: string;
+  env: string;
+  default: string;
+  description: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The settings, in the order `--help` and the README list them. */
+export const SETTINGS = {
+  kubeconfig: { flag: '--kubeconfig', env: 'KUBECONFIG', default: '(in-cluster)', description: 'Kubeconfig file; without it the in-cluster service account is used.' },
+  watchNamespaces: { flag: '--watch-namespaces', env: 'WATCH_NAMESPACES', default: '(all)', description: 'Comma-separated namespaces to watch; empty watches all namespaces.' },
+  armEndpoint: { flag: '--arm-endpoint', env: 'AZURE_RESOURCE_MANAGER_ENDPOINT', default: 'https://management.azure.com', description: 'Azure Resource Manager endpoint (sovereign clouds, the emulator). https only.' },
+  authorityHost: { flag: '--authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', description: 'Microsoft Entra authority host. https only.' },
+  azureCaFile: { flag: '--azure-ca-file', env: 'AZURE_CA_FILE', default: '(system CAs)', description: 'Extra PEM CA bundle trusted for Azure and Entra endpoints (added to the system CAs).' },
+  workers: { flag: '--workers', env: 'WORKERS', default: '10', description: 'Concurrent reconciles per controller (1-200).' },
+  resyncInterval: { flag: '--resync-interval', env: 'RESYNC_INTERVAL', default: '10m', description: 'How often each object is compared with Azure when nothing changed (with ±10% jitter); 30s to 24h.' },
+  leaderElect: { flag: '--leader-elect', env: 'LEADER_ELECT', default: 'true', description: 'Elect a leader on a Lease so that only one replica reconciles (true/false).' },
+  leaderElectionId: { flag: '--leader-election-id', env: 'LEADER_ELECTION_ID', default: 'gallery-share-operator', description: 'Name of the leader-election Lease.' },
+  leaderElectionNamespace: { flag: '--leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "(the pod's namespace, else default)", description: 'Namespace of the leader-election Lease.' },
+  metricsBindAddress: { flag: '--metrics-bind-address', env: 'METRICS_BIND_ADDRESS', default: ':8080', description: 'host:port serving /metrics, /healthz and /readyz; "0" turns it off.' },
+  logLevel: { flag: '--log-level', env: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error or fatal. Logs are JSON lines.' },
+  shutdownTimeout: { flag: '--shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', default: '30s', description: 'On SIGTERM, how long in-flight reconciles may finish before the process exits.' },
+  allowedShareSubscriptions: { flag: '--allowed-share-subscriptions', env: 'ALLOWED_SHARE_SUBSCRIPTIONS', default: '*', description: 'Policy: comma-separated subscription ids direct sharing may target, or * for any.' },
+  allowedShareTenants: { flag: '--allowed-share-tenants', env: 'ALLOWED_SHARE_TENANTS', default: '*', description: 'Policy: comma-separated tenant ids direct sharing may target, or * for any.' },
+  allowCommunitySharing: { flag: '--allow-community-sharing', env: 'ALLOW_COMMUNITY_SHARING', default: 'false', description: 'Policy: whether GalleryShares may publish galleries to the community (everyone).' },
+} satisfies Record<string, Setting>;
+
+/** The default Azure identity comes from @azure/identity's standard variables (README lists them). */
+export const AZURE_IDENTITY_VARIABLES = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE'];
+
+export function helpText(): string {
+  const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(30)} ${s.env.padEnd(32)} default ${s.default}\n      ${s.description}`);
+  return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n`;
+}
+
+type Raw = Partial<Record<keyof typeof SETTINGS, string>>;
+
+/** Reads flags (`--name value` or `--name=value`) and environment variables into raw strings. */
+export function readRaw(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
+  const byFlag = new Map(Object.entries(SETTINGS).map(([key, s]) => [s.flag, key as keyof typeof SETTINGS]));
+  const raw: Raw = {};
+  for (const [key, setting] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, Setting][]) {
+    if (env[setting.env] !== undefined) raw[key] = env[setting.env];
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const key = byFlag.get(flag);
+    if (!key) throw new ConfigError(`unknown flag ${flag} (see --help)`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+    raw[key] = value;
+  }
+  return raw;
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): OperatorConfig {
+  const raw = readRaw(argv, env);
+  const name = (key: keyof typeof SETTINGS) => `${SETTINGS[key].flag} (${SETTINGS[key].env})`;
+  const fail = (key: keyof typeof SETTINGS, why: string): never => {
+    throw new ConfigError(`${name(key)}: ${why}`);
+  };
+
+  const https = (key: 'armEndpoint' | 'authorityHost'): string => {
+    const value = (raw[key] ?? SETTINGS[key].default).replace(/\/+$/, '');
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return fail(key, `"${value}" is not a URL`);
+    }
+    if (url.protocol !== 'https:') fail(key, `"${value}" must use https (Azure SDKs send bearer tokens over https only)`);
+    return value;
+  };
+
+  const integer = (key: 'workers', min: number, max: number): number => {
+    const value = raw[key] ?? SETTINGS[key].default;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) fail(key, `"${value}" must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+
+  const duration = (key: 'resyncInterval' | 'shutdownTimeout', minMs: number, maxMs: number): number => {
+    const value = raw[key] ?? SETTINGS[key].default;
+    const ms = parseDuration(value);
+    if (ms === undefined) return fail(key, `"${value}" is not a duration (such as 90s, 10m or 1h)`);
+    if (ms < minMs || ms > maxMs) fail(key, `"${value}" must be between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`);
+    return ms;
+  };
+
+  const bool = (key: 'leaderElect' | 'allowCommunitySharing'): boolean => {
+    const value = (raw[key] ?? SETTINGS[key].default).toLowerCase();
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    return fail(key, `"${raw[key]}" must be true or false`);
+  };
+
+  const idSet = (key: 'allowedShareSubscriptions' | 'allowedShareTenants'): ReadonlySet<string> | undefined => {
+    const value = (raw[key] ?? SETTINGS[key].default).trim();
+    if (value === '*') return undefined;
+    const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = ids.filter((id) => !UUID.test(id));
+    if (bad.length) fail(key, `not UUIDs: ${bad.join(', ')} (give ids, or * for any)`);
+    return new Set(ids.map((id) => id.toLowerCase()));
+  };
+
+  const logLevel = raw.logLevel ?? SETTINGS.logLevel.default;
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) fail('logLevel', `"${logLevel}" must be trace, debug, info, warn, error or fatal`);
+
+  const namespaces = (raw.watchNamespaces ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const badNamespace = namespaces.find((ns) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63);
+  if (badNamespace) fail('watchNamespaces', `"${badNamespace}" is not a namespace name`);
+
+  const metricsBindAddress = raw.metricsBindAddress ?? SETTINGS.metricsBindAddress.default;
+  if (metricsBindAddress !== '0' && !/^(\[[^\]]+\]|[^:]*):\d{1,5}$/.test(metricsBindAddress)) fail('metricsBindAddress', `"${metricsBindAddress}" must be host:port (such as :8080) or 0`);
+
+  let azureCaFile: string | undefined;
+  if (raw.azureCaFile) {
+    azureCaFile = raw.azureCaFile;
+    let pem: string;
+    try {
+      pem = readFile(azureCaFile);
+    } catch (err) {
+      return fail('azureCaFile', `cannot read ${azureCaFile}: ${(err as Error).message}`);
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail('azureCaFile', `${azureCaFile} holds no PEM certificate`);
+  }
+
+  let leaderElectionNamespace = raw.leaderElectionNamespace;
+  if (leaderElectionNamespace === undefined) {
+    try {
+      leaderElectionNamespace = env.POD_NAMESPACE ?? readFile(SERVICE_ACCOUNT_NAMESPACE_FILE).trim();
+    } catch {
+      leaderElectionNamespace = 'default';
+    }
+  }
+
+  const leaderElectionId = raw.leaderElectionId ?? SETTINGS.leaderElectionId.default;
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) fail('leaderElectionId', `"${leaderElectionId}" is not a Lease name`);
+
+  return {
+    kubeconfig: raw.kubeconfig || undefined,
+    watchNamespaces: namespaces,
+    armEndpoint: https('armEndpoint'),
+    authorityHost: https('authorityHost'),
+    azureCaFile,
+    workers: integer('workers', 1, 200),
+    resyncIntervalMs: duration('resyncInterval', 30_000, 24 * 3600_000),
+    leaderElect: bool('leaderElect'),
+    leaderElectionId,
+    leaderElectionNamespace,
+    metricsBindAddress,
+    logLevel: logLevel as OperatorConfig['logLevel'],
+    shutdownTimeoutMs: duration('shutdownTimeout', 0, 10 * 60_000),
+    policy: {
+      allowedShareSubscriptions: idSet('allowedShareSubscriptions'),
+      allowedShareTenants: idSet('allowedShareTenants'),
+      allowCommunitySharing: bool('allowCommunitySharing'),
+    },
+  };
+}
+
+/** "90s", "10m", "1h30m", "500ms"; a bare number is seconds. */
+export function parseDuration(text: string): number | undefined {
+  const value = text.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000 };
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) return undefined;
+  return parts.reduce((total, p) => total + Number(p[1]) * units[p[2]!]!, 0);
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3600_000 === 0 && ms > 0) return `${ms / 3600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}

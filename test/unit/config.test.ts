@@ -1,0 +1,62 @@
+// Settings: defaults, flags over environment variables, and a message naming the setting for
+// every bad value.
+import { expect } from 'chai';
+import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
+
+const noFile = (path: string): string => {
+  throw new Error(`ENOENT: ${path}`);
+};
+
+describe('operator settings', () => {
+  it('has production defaults', () => {
+    const config = loadConfig([], {}, noFile);
+    expect(config).to.deep.include({
+      armEndpoint: 'https://management.azure.com',
+      authorityHost: 'https://login.microsoftonline.com',
+      workers: 10,
+      resyncIntervalMs: 600_000,
+      leaderElect: true,
+      leaderElectionId: 'gallery-share-operator',
+      leaderElectionNamespace: 'default',
+      metricsBindAddress: ':8080',
+      logLevel: 'info',
+      watchNamespaces: [],
+    });
+    expect(config.policy).to.deep.equal({ allowedShareSubscriptions: undefined, allowedShareTenants: undefined, allowCommunitySharing: false });
+  });
+
+  it('takes environment variables, and flags over them', () => {
+    const config = loadConfig(['--workers', '3', '--resync-interval=90s'], { WORKERS: '7', RESYNC_INTERVAL: '5m', WATCH_NAMESPACES: 'a, b', POD_NAMESPACE: 'ops', ALLOWED_SHARE_TENANTS: 'C333BCCD-7E4F-4C18-BCC2-BA10FDC7B25A' }, noFile);
+    expect(config.workers).to.equal(3);
+    expect(config.resyncIntervalMs).to.equal(90_000);
+    expect(config.watchNamespaces).to.deep.equal(['a', 'b']);
+    expect(config.leaderElectionNamespace).to.equal('ops');
+    expect([...config.policy.allowedShareTenants!]).to.deep.equal(['c333bccd-7e4f-4c18-bcc2-ba10fdc7b25a']);
+  });
+
+  const bad: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+    ['an http ARM endpoint', ['--arm-endpoint', 'http://127.0.0.1:8443'], {}, /--arm-endpoint \(AZURE_RESOURCE_MANAGER_ENDPOINT\): .* must use https/],
+    ['zero workers', [], { WORKERS: '0' }, /--workers \(WORKERS\): "0" must be a whole number from 1 to 200/],
+    ['a resync too short', ['--resync-interval', '5s'], {}, /--resync-interval \(RESYNC_INTERVAL\): "5s" must be between 30s and 24h/],
+    ['a malformed duration', ['--resync-interval', 'ten minutes'], {}, /is not a duration/],
+    ['a non-boolean', [], { LEADER_ELECT: 'yes' }, /--leader-elect \(LEADER_ELECT\): "yes" must be true or false/],
+    ['a tenant that is not a UUID', ['--allowed-share-tenants', 'fabrikam.com'], {}, /--allowed-share-tenants \(ALLOWED_SHARE_TENANTS\): not UUIDs: fabrikam.com/],
+    ['an unknown log level', ['--log-level', 'verbose'], {}, /--log-level \(LOG_LEVEL\)/],
+    ['a bad address', ['--metrics-bind-address', 'localhost'], {}, /--metrics-bind-address/],
+    ['a missing CA file', ['--azure-ca-file', '/nonexistent/ca.pem'], {}, /--azure-ca-file \(AZURE_CA_FILE\): cannot read \/nonexistent\/ca.pem/],
+    ['an unknown flag', ['--wokers', '3'], {}, /unknown flag --wokers/],
+    ['a flag without a value', ['--workers'], {}, /--workers needs a value/],
+  ];
+  for (const [what, argv, env, message] of bad) {
+    it(`refuses ${what}, naming the setting`, () => {
+      expect(() => loadConfig(argv, env, noFile)).to.throw(ConfigError, message);
+    });
+  }
+
+  it('parses durations', () => {
+    expect(parseDuration('1h30m')).to.equal(5_400_000);
+    expect(parseDuration('500ms')).to.equal(500);
+    expect(parseDuration('45')).to.equal(45_000);
+    expect(parseDuration('5 minutes')).to.equal(undefined);
+  });
+});
