@@ -36,7 +36,7 @@ const specArb: fc.Arbitrary<GalleryShareSpec> = fc
     ...(permission === 'Groups' && withDirectShare ? { directShare: { subscriptions, tenants } } : {}),
     ...(permission === 'Community' ? { community } : {}),
     ...(roleAssignments ? { roleAssignments } : {}),
-  }) as GalleryShareSpec);
+  }));
 
 /** A state of Azure: any permission, shares, and assignments (ours, stale ours, and foreign). */
 const observationArb = (spec: GalleryShareSpec): fc.Arbitrary<Observation> =>
