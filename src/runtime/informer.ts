@@ -11,7 +11,18 @@ import { isGone } from './kube-client.js';
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name?: string; namespace?: string; resourceVersion?: string; generation?: number; uid?: string; deletionTimestamp?: string | Date; finalizers?: string[] } & Record<string, unknown>;
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 }
 
 export type InformerEvent = 'added' | 'updated' | 'deleted';

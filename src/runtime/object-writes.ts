@@ -15,12 +15,12 @@ const MAX_CONFLICT_RETRIES = 5;
  * Replaces the status with what `computeStatus` makes of the latest object. Returns the object as
  * stored, or undefined when it no longer exists.
  */
-export async function writeStatus<T extends KubeObject & { status?: S }, S>(
+export async function writeStatus<T extends KubeObject & { status?: unknown }>(
   client: KubeClient,
   paths: ObjectPaths,
   obj: T,
-  computeStatus: (latest: T) => S,
-  isSame: (current: S | undefined, next: S) => boolean,
+  computeStatus: (latest: T) => NonNullable<T['status']>,
+  isSame: (current: T['status'], next: NonNullable<T['status']>) => boolean,
 ): Promise<T | undefined> {
   let latest = obj;
   for (let attempt = 0; ; attempt++) {

@@ -15,6 +15,24 @@ import {
   list,
 } from './schema-kit.js';
 
+/**
+ * Object metadata as it arrives in JSON from the API server (timestamps are RFC 3339 strings;
+ * client-node's V1ObjectMeta claims Dates, which only its own deserializer produces).
+ */
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
 export const GROUP = 'galleryshare.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;

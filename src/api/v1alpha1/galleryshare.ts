@@ -1,9 +1,9 @@
 // GalleryShare: who may use a gallery. Its sharing permission, the direct-share subscriptions and
 // tenants, community publishing, and RBAC role assignments at gallery, image or version scope.
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  type ObjectMeta,
   AZURE_CREDENTIALS_SECRET_DOC,
   conditions,
   credentialsRef,
@@ -188,7 +188,7 @@ export type GalleryShareStatus = Static<typeof GalleryShareStatus>;
 export interface GalleryShare {
   apiVersion: typeof API_VERSION;
   kind: 'GalleryShare';
-  metadata: V1ObjectMeta;
+  metadata: ObjectMeta;
   spec: GalleryShareSpec;
   status?: GalleryShareStatus;
 }

@@ -2,9 +2,9 @@
 // RBAC resource id, by direct share (/SharedGalleries/...) or from a community gallery
 // (/CommunityGalleries/...), cross-tenant through a TenantGrant where needed.
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  type ObjectMeta,
   AZURE_CREDENTIALS_SECRET_DOC,
   conditions,
   credentialsRef,
@@ -220,7 +220,7 @@ export type SharedImageVMStatus = Static<typeof SharedImageVMStatus>;
 export interface SharedImageVM {
   apiVersion: typeof API_VERSION;
   kind: 'SharedImageVM';
-  metadata: V1ObjectMeta;
+  metadata: ObjectMeta;
   spec: SharedImageVMSpec;
   status?: SharedImageVMStatus;
 }

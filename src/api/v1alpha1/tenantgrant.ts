@@ -2,9 +2,9 @@
 // registration. The app gets a role (Reader) on the gallery in the source tenant; the target
 // tenant's admin consents, and the app gets a role (Contributor) on a resource group there.
 import { Type, type Static } from '@sinclair/typebox';
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  type ObjectMeta,
   AZURE_CREDENTIALS_SECRET_DOC,
   conditions,
   credentialsRef,
@@ -103,7 +103,7 @@ export type TenantGrantStatus = Static<typeof TenantGrantStatus>;
 export interface TenantGrant {
   apiVersion: typeof API_VERSION;
   kind: 'TenantGrant';
-  metadata: V1ObjectMeta;
+  metadata: ObjectMeta;
   spec: TenantGrantSpec;
   status?: TenantGrantStatus;
 }

@@ -1,0 +1,104 @@
+// Long-running operations as Compute does them: an operation record with a completion time,
+// Azure-AsyncOperation (status) and Location (monitor) URLs, Retry-After, and lazy completion:
+// nothing runs in the background, every request first settles what is due.
+import { newGuid } from '../ids.js';
+import type { EmulatorResponse } from '../http.js';
+import type { OperationEffect, OperationRecord, Provisioning, ResourceRecord, World } from '../world.js';
+import type { ArmContext } from './context.js';
+import { ArmError } from './errors.js';
+
+const operationsApiVersion = '2025-12-03';
+
+export function startOperation(
+  ctx: ArmContext,
+  init: { location: string; durationMs?: number; error?: { code: string; message: string }; result?: unknown; effect?: OperationRecord['effect'] },
+): OperationRecord {
+  const subscriptionId = ctx.params['subscriptionId'] ?? '';
+  const op: OperationRecord = {
+    id: newGuid(),
+    subscriptionId,
+    location: init.location.replace(/\s+/g, '').toLowerCase(),
+    startTime: new Date(ctx.now).toISOString(),
+    completesAt: ctx.now + (init.durationMs ?? ctx.options.lroDurationMs),
+    ...(init.error ? { error: init.error } : {}),
+    ...(init.result !== undefined ? { result: init.result } : {}),
+    ...(init.effect ? { effect: init.effect } : {}),
+  };
+  ctx.world.operations.set(op.id.toLowerCase(), op);
+  return op;
+}
+
+function operationUrl(ctx: ArmContext, op: OperationRecord, monitor: boolean): string {
+  const base = `${ctx.request.origin}/subscriptions/${op.subscriptionId}/providers/Microsoft.Compute/locations/${op.location}/operations/${op.id}`;
+  return `${base}?${monitor ? 'monitor=true&' : ''}api-version=${operationsApiVersion}`;
+}
+
+/** Headers that tell a client to poll: Azure-AsyncOperation, optionally Location, and Retry-After. */
+export function pollingHeaders(ctx: ArmContext, op: OperationRecord, withLocation: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    'azure-asyncoperation': operationUrl(ctx, op, false),
+    'retry-after': String(ctx.options.retryAfterSeconds),
+  };
+  if (withLocation) headers['location'] = operationUrl(ctx, op, true);
+  return headers;
+}
+
+export function provisioningFor(ctx: ArmContext, state: Provisioning['state']): Provisioning {
+  return ctx.options.lroDurationMs > 0 ? { state, until: ctx.now + ctx.options.lroDurationMs } : { state: 'Succeeded', until: 0 };
+}
+
+export function provisioningState(record: Pick<ResourceRecord, 'provisioning'>, now: number): string {
+  const p = record.provisioning;
+  if (p.state === 'Failed') return 'Failed';
+  return now >= p.until ? 'Succeeded' : p.state;
+}
+
+/** Applies the effects of operations that are due (the removal after a DELETE). */
+export function settleOperations(world: World, now: number): void {
+  for (const [key, op] of world.operations) {
+    if (op.effect && op.completesAt <= now) {
+      applyEffect(world, op.effect);
+      delete op.effect;
+    }
+    // Finished operations are kept an hour for late pollers, then forgotten (memory stays bounded).
+    if (!op.effect && op.completesAt < now - operationRetentionMs) world.operations.delete(key);
+  }
+}
+
+const operationRetentionMs = 3_600_000;
+
+export function applyEffect(world: World, effect: OperationEffect): void {
+  if (effect.kind === 'delete') {
+    for (const child of world.resourcesBelow(effect.resourceId)) world.deleteResource(child.id);
+    world.deleteResource(effect.resourceId);
+    return;
+  }
+  const gallery = world.resource(effect.galleryId);
+  if (gallery?.kind !== 'gallery') return;
+  gallery.sharedSubscriptions = effect.sharedSubscriptions;
+  gallery.sharedTenants = effect.sharedTenants;
+  if (effect.community) gallery.community = effect.community;
+}
+
+function statusOf(op: OperationRecord, now: number): 'InProgress' | 'Succeeded' | 'Failed' {
+  if (now < op.completesAt) return 'InProgress';
+  return op.error ? 'Failed' : 'Succeeded';
+}
+
+/** GET .../locations/{location}/operations/{id}: the status, or with monitor=true the final result. */
+export function getOperation(ctx: ArmContext): EmulatorResponse {
+  const op = ctx.world.operations.get((ctx.params['operationId'] ?? '').toLowerCase());
+  if (!op || op.subscriptionId.toLowerCase() !== (ctx.params['subscriptionId'] ?? '').toLowerCase()) {
+    throw new ArmError(404, 'NotFound', `The operation '${ctx.params['operationId']}' was not found.`);
+  }
+  const status = statusOf(op, ctx.now);
+  if (ctx.request.query.get('monitor') === 'true') {
+    if (status === 'InProgress') return { status: 202, headers: { location: `${ctx.request.origin}${ctx.request.path}?monitor=true&api-version=${operationsApiVersion}`, 'retry-after': String(ctx.options.retryAfterSeconds) } };
+    if (op.error) return new ArmError(400, op.error.code, op.error.message).toResponse();
+    return op.result === undefined ? { status: 204 } : { status: 200, body: op.result };
+  }
+  const body: Record<string, unknown> = { name: op.id, startTime: op.startTime, status };
+  if (status !== 'InProgress') body['endTime'] = new Date(op.completesAt).toISOString();
+  if (status === 'Failed') body['error'] = op.error;
+  return { status: 200, body, headers: status === 'InProgress' ? { 'retry-after': String(ctx.options.retryAfterSeconds) } : {} };
+}

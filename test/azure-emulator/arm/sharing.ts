@@ -1,0 +1,114 @@
+// POST .../galleries/{g}/share: Add, Remove, Reset, EnableCommunity; the 30-subscription and
+// 5-tenant limits; answered 200, or 202 with Azure-AsyncOperation + Location + Retry-After, in which
+// case the change becomes visible when the operation completes.
+import { isRecord, type EmulatorResponse } from '../http.js';
+import { deterministicGuid } from '../ids.js';
+import type { CommunityInfo, GalleryRecord, OperationEffect } from '../world.js';
+import { requestBody, type ArmContext } from './context.js';
+import { ArmError, armErrors } from './errors.js';
+import { applyEffect, pollingHeaders, startOperation } from './lro.js';
+import { requireGallery } from './lookup.js';
+
+export const maxSharedSubscriptions = 30;
+export const maxSharedTenants = 5;
+
+type OperationType = 'Add' | 'Remove' | 'Reset' | 'EnableCommunity';
+
+interface RequestedGroups {
+  subscriptions: string[];
+  tenants: string[];
+}
+
+function operationTypeOf(value: unknown): OperationType {
+  const match = (['Add', 'Remove', 'Reset', 'EnableCommunity'] as const).find((t) => typeof value === 'string' && t.toLowerCase() === value.toLowerCase());
+  if (!match) {
+    throw armErrors.invalidParameter(`The value '${String(value)}' of parameter 'operationType' is not valid. Allowed values are Add, Remove, Reset and EnableCommunity.`, 'operationType');
+  }
+  return match;
+}
+
+function groupsOf(value: unknown): RequestedGroups {
+  const groups: RequestedGroups = { subscriptions: [], tenants: [] };
+  if (value === undefined || value === null) return groups;
+  if (!Array.isArray(value)) throw armErrors.invalidParameter("Parameter 'groups' must be an array.", 'groups');
+  for (const group of value) {
+    if (!isRecord(group) || !Array.isArray(group['ids'])) throw armErrors.invalidParameter("Each entry of 'groups' needs a 'type' and an 'ids' array.", 'groups');
+    const ids = group['ids'].map(String);
+    const type = typeof group['type'] === 'string' ? group['type'].toLowerCase() : '';
+    if (type === 'subscriptions') groups.subscriptions.push(...ids);
+    else if (type === 'aadtenants') groups.tenants.push(...ids);
+    else throw armErrors.invalidParameter(`The value '${String(group['type'])}' of parameter 'groups.type' is not valid. Allowed values are Subscriptions and AADTenants.`, 'groups.type');
+  }
+  return groups;
+}
+
+function union(current: string[], added: string[]): string[] {
+  const result = [...current];
+  for (const id of added) if (!result.some((r) => r.toLowerCase() === id.toLowerCase())) result.push(id);
+  return result;
+}
+
+function without(current: string[], removed: string[]): string[] {
+  return current.filter((id) => !removed.some((r) => r.toLowerCase() === id.toLowerCase()));
+}
+
+function nextSharing(gallery: GalleryRecord, type: OperationType, groups: RequestedGroups): Omit<Extract<OperationEffect, { kind: 'share' }>, 'kind' | 'galleryId'> {
+  switch (type) {
+    case 'Add':
+    case 'Remove': {
+      if (gallery.permission !== 'Groups') {
+        throw armErrors.invalidParameter(
+          `Gallery '${gallery.name}' has sharing permission '${gallery.permission}'. '${type}' needs permission 'Groups', which can only be chosen when the gallery is created.`,
+          'operationType',
+        );
+      }
+      if (groups.subscriptions.length + groups.tenants.length === 0) throw armErrors.invalidParameter(`Operation '${type}' needs at least one group id.`, 'groups');
+      const change = type === 'Add' ? union : without;
+      const sharedSubscriptions = change(gallery.sharedSubscriptions, groups.subscriptions);
+      const sharedTenants = change(gallery.sharedTenants, groups.tenants);
+      if (sharedSubscriptions.length > maxSharedSubscriptions) {
+        throw armErrors.invalidParameter(`A gallery can be shared with at most ${maxSharedSubscriptions} subscriptions; this request would share it with ${sharedSubscriptions.length}.`, 'groups');
+      }
+      if (sharedTenants.length > maxSharedTenants) {
+        throw armErrors.invalidParameter(`A gallery can be shared with at most ${maxSharedTenants} tenants; this request would share it with ${sharedTenants.length}.`, 'groups');
+      }
+      return { sharedSubscriptions, sharedTenants };
+    }
+    case 'Reset': {
+      // Reset clears the groups and turns community sharing off; the permission itself is kept.
+      const community: CommunityInfo | undefined = gallery.community ? { ...gallery.community, enabled: false, publicNames: [] } : undefined;
+      return { sharedSubscriptions: [], sharedTenants: [], ...(community ? { community } : {}) };
+    }
+    case 'EnableCommunity': {
+      if (gallery.permission !== 'Community' || !gallery.community) {
+        throw armErrors.invalidParameter(`Gallery '${gallery.name}' has sharing permission '${gallery.permission}'. 'EnableCommunity' needs permission 'Community' with communityGalleryInfo.`, 'operationType');
+      }
+      const prefix = gallery.community.publicNamePrefix ?? gallery.name;
+      const publicNames = gallery.community.publicNames.length > 0 ? gallery.community.publicNames : [`${prefix}-${deterministicGuid('public-name', gallery.id.toLowerCase())}`];
+      return { sharedSubscriptions: gallery.sharedSubscriptions, sharedTenants: gallery.sharedTenants, community: { ...gallery.community, enabled: true, publicNames } };
+    }
+  }
+}
+
+export function shareGallery(ctx: ArmContext): EmulatorResponse {
+  const gallery = requireGallery(ctx);
+  const body = requestBody(ctx);
+  const type = operationTypeOf(body['operationType']);
+  const groups = groupsOf(body['groups']);
+  if (gallery.sharingInProgressUntil > ctx.now) {
+    throw new ArmError(409, 'OperationNotAllowed', `Another sharing operation is in progress on gallery '${gallery.name}'. Retry after it completes.`);
+  }
+  const effect: OperationEffect = { kind: 'share', galleryId: gallery.id, ...nextSharing(gallery, type, groups) };
+  const result: Record<string, unknown> = { operationType: type };
+  if (Array.isArray(body['groups'])) result['groups'] = body['groups'];
+
+  if (ctx.options.shareMode === 'sync' || ctx.options.lroDurationMs <= 0) {
+    applyEffect(ctx.world, effect);
+    if (ctx.options.shareMode === 'sync') return { status: 200, body: result };
+    const op = startOperation(ctx, { location: gallery.location, result, durationMs: 0 });
+    return { status: 202, headers: pollingHeaders(ctx, op, true) };
+  }
+  gallery.sharingInProgressUntil = ctx.now + ctx.options.lroDurationMs;
+  const op = startOperation(ctx, { location: gallery.location, result, effect });
+  return { status: 202, headers: pollingHeaders(ctx, op, true) };
+}

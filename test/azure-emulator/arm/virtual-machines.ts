@@ -1,0 +1,247 @@
+// Virtual machines and scale sets created from gallery images: PUT as a long-running operation
+// (with the image checks), GET (instanceView: power state), PATCH (size, capacity), DELETE, list,
+// and the power actions. Nothing runs: power state is a field.
+import { isRecord, type EmulatorResponse } from '../http.js';
+import { newGuid, resourceGroupId } from '../ids.js';
+import type { VirtualMachineRecord } from '../world.js';
+import { pagedList, properties, requestBody, type ArmContext } from './context.js';
+import { ArmError, armErrors } from './errors.js';
+import { checkNetworkProfile, resolveImageReference, sameRegion } from './image-reference.js';
+import { pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
+
+type Kind = VirtualMachineRecord['kind'];
+
+const typeOf: Record<Kind, string> = { virtualMachine: 'Microsoft.Compute/virtualMachines', virtualMachineScaleSet: 'Microsoft.Compute/virtualMachineScaleSets' };
+const nameParam: Record<Kind, string> = { virtualMachine: 'vmName', virtualMachineScaleSet: 'vmScaleSetName' };
+
+function resourceId(ctx: ArmContext, kind: Kind): string {
+  return `${resourceGroupId(param(ctx, 'subscriptionId'), param(ctx, 'resourceGroupName'))}/providers/${typeOf[kind]}/${param(ctx, nameParam[kind])}`;
+}
+
+function find(ctx: ArmContext, kind: Kind): VirtualMachineRecord | undefined {
+  const record = ctx.world.resource(resourceId(ctx, kind));
+  return record?.kind === kind ? record : undefined;
+}
+
+function requireMachine(ctx: ArmContext, kind: Kind): VirtualMachineRecord {
+  requireResourceGroup(ctx);
+  const record = find(ctx, kind);
+  if (!record) throw armErrors.resourceNotFound(typeOf[kind], param(ctx, nameParam[kind]), param(ctx, 'resourceGroupName'));
+  return record;
+}
+
+function withoutSecrets(osProfile: unknown): unknown {
+  if (!isRecord(osProfile)) return osProfile;
+  // ARM never returns adminPassword or customData.
+  const { adminPassword: _password, customData: _customData, ...rest } = osProfile;
+  return { ...rest, secrets: rest['secrets'] ?? [], allowExtensionOperations: rest['allowExtensionOperations'] ?? true };
+}
+
+function statuses(ctx: ArmContext, record: VirtualMachineRecord): { code: string; level: string; displayStatus: string; time?: string }[] {
+  const state = provisioningState(record, ctx.now);
+  const power = provisioningState(record, ctx.now) === 'Succeeded' ? record.powerState : 'starting';
+  return [
+    { code: `ProvisioningState/${state.toLowerCase()}`, level: 'Info', displayStatus: `Provisioning ${state === 'Succeeded' ? 'succeeded' : state.toLowerCase()}`, time: new Date(record.createdAt).toISOString() },
+    { code: `PowerState/${power}`, level: 'Info', displayStatus: `VM ${power}` },
+  ];
+}
+
+export function renderMachine(ctx: ArmContext, record: VirtualMachineRecord, withInstanceView = false): Record<string, unknown> {
+  const props: Record<string, unknown> = { ...record.properties, provisioningState: provisioningState(record, ctx.now) };
+  if (record.kind === 'virtualMachine') {
+    props['osProfile'] = withoutSecrets(props['osProfile']);
+    if (withInstanceView) props['instanceView'] = { computerName: isRecord(props['osProfile']) ? props['osProfile']['computerName'] : undefined, statuses: statuses(ctx, record) };
+  } else if (isRecord(props['virtualMachineProfile'])) {
+    props['virtualMachineProfile'] = { ...props['virtualMachineProfile'], osProfile: withoutSecrets(props['virtualMachineProfile']['osProfile']) };
+  }
+  return {
+    id: record.id,
+    name: record.name,
+    type: typeOf[record.kind],
+    location: record.location,
+    ...(record.tags ? { tags: record.tags } : {}),
+    ...(record.zones ? { zones: record.zones } : {}),
+    ...(record.sku ? { sku: record.sku } : {}),
+    properties: props,
+  };
+}
+
+/** The image fields Azure fills in: exactVersion, and the OS disk's type and name. */
+function storageWithImage(storageProfile: Record<string, unknown>, exactVersion: string | undefined, osType: string, name: string): Record<string, unknown> {
+  const imageReference = { ...(storageProfile['imageReference'] as Record<string, unknown>), ...(exactVersion ? { exactVersion } : {}) };
+  const osDisk = isRecord(storageProfile['osDisk']) ? storageProfile['osDisk'] : {};
+  return {
+    ...storageProfile,
+    imageReference,
+    osDisk: { osType, name: `${name}_OsDisk_1_${newGuid().replace(/-/g, '')}`, createOption: 'FromImage', caching: 'ReadWrite', deleteOption: 'Delete', diskSizeGB: 30, ...osDisk },
+    dataDisks: storageProfile['dataDisks'] ?? [],
+  };
+}
+
+/** The image a machine was created from, as comparable text (the image cannot change later). */
+function imageKey(storageProfile: unknown): string {
+  const reference = isRecord(storageProfile) && isRecord(storageProfile['imageReference']) ? storageProfile['imageReference'] : {};
+  return ['id', 'sharedGalleryImageId', 'communityGalleryImageId', 'publisher', 'offer', 'sku', 'version']
+    .map((key) => (typeof reference[key] === 'string' ? reference[key].toLowerCase() : ''))
+    .join('|');
+}
+
+function profileOf(props: Record<string, unknown>, kind: Kind): Record<string, unknown> {
+  if (kind === 'virtualMachine') return props;
+  return isRecord(props['virtualMachineProfile']) ? props['virtualMachineProfile'] : {};
+}
+
+function answer(ctx: ArmContext, record: VirtualMachineRecord, status: number): EmulatorResponse {
+  const body = renderMachine(ctx, record);
+  if (ctx.options.lroDurationMs <= 0) return { status, body };
+  return { status, body, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), false) };
+}
+
+function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
+  requireResourceGroup(ctx);
+  const body = requestBody(ctx);
+  const location = locationOf(body);
+  const props = { ...properties(body) };
+  const id = resourceId(ctx, kind);
+  const name = param(ctx, nameParam[kind]);
+  const existing = find(ctx, kind);
+  if (existing && !sameRegion(existing.location, location)) {
+    throw new ArmError(409, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${existing.location}' in resource group '${param(ctx, 'resourceGroupName')}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`);
+  }
+  let profile: Record<string, unknown>;
+  if (kind === 'virtualMachine') {
+    profile = props;
+    const hardware = isRecord(props['hardwareProfile']) ? props['hardwareProfile'] : {};
+    props['hardwareProfile'] = { ...hardware, vmSize: hardware['vmSize'] ?? 'Standard_DS1_v2' };
+  } else {
+    if (!isRecord(props['virtualMachineProfile'])) throw armErrors.invalidParameter("Required parameter 'virtualMachineProfile' is missing (null).", 'virtualMachineProfile');
+    profile = { ...props['virtualMachineProfile'] };
+    props['virtualMachineProfile'] = profile;
+  }
+  const target = kind === 'virtualMachine' ? 'properties' : 'virtualMachineProfile';
+  const storageProfile = isRecord(profile['storageProfile']) ? profile['storageProfile'] : {};
+  if (existing && imageKey(profileOf(existing.properties, kind)['storageProfile']) !== imageKey(storageProfile)) {
+    throw armErrors.propertyChangeNotAllowed('imageReference');
+  }
+  const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target);
+  checkNetworkProfile(ctx, profile['networkProfile'], target);
+  profile['storageProfile'] = storageWithImage(storageProfile, resolved.version?.name, resolved.osType, name);
+
+  const tags = tagsOf(body);
+  const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
+  if (kind === 'virtualMachineScaleSet') {
+    const capacity = sku?.['capacity'];
+    if (capacity !== undefined && (typeof capacity !== 'number' || capacity < 0 || !Number.isInteger(capacity))) throw armErrors.invalidParameter('sku.capacity must be a non-negative integer.', 'sku.capacity');
+    props['uniqueId'] = existing?.properties['uniqueId'] ?? newGuid();
+    props['orchestrationMode'] ??= 'Uniform';
+  } else {
+    props['vmId'] = existing?.properties['vmId'] ?? newGuid();
+  }
+  props['timeCreated'] = existing?.properties['timeCreated'] ?? new Date(ctx.now).toISOString();
+  delete props['provisioningState'];
+  delete props['instanceView'];
+  const record: VirtualMachineRecord = {
+    kind,
+    id: existing?.id ?? id,
+    name,
+    subscriptionId: param(ctx, 'subscriptionId'),
+    resourceGroup: param(ctx, 'resourceGroupName'),
+    location,
+    properties: props,
+    powerState: existing?.powerState ?? 'running',
+    provisioning: provisioningFor(ctx, existing ? 'Updating' : 'Creating'),
+    createdAt: existing?.createdAt ?? ctx.now,
+    ...(tags ? { tags } : existing?.tags ? { tags: existing.tags } : {}),
+    ...(sku ? { sku: { tier: 'Standard', ...sku, capacity: sku['capacity'] ?? 1 } } : kind === 'virtualMachineScaleSet' ? { sku: { name: 'Standard_DS1_v2', tier: 'Standard', capacity: 1 } } : {}),
+    ...(Array.isArray(body['zones']) ? { zones: body['zones'].map(String) } : {}),
+  };
+  ctx.world.putResource(record);
+  return answer(ctx, record, existing ? 200 : 201);
+}
+
+function patch(ctx: ArmContext, kind: Kind): EmulatorResponse {
+  const record = requireMachine(ctx, kind);
+  const body = requestBody(ctx);
+  const props = properties(body);
+  if (kind === 'virtualMachine' && isRecord(props['hardwareProfile']) && typeof props['hardwareProfile']['vmSize'] === 'string') {
+    record.properties['hardwareProfile'] = { ...(record.properties['hardwareProfile'] as object), vmSize: props['hardwareProfile']['vmSize'] };
+  }
+  if (kind === 'virtualMachineScaleSet' && isRecord(body['sku'])) {
+    const capacity = body['sku']['capacity'];
+    if (capacity !== undefined && (typeof capacity !== 'number' || capacity < 0 || !Number.isInteger(capacity))) throw armErrors.invalidParameter('sku.capacity must be a non-negative integer.', 'sku.capacity');
+    record.sku = { ...(record.sku ?? {}), ...body['sku'] };
+  }
+  const tags = tagsOf(body);
+  if (tags) record.tags = tags;
+  record.provisioning = provisioningFor(ctx, 'Updating');
+  return answer(ctx, record, 200);
+}
+
+function get(ctx: ArmContext, kind: Kind): EmulatorResponse {
+  const expand = (ctx.request.query.get('$expand') ?? '').toLowerCase();
+  return { status: 200, body: renderMachine(ctx, requireMachine(ctx, kind), expand === 'instanceview') };
+}
+
+function remove(ctx: ArmContext, kind: Kind): EmulatorResponse {
+  requireResourceGroup(ctx);
+  const record = find(ctx, kind);
+  if (!record) return { status: 204 };
+  if (ctx.options.lroDurationMs <= 0) {
+    ctx.world.deleteResource(record.id);
+    return { status: 200 };
+  }
+  record.provisioning = { state: 'Deleting', until: Number.MAX_SAFE_INTEGER };
+  return { status: 202, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location, effect: { kind: 'delete', resourceId: record.id } }), true) };
+}
+
+function list(ctx: ArmContext, kind: Kind): EmulatorResponse {
+  const rg = requireResourceGroup(ctx);
+  const items = ctx.world.resourcesBelow(rg.id).filter((r): r is VirtualMachineRecord => r.kind === kind);
+  return pagedList(ctx, items.map((r) => renderMachine(ctx, r)));
+}
+
+function power(ctx: ArmContext, kind: Kind, state: VirtualMachineRecord['powerState']): EmulatorResponse {
+  const record = requireMachine(ctx, kind);
+  record.powerState = state;
+  if (ctx.options.lroDurationMs <= 0) return { status: 200 };
+  return { status: 202, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), true) };
+}
+
+function scaleSetInstanceView(ctx: ArmContext): EmulatorResponse {
+  const record = requireMachine(ctx, 'virtualMachineScaleSet');
+  const capacity = typeof record.sku?.['capacity'] === 'number' ? record.sku['capacity'] : 0;
+  const state = provisioningState(record, ctx.now).toLowerCase();
+  return {
+    status: 200,
+    body: {
+      virtualMachine: { statusesSummary: capacity > 0 ? [{ code: `ProvisioningState/${state}`, count: capacity }, { code: `PowerState/${record.powerState}`, count: capacity }] : [] },
+      statuses: statuses(ctx, record),
+    },
+  };
+}
+
+export const virtualMachines = {
+  put: (ctx: ArmContext) => put(ctx, 'virtualMachine'),
+  patch: (ctx: ArmContext) => patch(ctx, 'virtualMachine'),
+  get: (ctx: ArmContext) => get(ctx, 'virtualMachine'),
+  delete: (ctx: ArmContext) => remove(ctx, 'virtualMachine'),
+  list: (ctx: ArmContext) => list(ctx, 'virtualMachine'),
+  instanceView: (ctx: ArmContext): EmulatorResponse => {
+    const properties = renderMachine(ctx, requireMachine(ctx, 'virtualMachine'), true)['properties'] as Record<string, unknown>;
+    return { status: 200, body: properties['instanceView'] };
+  },
+  start: (ctx: ArmContext) => power(ctx, 'virtualMachine', 'running'),
+  powerOff: (ctx: ArmContext) => power(ctx, 'virtualMachine', 'stopped'),
+  deallocate: (ctx: ArmContext) => power(ctx, 'virtualMachine', 'deallocated'),
+  restart: (ctx: ArmContext) => power(ctx, 'virtualMachine', 'running'),
+};
+
+export const scaleSets = {
+  put: (ctx: ArmContext) => put(ctx, 'virtualMachineScaleSet'),
+  patch: (ctx: ArmContext) => patch(ctx, 'virtualMachineScaleSet'),
+  get: (ctx: ArmContext) => get(ctx, 'virtualMachineScaleSet'),
+  delete: (ctx: ArmContext) => remove(ctx, 'virtualMachineScaleSet'),
+  list: (ctx: ArmContext) => list(ctx, 'virtualMachineScaleSet'),
+  instanceView: scaleSetInstanceView,
+};

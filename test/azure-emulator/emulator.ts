@@ -1,0 +1,183 @@
+// The emulator's core, without sockets: the world built from the seed, options, the token signer,
+// faults, throttling and the request log, and the path from a parsed request to an answer.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { handleArm, type RequestAnnotations } from './arm/dispatcher.js';
+import { ArmError } from './arm/errors.js';
+import { Throttle } from './arm/throttling.js';
+import { auxiliaryTokens } from './arm/context.js';
+import { roleByName } from './arm/roles.js';
+import { handleEntra } from './entra/routes.js';
+import { TokenSigner } from './entra/jwt.js';
+import { faultBody, FaultInjector } from './faults.js';
+import type { EmulatorRequest, EmulatorResponse } from './http.js';
+import { deterministicGuid, idKey } from './ids.js';
+import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
+import { RequestLog } from './request-log.js';
+import { addServicePrincipal, buildWorld, type Seed } from './seed.js';
+import { roleAssignmentId, World, type WorldSnapshot } from './world.js';
+
+/** A control call that cannot be done (unknown app or tenant); the control API answers 400. */
+export class ControlError extends Error {}
+
+export interface HandledRequest {
+  response?: EmulatorResponse;
+  /** Destroy the connection without answering (injected fault). */
+  drop?: boolean;
+}
+
+export class Emulator {
+  world: World;
+  options: EmulatorOptions;
+  readonly signer = new TokenSigner();
+  readonly throttle = new Throttle();
+  readonly log = new RequestLog();
+  readonly faults = new FaultInjector();
+  /** Token audiences ARM accepts; the server adds its own endpoints once it listens. */
+  audiences: string[] = ['https://management.azure.com', 'https://management.core.windows.net'];
+  private clockOffsetMs = 0;
+
+  constructor(
+    private readonly seed: Seed,
+    private readonly initialOptions: EmulatorOptions,
+  ) {
+    this.options = mergeOptions(initialOptions, undefined);
+    this.world = buildWorld(seed, this.now());
+  }
+
+  /** Emulator time: wall clock plus what advanceClock added (token expiry, replication, LROs). */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  advanceClock(ms: number): void {
+    this.clockOffsetMs += ms;
+  }
+
+  /** Back to the seed: world, options, faults, log, throttling windows and clock. */
+  reset(): void {
+    this.clockOffsetMs = 0;
+    this.options = mergeOptions(this.initialOptions, undefined);
+    this.world = buildWorld(this.seed, this.now());
+    this.faults.clear();
+    this.log.clear();
+    this.throttle.reset();
+  }
+
+  setOptions(patch: EmulatorOptionsPatch): EmulatorOptions {
+    this.options = mergeOptions(this.options, patch);
+    return this.options;
+  }
+
+  dumpState(): WorldSnapshot {
+    return this.world.snapshot();
+  }
+
+  loadState(snapshot: WorldSnapshot): void {
+    this.world = World.fromSnapshot(structuredClone(snapshot));
+  }
+
+  /** What the tenant's admin does with the consent URL: the app gets a service principal there. */
+  grantConsent(appId: string, tenantId: string, objectId?: string): string {
+    const app = this.world.application(appId);
+    if (!app) throw new ControlError(`application '${appId}' is not seeded`);
+    const tenant = this.world.tenant(tenantId);
+    if (!tenant) throw new ControlError(`tenant '${tenantId}' is not seeded`);
+    return addServicePrincipal(this.world, app.appId, tenant.id, objectId);
+  }
+
+  /** Removes the app's service principal from a tenant (and the role assignments it held). */
+  revokeConsent(appId: string, tenantId: string): void {
+    const sp = this.world.servicePrincipal(appId, tenantId);
+    if (!sp) return;
+    this.world.principals.delete(sp.objectId.toLowerCase());
+    for (const [key, ra] of this.world.roleAssignments) if (ra.principalId.toLowerCase() === sp.objectId.toLowerCase()) this.world.roleAssignments.delete(key);
+  }
+
+  /** A role assignment made directly (the portal), by role name; returns the assignment id. */
+  assignRole(scope: string, principalId: string, roleName: string): string {
+    const role = roleByName(roleName);
+    if (!role) throw new ControlError(`unknown role '${roleName}'`);
+    const principal = this.world.principal(principalId);
+    const now = new Date(this.now()).toISOString();
+    const ra = {
+      name: deterministicGuid('control-role-assignment', idKey(scope), principalId.toLowerCase(), role.guid),
+      scope,
+      roleDefinitionId: role.guid,
+      principalId,
+      principalType: principal?.type ?? ('ServicePrincipal' as const),
+      createdOn: now,
+      updatedOn: now,
+    };
+    this.world.roleAssignments.set(idKey(roleAssignmentId(ra)), ra);
+    return roleAssignmentId(ra);
+  }
+
+  /** A token for an app in a tenant without its credentials (tests, the seeded admin). */
+  issueToken(init: { appId: string; tenantId: string; audience?: string; lifetimeSeconds?: number }): string {
+    const tenant = this.world.tenant(init.tenantId);
+    if (!tenant) throw new ControlError(`tenant '${init.tenantId}' is not seeded`);
+    const sp = this.world.servicePrincipal(init.appId, tenant.id);
+    if (!sp) throw new ControlError(`application '${init.appId}' has no service principal in tenant ${tenant.id}`);
+    const iat = Math.floor(this.now() / 1000);
+    return this.signer.sign({
+      aud: init.audience ?? this.audiences[this.audiences.length - 1] ?? 'https://management.azure.com',
+      iss: `https://sts.windows.net/${tenant.id}/`,
+      iat,
+      nbf: iat,
+      exp: iat + (init.lifetimeSeconds ?? this.options.tokenLifetimeSeconds),
+      appid: sp.appId,
+      appidacr: '1',
+      idtyp: 'app',
+      oid: sp.objectId,
+      sub: sp.objectId,
+      tid: tenant.id,
+      ver: '1.0',
+    });
+  }
+
+  /** The seeded admin application (admin: true), which has Owner on every subscription. */
+  adminAppId(): string {
+    const admin = [...this.world.applications.values()].find((a) => a.admin);
+    if (!admin) throw new ControlError('the seed has no application with admin: true');
+    return admin.appId;
+  }
+
+  async handle(request: EmulatorRequest): Promise<HandledRequest> {
+    const started = performance.now();
+    const notes: RequestAnnotations = {};
+    const fault = this.faults.take(request.method, request.path);
+    let result: HandledRequest;
+    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    if (fault?.drop) {
+      result = { drop: true };
+    } else if (fault?.status) {
+      result = { response: { status: fault.status, headers: fault.headers ?? {}, body: faultBody(fault) } };
+    } else {
+      result = { response: this.route(request, notes) };
+      if (fault?.headers) result.response!.headers = { ...result.response!.headers, ...fault.headers };
+    }
+    this.log.add({
+      time: new Date().toISOString(),
+      method: request.method,
+      path: request.path,
+      query: [...request.query.entries()].map(([k, v]) => `${k}=${v}`).join('&'),
+      status: result.response?.status ?? 0,
+      auxiliary: auxiliaryTokens(request).length > 0,
+      durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+      ...notes,
+      ...(fault ? { faultId: fault.id } : {}),
+    });
+    return result;
+  }
+
+  private route(request: EmulatorRequest, notes: RequestAnnotations): EmulatorResponse {
+    const now = this.now();
+    const first = request.segments[0]?.toLowerCase();
+    if (first !== 'subscriptions' && first !== 'providers') {
+      const entra = handleEntra(request, { world: this.world, options: this.options, signer: this.signer, now }, notes);
+      if (entra) return entra;
+      return new ArmError(404, 'NotFound', `Nothing is served at '${request.path}'.`).toResponse();
+    }
+    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now }, notes);
+  }
+}

@@ -1,0 +1,89 @@
+// The emulator's view of one HTTP exchange: a parsed request (normalized path, decoded query) and a
+// plain answer object, so handlers are functions from data to data and never touch sockets.
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface EmulatorRequest {
+  method: string;
+  /** Path as sent, before normalization (for the request log). */
+  rawPath: string;
+  /** Path with `//` collapsed, no trailing slash, segments percent-decoded; original case kept. */
+  path: string;
+  segments: string[];
+  /** Query parameters by lower-cased, percent-decoded name (`%24expand` arrives as `$expand`). */
+  query: Map<string, string>;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** `https://host:port` as the client addressed us, for links we hand back (nextLink, LRO URLs). */
+  origin: string;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Serialized as JSON unless it is a string (sent as is) or undefined (no body). */
+  body?: unknown;
+}
+
+/** Decodes like a form: `+` is a space, then percent escapes. Malformed escapes are kept verbatim. */
+function decodeComponent(text: string): string {
+  const spaced = text.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+export function parseQuery(search: string): Map<string, string> {
+  const query = new Map<string, string>();
+  for (const pair of search.split('&')) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const name = decodeComponent(eq < 0 ? pair : pair.slice(0, eq)).toLowerCase();
+    const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1));
+    // ARM keeps the first occurrence of a repeated parameter.
+    if (!query.has(name)) query.set(name, value);
+  }
+  return query;
+}
+
+/** ARM collapses `//` (clients produce it when a scope starts with `/`) and ignores a trailing `/`. */
+export function normalizePath(rawPath: string): { path: string; segments: string[] } {
+  const segments = rawPath
+    .split('/')
+    .filter((segment) => segment.length > 0)
+    .map((segment) => {
+      try {
+        return decodeURIComponent(segment);
+      } catch {
+        return segment;
+      }
+    });
+  return { path: '/' + segments.join('/'), segments };
+}
+
+export function parseRequestTarget(url: string): { rawPath: string; path: string; segments: string[]; query: Map<string, string> } {
+  const questionMark = url.indexOf('?');
+  const rawPath = questionMark < 0 ? url : url.slice(0, questionMark);
+  const search = questionMark < 0 ? '' : url.slice(questionMark + 1);
+  return { rawPath, ...normalizePath(rawPath), query: parseQuery(search) };
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): EmulatorResponse {
+  return { status, body, headers };
+}
+
+export function header(request: EmulatorRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Parses a JSON body; undefined for an empty body, a SyntaxError for malformed JSON. */
+export function parseJsonBody(request: EmulatorRequest): unknown {
+  if (request.body.length === 0) return undefined;
+  return JSON.parse(request.body.toString('utf8')) as unknown;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,52 @@
+// Behaviour switches of the emulator that tests and people change at run time (control API).
+// Defaults are what fast tests want: operations finish at once, throttling off.
+
+export interface ThrottlingOptions {
+  /** Off by default: the budgets are still counted and shown in x-ms-ratelimit-remaining-* headers. */
+  enabled: boolean;
+  /** Read requests per subscription and caller in one window (ARM: 12,000 an hour). */
+  reads: number;
+  /** Write requests per subscription and caller in one window (ARM: 1,200 an hour). */
+  writes: number;
+  windowMs: number;
+}
+
+export interface EmulatorOptions {
+  /** How long a long-running operation (PUT, PATCH, DELETE, share) takes; 0 answers at once. */
+  lroDurationMs: number;
+  /** Retry-After (seconds) sent with answers that ask the client to poll. */
+  retryAfterSeconds: number;
+  /** `lro` answers the share action 202 with Azure-AsyncOperation (as Azure does); `sync` answers 200. */
+  shareMode: 'lro' | 'sync';
+  /** How long a new image version takes to replicate to each target region. */
+  replicationDurationMs: number;
+  /** Lifetime of issued access tokens. */
+  tokenLifetimeSeconds: number;
+  /** Items per page in list answers; longer lists carry a nextLink. */
+  pageSize: number;
+  throttling: ThrottlingOptions;
+  /**
+   * `fail`: the OpenID configuration of an unknown tenant answers 400 AADSTS90002, as Entra does
+   * (MSAL then reports only endpoints_resolution_error). `serve`: it is served, so the token
+   * endpoint's AADSTS90002 reaches the client with its code.
+   */
+  unknownTenantDiscovery: 'fail' | 'serve';
+}
+
+export const defaultOptions: EmulatorOptions = {
+  lroDurationMs: 0,
+  retryAfterSeconds: 1,
+  shareMode: 'lro',
+  replicationDurationMs: 0,
+  tokenLifetimeSeconds: 3599,
+  pageSize: 100,
+  throttling: { enabled: false, reads: 12000, writes: 1200, windowMs: 3_600_000 },
+  unknownTenantDiscovery: 'fail',
+};
+
+export type EmulatorOptionsPatch = Partial<Omit<EmulatorOptions, 'throttling'>> & { throttling?: Partial<ThrottlingOptions> };
+
+export function mergeOptions(base: EmulatorOptions, patch: EmulatorOptionsPatch | undefined): EmulatorOptions {
+  if (!patch) return { ...base, throttling: { ...base.throttling } };
+  return { ...base, ...patch, throttling: { ...base.throttling, ...(patch.throttling ?? {}) } };
+}

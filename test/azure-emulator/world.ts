@@ -1,0 +1,294 @@
+// The emulated Azure, in memory: directories (tenants, principals, applications), subscriptions,
+// ARM resources, role assignments and long-running operations. Plain data only, so the whole
+// world can be dumped to JSON and loaded back (control API: state).
+import { idKey, isAtOrAbove } from './ids.js';
+
+export type PrincipalType = 'User' | 'Group' | 'ServicePrincipal';
+
+export interface TenantRecord {
+  id: string;
+  displayName: string;
+  /** Names that can stand for the tenant id in authority URLs (contoso.onmicrosoft.com). */
+  domains: string[];
+}
+
+export interface PrincipalRecord {
+  objectId: string;
+  tenantId: string;
+  type: PrincipalType;
+  displayName: string;
+  /** For service principals: the application they instantiate. */
+  appId?: string;
+  /** For groups: object ids of the members (transitive membership is not modelled). */
+  members?: string[];
+}
+
+export interface CertificateRecord {
+  pem: string;
+  /** Hex, upper case, as the portal shows it. */
+  thumbprintSha1: string;
+  thumbprintSha256: string;
+}
+
+export interface ApplicationRecord {
+  appId: string;
+  displayName: string;
+  homeTenantId: string;
+  secrets: string[];
+  certificates: CertificateRecord[];
+  /** Gets a service principal in every tenant and Owner on every subscription (portal changes). */
+  admin: boolean;
+}
+
+export interface SubscriptionRecord {
+  id: string;
+  tenantId: string;
+  displayName: string;
+}
+
+/** A provisioning state that is transient until a time, then Succeeded (lazy LRO completion). */
+export interface Provisioning {
+  state: 'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed';
+  until: number;
+}
+
+export interface ResourceBase {
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  tags?: Record<string, string>;
+  provisioning: Provisioning;
+  createdAt: number;
+}
+
+export interface ResourceGroupRecord extends Omit<ResourceBase, 'resourceGroup'> {
+  kind: 'resourceGroup';
+  resourceGroup: string;
+}
+
+export type SharingPermission = 'Private' | 'Groups' | 'Community';
+
+export interface CommunityInfo {
+  publisherUri?: string;
+  publisherContact?: string;
+  eula?: string;
+  publicNamePrefix?: string;
+  enabled: boolean;
+  publicNames: string[];
+}
+
+export interface GalleryRecord extends ResourceBase {
+  kind: 'gallery';
+  description?: string;
+  permission: SharingPermission;
+  sharedSubscriptions: string[];
+  sharedTenants: string[];
+  community?: CommunityInfo;
+  /** Sharing changes applied by a share operation still running until then. */
+  sharingInProgressUntil: number;
+  /** Other properties sent by clients, echoed back (softDeletePolicy, ...). */
+  extraProperties: Record<string, unknown>;
+}
+
+export interface ImageIdentifier {
+  publisher: string;
+  offer: string;
+  sku: string;
+}
+
+export interface ImageRecord extends ResourceBase {
+  kind: 'image';
+  galleryName: string;
+  osType: string;
+  osState: string;
+  hyperVGeneration: string;
+  architecture: string;
+  identifier: ImageIdentifier;
+  extraProperties: Record<string, unknown>;
+}
+
+export interface TargetRegionRecord {
+  name: string;
+  regionalReplicaCount: number;
+  storageAccountType: string;
+  excludeFromLatest: boolean;
+  /** When replication to this region completes (or completed). */
+  replicatedAt: number;
+  replicationStartedAt: number;
+  /** A region whose replication failed (seeded or injected): never Completed. */
+  failed: boolean;
+}
+
+export interface ImageVersionRecord extends ResourceBase {
+  kind: 'imageVersion';
+  galleryName: string;
+  imageName: string;
+  excludeFromLatest: boolean;
+  endOfLifeDate?: string;
+  publishedDate: string;
+  targetRegions: TargetRegionRecord[];
+  storageProfile: Record<string, unknown>;
+  extraProperties: Record<string, unknown>;
+}
+
+export interface VirtualMachineRecord extends ResourceBase {
+  kind: 'virtualMachine' | 'virtualMachineScaleSet';
+  /** The body's properties as accepted, with the server-side fields filled in. */
+  properties: Record<string, unknown>;
+  sku?: Record<string, unknown>;
+  zones?: string[];
+  powerState: 'running' | 'deallocated' | 'stopped';
+}
+
+export type ResourceRecord = ResourceGroupRecord | GalleryRecord | ImageRecord | ImageVersionRecord | VirtualMachineRecord;
+
+export interface RoleAssignmentRecord {
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: PrincipalType;
+  description?: string;
+  createdOn: string;
+  updatedOn: string;
+  createdBy?: string;
+}
+
+export interface OperationRecord {
+  id: string;
+  subscriptionId: string;
+  location: string;
+  startTime: string;
+  completesAt: number;
+  /** Failed operations carry an ARM error instead. */
+  error?: { code: string; message: string };
+  /** Body of the monitor (Location) URL once done: the result of a POST. */
+  result?: unknown;
+  /** Work applied when the operation completes (removal after a DELETE, a sharing change). */
+  effect?: OperationEffect;
+}
+
+export type OperationEffect =
+  | { kind: 'delete'; resourceId: string }
+  | { kind: 'share'; galleryId: string; sharedSubscriptions: string[]; sharedTenants: string[]; community?: CommunityInfo };
+
+/** Everything that `dump` writes and `load` reads. */
+export interface WorldSnapshot {
+  tenants: TenantRecord[];
+  principals: PrincipalRecord[];
+  applications: ApplicationRecord[];
+  subscriptions: SubscriptionRecord[];
+  resources: ResourceRecord[];
+  roleAssignments: RoleAssignmentRecord[];
+  operations: OperationRecord[];
+}
+
+export class World {
+  readonly tenants = new Map<string, TenantRecord>();
+  readonly principals = new Map<string, PrincipalRecord>();
+  readonly applications = new Map<string, ApplicationRecord>();
+  readonly subscriptions = new Map<string, SubscriptionRecord>();
+  /** By idKey(resource id). */
+  readonly resources = new Map<string, ResourceRecord>();
+  /** By idKey(role assignment id). */
+  readonly roleAssignments = new Map<string, RoleAssignmentRecord>();
+  readonly operations = new Map<string, OperationRecord>();
+
+  static fromSnapshot(snapshot: WorldSnapshot): World {
+    const world = new World();
+    for (const t of snapshot.tenants) world.tenants.set(t.id.toLowerCase(), t);
+    for (const p of snapshot.principals) world.principals.set(p.objectId.toLowerCase(), p);
+    for (const a of snapshot.applications) world.applications.set(a.appId.toLowerCase(), a);
+    for (const s of snapshot.subscriptions) world.subscriptions.set(s.id.toLowerCase(), s);
+    for (const r of snapshot.resources) world.resources.set(idKey(r.id), r);
+    for (const ra of snapshot.roleAssignments) world.roleAssignments.set(idKey(roleAssignmentId(ra)), ra);
+    for (const o of snapshot.operations) world.operations.set(o.id.toLowerCase(), o);
+    return world;
+  }
+
+  snapshot(): WorldSnapshot {
+    // A deep copy, so a dump cannot be mutated by later requests.
+    return structuredClone({
+      tenants: [...this.tenants.values()],
+      principals: [...this.principals.values()],
+      applications: [...this.applications.values()],
+      subscriptions: [...this.subscriptions.values()],
+      resources: [...this.resources.values()],
+      roleAssignments: [...this.roleAssignments.values()],
+      operations: [...this.operations.values()],
+    });
+  }
+
+  /** A tenant by id or by one of its domains. */
+  tenant(idOrDomain: string): TenantRecord | undefined {
+    const key = idOrDomain.toLowerCase();
+    const byId = this.tenants.get(key);
+    if (byId) return byId;
+    for (const tenant of this.tenants.values()) {
+      if (tenant.domains.some((d) => d.toLowerCase() === key)) return tenant;
+    }
+    return undefined;
+  }
+
+  subscription(id: string): SubscriptionRecord | undefined {
+    return this.subscriptions.get(id.toLowerCase());
+  }
+
+  principal(objectId: string): PrincipalRecord | undefined {
+    return this.principals.get(objectId.toLowerCase());
+  }
+
+  application(appId: string): ApplicationRecord | undefined {
+    return this.applications.get(appId.toLowerCase());
+  }
+
+  /** The service principal of an application in a tenant: exists once the app is consented there. */
+  servicePrincipal(appId: string, tenantId: string): PrincipalRecord | undefined {
+    for (const p of this.principals.values()) {
+      if (p.type === 'ServicePrincipal' && p.appId?.toLowerCase() === appId.toLowerCase() && p.tenantId.toLowerCase() === tenantId.toLowerCase()) {
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  resource(id: string): ResourceRecord | undefined {
+    return this.resources.get(idKey(id));
+  }
+
+  putResource(record: ResourceRecord): void {
+    this.resources.set(idKey(record.id), record);
+  }
+
+  deleteResource(id: string): void {
+    this.resources.delete(idKey(id));
+  }
+
+  /** Resources directly or indirectly below an id (not the id itself). */
+  resourcesBelow(id: string): ResourceRecord[] {
+    const prefix = idKey(id) + '/';
+    return [...this.resources.entries()].filter(([key]) => key.startsWith(prefix)).map(([, r]) => r);
+  }
+
+  /** The groups a principal belongs to (one level, as seeded). */
+  groupsOf(objectId: string): string[] {
+    const groups: string[] = [];
+    for (const p of this.principals.values()) {
+      if (p.type === 'Group' && p.members?.some((m) => m.toLowerCase() === objectId.toLowerCase())) groups.push(p.objectId);
+    }
+    return groups;
+  }
+
+  /** Role assignments at the scope or above it that apply to a principal (directly or via a group). */
+  assignmentsFor(objectId: string, scope: string): RoleAssignmentRecord[] {
+    const ids = new Set([objectId, ...this.groupsOf(objectId)].map((id) => id.toLowerCase()));
+    return [...this.roleAssignments.values()].filter((ra) => ids.has(ra.principalId.toLowerCase()) && isAtOrAbove(ra.scope, scope));
+  }
+}
+
+export function roleAssignmentId(ra: Pick<RoleAssignmentRecord, 'scope' | 'name'>): string {
+  const scope = ra.scope === '/' ? '' : ra.scope;
+  return `${scope}/providers/Microsoft.Authorization/roleAssignments/${ra.name}`;
+}

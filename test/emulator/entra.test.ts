@@ -1,0 +1,136 @@
+// Entra ID conformance: @azure/identity credentials get tokens from the emulator (secret and
+// certificate), and each Entra failure surfaces with its AADSTS code.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey, verify, type JsonWebKeyInput } from 'node:crypto';
+import { generateClientCertificate, type RunningEmulator } from '../azure-emulator/index.js';
+import { certificateCredential, decodeClaims, ids, raw, rejection, sampleSeed, secretCredential, startSample } from './helpers.js';
+
+describe('emulator: Entra ID', () => {
+  let e: RunningEmulator;
+  let dir: string;
+  let registered: Awaited<ReturnType<typeof generateClientCertificate>>;
+  let unregistered: Awaited<ReturnType<typeof generateClientCertificate>>;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'entra-test-'));
+    [registered, unregistered] = await Promise.all([generateClientCertificate(dir, 'registered'), generateClientCertificate(dir, 'unregistered')]);
+    const seed = sampleSeed();
+    const app = seed.applications!.find((a) => a.appId === ids.galleryApp)!;
+    app.certificates = [registered.certPem];
+    e = await startSample({ seed });
+  });
+
+  after(async () => {
+    await e.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('issues an RS256 token with tid, oid, appid, aud, iss, iat, nbf and exp to a client secret', async () => {
+    const token = await secretCredential(e, ids.contoso, ids.galleryOwner).getToken(e.armScope);
+    const claims = decodeClaims(token.token);
+    expect(claims['tid']).to.equal(ids.contoso);
+    expect(claims['appid']).to.equal(ids.galleryOwner);
+    expect(claims['aud']).to.equal(e.armEndpoint);
+    expect(claims['iss']).to.equal(`https://sts.windows.net/${ids.contoso}/`);
+    expect(claims['oid']).to.equal(e.emulator.world.servicePrincipal(ids.galleryOwner, ids.contoso)!.objectId);
+    expect(Number(claims['exp']) - Number(claims['iat'])).to.equal(3599);
+    expect(claims['nbf']).to.equal(claims['iat']);
+    expect(token.expiresOnTimestamp).to.be.greaterThan(Date.now());
+  });
+
+  it('signs tokens with the key published in JWKS', async () => {
+    const token = (await secretCredential(e, ids.contoso, ids.galleryOwner).getToken(e.armScope)).token;
+    const jwks = await raw(e, 'GET', `/${ids.contoso}/discovery/v2.0/keys`);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as { kid: string; alg: string };
+    expect(header.alg).to.equal('RS256');
+    const jwk = (jwks.body.keys as unknown as { kid: string }[]).find((k) => k.kid === header.kid);
+    expect(jwk).to.not.equal(undefined);
+    const key = createPublicKey({ key: jwk as unknown as JsonWebKeyInput['key'], format: 'jwk' });
+    expect(verify('sha256', Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'))).to.equal(true);
+  });
+
+  it('issues a token to a certificate credential (client_assertion, x5t#S256)', async () => {
+    const token = await certificateCredential(e, ids.contoso, ids.galleryApp, registered.combinedPem).getToken(e.armScope);
+    const claims = decodeClaims(token.token);
+    expect(claims['appid']).to.equal(ids.galleryApp);
+    expect(claims['appidacr']).to.equal('2');
+  });
+
+  it('refuses a certificate that is not registered on the app with AADSTS700027', async () => {
+    const failure = await rejection(certificateCredential(e, ids.contoso, ids.galleryApp, unregistered.combinedPem).getToken(e.armScope));
+    expect(failure.message).to.contain('AADSTS700027');
+  });
+
+  it('refuses a bad secret with AADSTS7000215', async () => {
+    const failure = await rejection(secretCredential(e, ids.contoso, ids.galleryOwner, 'wrong').getToken(e.armScope));
+    expect(failure.message).to.contain('AADSTS7000215');
+  });
+
+  it('refuses an app without a service principal in the tenant with AADSTS700016, until consent is granted', async () => {
+    const before = await rejection(secretCredential(e, ids.fabrikam, ids.galleryApp).getToken(e.armScope));
+    expect(before.message).to.contain('AADSTS700016');
+    const objectId = await e.control.grantConsent(ids.galleryApp, ids.fabrikam);
+    const token = await secretCredential(e, ids.fabrikam, ids.galleryApp).getToken(e.armScope);
+    expect(decodeClaims(token.token)['oid']).to.equal(objectId);
+    expect(decodeClaims(token.token)['tid']).to.equal(ids.fabrikam);
+    await e.control.revokeConsent(ids.galleryApp, ids.fabrikam);
+  });
+
+  it('refuses an unknown tenant with AADSTS90002 at discovery, as Entra does (MSAL reports endpoints_resolution_error)', async () => {
+    const unknown = '00000000-1111-2222-3333-444444444444';
+    const discovery = await raw(e, 'GET', `/${unknown}/v2.0/.well-known/openid-configuration`);
+    expect(discovery.status).to.equal(400);
+    expect(discovery.body.error_codes).to.deep.equal([90002]);
+    const failure = await rejection(secretCredential(e, unknown, ids.galleryOwner).getToken(e.armScope));
+    expect(failure.message).to.contain('endpoints_resolution_error');
+  });
+
+  it("surfaces AADSTS90002 through @azure/identity when discovery is served for unknown tenants", async () => {
+    await e.control.setOptions({ unknownTenantDiscovery: 'serve' });
+    try {
+      const failure = await rejection(secretCredential(e, '00000000-1111-2222-3333-444444444445', ids.galleryOwner).getToken(e.armScope));
+      expect(failure.message).to.contain('AADSTS90002');
+    } finally {
+      await e.control.setOptions({ unknownTenantDiscovery: 'fail' });
+    }
+  });
+
+  it("answers Entra's error shape: 400, error, error_description starting with the code, error_codes", async () => {
+    const res = await raw(e, 'POST', `/${ids.contoso}/oauth2/v2.0/token`, {
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: ids.galleryOwner, client_secret: 'nope', scope: e.armScope }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).to.equal(400);
+    expect(res.body.error).to.equal('invalid_client');
+    expect(res.body.error_description).to.match(/^AADSTS7000215: /);
+    expect(res.body.error_codes).to.deep.equal([7000215]);
+  });
+
+  it('accepts a tenant domain in the authority and serves the OpenID configuration', async () => {
+    const config = await raw(e, 'GET', '/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration');
+    expect(config.status).to.equal(200);
+    expect(config.body.token_endpoint).to.equal(`${e.authorityHost}/${ids.contoso}/oauth2/v2.0/token`);
+    expect(config.body.issuer).to.equal(`${e.authorityHost}/${ids.contoso}/v2.0`);
+    const token = await secretCredential(e, 'contoso.onmicrosoft.com', ids.galleryOwner).getToken(e.armScope);
+    expect(decodeClaims(token.token)['tid']).to.equal(ids.contoso);
+  });
+
+  it('answers instance discovery', async () => {
+    const res = await raw(e, 'GET', `/common/discovery/instance?api-version=1.1&authorization_endpoint=${encodeURIComponent(e.authorityHost + '/common/oauth2/v2.0/authorize')}`);
+    expect(res.status).to.equal(200);
+    expect(res.body['tenant_discovery_endpoint']).to.be.a('string');
+    expect(res.body.metadata?.[0]?.aliases).to.be.an('array');
+  });
+
+  it('makes tokens last as long as configured', async () => {
+    await e.control.setOptions({ tokenLifetimeSeconds: 120 });
+    const token = await secretCredential(e, ids.contoso, ids.portalAdmin).getToken(e.armScope);
+    const claims = decodeClaims(token.token);
+    expect(Number(claims['exp']) - Number(claims['iat'])).to.equal(120);
+    await e.control.setOptions({ tokenLifetimeSeconds: 3599 });
+  });
+});

@@ -1,0 +1,113 @@
+// The share action through gallerySharingProfile.update: Add, Remove, Reset, EnableCommunity,
+// answered as a long-running operation or synchronously; the limits; who may share.
+import { expect } from 'chai';
+import type { RunningEmulator } from '../azure-emulator/index.js';
+import { galleryPath, ids, ownerCompute, raw, rejection, secretCredential, compute, startSample } from './helpers.js';
+
+const fast = { updateIntervalInMs: 5 };
+const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+describe('emulator: gallery sharing', () => {
+  let e: RunningEmulator;
+  before(async () => {
+    e = await startSample();
+  });
+  after(async () => e.stop());
+  beforeEach(async () => e.control.reset());
+
+  const groupsOf = async () => (await ownerCompute(e).galleries.get(ids.galleryRG, ids.gallery, { expand: 'SharingProfile/Groups' })).sharingProfile?.groups;
+
+  it('adds and removes subscriptions and tenants (202 + polling, the default)', async () => {
+    const client = ownerCompute(e);
+    const added = await client.gallerySharingProfile.update(
+      ids.galleryRG,
+      ids.gallery,
+      { operationType: 'Add', groups: [{ type: 'Subscriptions', ids: [ids.devSubscription] }, { type: 'AADTenants', ids: [ids.fabrikam] }] },
+      fast,
+    );
+    expect(added.operationType).to.equal('Add');
+    expect(await groupsOf()).to.deep.equal([
+      { type: 'Subscriptions', ids: [ids.devSubscription] },
+      { type: 'AADTenants', ids: [ids.fabrikam] },
+    ]);
+    const share = (await e.control.requests()).find((r) => r.operation === 'GallerySharingProfile_Update')!;
+    expect(share.status).to.equal(202);
+    await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Remove', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast);
+    expect(await groupsOf()).to.deep.equal([{ type: 'Subscriptions', ids: [ids.devSubscription] }]);
+  });
+
+  it('answers 202 with Azure-AsyncOperation, Location and Retry-After, and applies the change when the operation completes', async () => {
+    await e.control.setOptions({ lroDurationMs: 60_000, retryAfterSeconds: 3 });
+    const token = await e.control.issueToken({ appId: ids.galleryOwner, tenantId: ids.contoso });
+    const res = await raw(e, 'POST', `${galleryPath}/share?api-version=2025-12-03`, { token, body: { operationType: 'Add', groups: [{ type: 'Subscriptions', ids: [ids.devSubscription] }] } });
+    expect(res.status).to.equal(202);
+    expect(res.headers['azure-asyncoperation']).to.match(/\/operations\//);
+    expect(res.headers['location']).to.match(/monitor=true/);
+    expect(res.headers['retry-after']).to.equal('3');
+    const during = await ownerCompute(e).galleries.get(ids.galleryRG, ids.gallery, { expand: 'SharingProfile/Groups' });
+    expect(during.sharingStatus?.aggregatedState).to.equal('InProgress');
+    expect(during.sharingProfile?.groups).to.deep.equal([]);
+    const monitor = new URL(res.headers['location'] as string);
+    expect((await raw(e, 'GET', monitor.pathname + monitor.search, { token })).status).to.equal(202);
+    const second = await raw(e, 'POST', `${galleryPath}/share?api-version=2025-12-03`, { token, body: { operationType: 'Reset' } });
+    expect(second.status).to.equal(409);
+    await e.control.advanceClock(60_000);
+    const result = await raw(e, 'GET', monitor.pathname + monitor.search, { token });
+    expect(result.status).to.equal(200);
+    expect(result.body.operationType).to.equal('Add');
+    const after = await ownerCompute(e).galleries.get(ids.galleryRG, ids.gallery, { expand: 'SharingProfile/Groups' });
+    expect(after.sharingStatus?.aggregatedState).to.equal('Succeeded');
+    expect(after.sharingProfile?.groups).to.deep.equal([{ type: 'Subscriptions', ids: [ids.devSubscription] }]);
+  });
+
+  it('answers 200 synchronously when configured', async () => {
+    await e.control.setOptions({ shareMode: 'sync' });
+    const result = await ownerCompute(e).gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] });
+    expect(result.groups).to.deep.equal([{ type: 'AADTenants', ids: [ids.fabrikam] }]);
+    const share = (await e.control.requests()).find((r) => r.operation === 'GallerySharingProfile_Update')!;
+    expect(share.status).to.equal(200);
+  });
+
+  it('resets the groups (the permission stays)', async () => {
+    const client = ownerCompute(e);
+    await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast);
+    await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Reset' }, fast);
+    expect(await groupsOf()).to.deep.equal([]);
+    expect((await client.galleries.get(ids.galleryRG, ids.gallery)).sharingProfile?.permissions).to.equal('Groups');
+  });
+
+  it('refuses more than 30 subscriptions and more than 5 tenants with 400', async () => {
+    const client = ownerCompute(e);
+    const subs = await rejection(client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'Subscriptions', ids: Array.from({ length: 31 }, (_, i) => guid(i)) }] }, fast));
+    expect(subs.statusCode).to.equal(400);
+    expect(subs.code).to.equal('InvalidParameter');
+    await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'Subscriptions', ids: Array.from({ length: 30 }, (_, i) => guid(i)) }] }, fast);
+    const tenants = await rejection(client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: Array.from({ length: 6 }, (_, i) => guid(100 + i)) }] }, fast));
+    expect(tenants.statusCode).to.equal(400);
+  });
+
+  it('refuses Add on a gallery whose permission is not Groups', async () => {
+    const failure = await rejection(ownerCompute(e).gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast));
+    expect(failure.code).to.equal('InvalidParameter');
+  });
+
+  it('enables community sharing with a public name derived from the prefix', async () => {
+    const client = ownerCompute(e);
+    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
+    const gallery = await client.galleries.get(ids.galleryRG, 'contosoPublic');
+    expect(gallery.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(true);
+    expect(gallery.sharingProfile?.communityGalleryInfo?.publicNames?.[0]).to.match(/^contoso-[0-9a-f-]{36}$/);
+  });
+
+  it('lets Compute Gallery Sharing Admin share but not Contributor (share/action is in its NotActions)', async () => {
+    // The gallery app has a service principal in its home tenant; give it Contributor only.
+    const appOid = e.emulator.world.servicePrincipal(ids.galleryApp, ids.contoso)!.objectId;
+    await e.control.assignRole(`/subscriptions/${ids.gallerySubscription}`, appOid, 'Contributor');
+    const contributor = compute(e, secretCredential(e, ids.contoso, ids.galleryApp), ids.gallerySubscription);
+    const failure = await rejection(contributor.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Reset' }, fast));
+    expect(failure.statusCode).to.equal(403);
+    expect(failure.message).to.contain('Microsoft.Compute/galleries/share/action');
+    await e.control.assignRole(galleryPath, appOid, 'Compute Gallery Sharing Admin');
+    await contributor.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Reset' }, fast);
+  });
+});
