@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PerKeyBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import type { Informer, KubeObject } from './informer.js';
+import type { KubeObject, ObjectCache } from './informer.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -32,7 +32,7 @@ export interface Reconciler {
 
 export interface ControllerOptions<T extends KubeObject> {
   name: string;
-  informer: Informer<T>;
+  informer: ObjectCache<T>;
   reconciler: Reconciler;
   logger: Logger;
   metrics: OperatorMetrics;

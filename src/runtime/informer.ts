@@ -48,7 +48,36 @@ interface WatchOutcome {
   reason: 'ended' | 'gone' | 'stalled' | 'error';
 }
 
-export class Informer<T extends KubeObject> {
+/** What controllers and reconcilers read: one informer, or several (one per watched namespace). */
+export interface ObjectCache<T extends KubeObject> {
+  get(key: string): T | undefined;
+  list(): T[];
+  keys(): string[];
+  onChange(handler: (event: InformerEvent, obj: T, old?: T) => void): void;
+}
+
+/** Several informers read as one cache (namespaces are disjoint, so keys never collide). */
+export class CombinedCache<T extends KubeObject> implements ObjectCache<T> {
+  constructor(private readonly informers: readonly ObjectCache<T>[]) {}
+  get(key: string): T | undefined {
+    for (const informer of this.informers) {
+      const found = informer.get(key);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  list(): T[] {
+    return this.informers.flatMap((i) => i.list());
+  }
+  keys(): string[] {
+    return this.informers.flatMap((i) => i.keys());
+  }
+  onChange(handler: (event: InformerEvent, obj: T, old?: T) => void): void {
+    for (const informer of this.informers) informer.onChange(handler);
+  }
+}
+
+export class Informer<T extends KubeObject> implements ObjectCache<T> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: ((event: InformerEvent, obj: T, old?: T) => void)[] = [];
   private stopped = false;

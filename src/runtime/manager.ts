@@ -49,7 +49,7 @@ export class Manager {
   }
 
   addController<T extends KubeObject>(controller: Controller<T>): void {
-    this.controllers.push(controller as unknown as Controller<KubeObject>);
+    this.controllers.push(controller);
   }
 
   /** The port /metrics is served on (useful when the address asked for port 0). */

@@ -5,27 +5,8 @@
 import type { GalleryPermission, GalleryShareSpec } from '../../api/v1alpha1/index.js';
 import type { ConditionInput, Outcome } from '../../runtime/conditions.js';
 import { roleAssignmentName, roleDefinitionId, roleScope, sameId } from '../../azure/arm-ids.js';
+import type { ObservedGallery, ObservedRoleAssignment } from '../../azure/gallery-sharing.js';
 import { roleGuid } from '../../azure/roles.js';
-
-export interface ObservedGallery {
-  uniqueName?: string;
-  permission: GalleryPermission;
-  /** Lower-cased ids shared directly (only with permission Groups). */
-  subscriptions: string[];
-  tenants: string[];
-  communityEnabled: boolean;
-  communityPublicNames: string[];
-  communityInfo?: { publisherUri?: string; publisherContact?: string; eula?: string; publicNamePrefix?: string };
-}
-
-export interface ObservedRoleAssignment {
-  id: string;
-  name: string;
-  scope: string;
-  principalId: string;
-  /** Lower-case GUID of the role definition. */
-  roleGuid: string;
-}
 
 export interface Observation {
   gallery: ObservedGallery;

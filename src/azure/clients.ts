@@ -1,0 +1,86 @@
+// Azure SDK clients built with the configured endpoint, scope and CA, one per credential and
+// subscription. The SDKs' own retries are off: a throttled or failing call goes back to the
+// controller's queue at once, which waits exactly Retry-After or backs off per object, so no
+// worker ever sleeps inside the SDK. Every request is reported to an observer (metrics).
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { ComputeManagementClient } from '@azure/arm-compute';
+import type { TokenCredential } from '@azure/identity';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { armScope, tlsOptions, type AzureEnvironment } from './environment.js';
+
+export interface AzureRequestObserver {
+  (operation: string, status: number, seconds: number): void;
+}
+
+// Resource types, most specific first, that name an operation in metrics ("PUT roleAssignments").
+const OPERATION_TYPES = ['roleAssignments', 'roleDefinitions', 'permissions', 'operations', 'share', 'sharedGalleries', 'communityGalleries', 'versions', 'images', 'galleries', 'virtualMachineScaleSets', 'virtualMachines', 'resourceGroups', 'subscriptions'];
+
+/** "GET galleries", "POST share", "GET operations": the method and the last known resource type. */
+export function operationName(method: string, url: string): string {
+  const segments = new URL(url).pathname.split('/').filter(Boolean).map((s) => s.toLowerCase());
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const type = OPERATION_TYPES.find((t) => t.toLowerCase() === segments[i]);
+    if (type) return `${method} ${type}`;
+  }
+  return `${method} other`;
+}
+
+function observerPolicy(observe: AzureRequestObserver): PipelinePolicy {
+  return {
+    name: 'galleryShareRequestObserver',
+    async sendRequest(request, next) {
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const response = await next(request);
+        observe(operationName(request.method, request.url), response.status, seconds());
+        return response;
+      } catch (err) {
+        observe(operationName(request.method, request.url), (err as { statusCode?: number }).statusCode ?? 0, seconds());
+        throw err;
+      }
+    },
+  };
+}
+
+export class AzureClients {
+  private readonly compute = new WeakMap<TokenCredential, Map<string, ComputeManagementClient>>();
+  private readonly authorization = new WeakMap<TokenCredential, Map<string, AuthorizationManagementClient>>();
+
+  constructor(
+    readonly env: AzureEnvironment,
+    private readonly observe: AzureRequestObserver = () => {},
+  ) {}
+
+  private common() {
+    const tls = tlsOptions(this.env);
+    return {
+      endpoint: this.env.armEndpoint,
+      retryOptions: { maxRetries: 0 },
+      additionalPolicies: [{ policy: observerPolicy(this.observe), position: 'perRetry' as const }],
+      ...(tls ? { tlsOptions: tls } : {}),
+    };
+  }
+
+  computeClient(credential: TokenCredential, subscriptionId: string): ComputeManagementClient {
+    const bySubscription = this.compute.get(credential) ?? new Map<string, ComputeManagementClient>();
+    this.compute.set(credential, bySubscription);
+    let client = bySubscription.get(subscriptionId);
+    if (!client) {
+      client = new ComputeManagementClient(credential, subscriptionId, { ...this.common(), credentials: { scopes: [armScope(this.env)] } });
+      bySubscription.set(subscriptionId, client);
+    }
+    return client;
+  }
+
+  authorizationClient(credential: TokenCredential, subscriptionId: string): AuthorizationManagementClient {
+    const bySubscription = this.authorization.get(credential) ?? new Map<string, AuthorizationManagementClient>();
+    this.authorization.set(credential, bySubscription);
+    let client = bySubscription.get(subscriptionId);
+    if (!client) {
+      client = new AuthorizationManagementClient(credential, subscriptionId, { ...this.common(), credentialScopes: [armScope(this.env)] });
+      bySubscription.set(subscriptionId, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,105 @@
+// Azure credentials: from a Secret's data (client secret or certificate), cached by content so a
+// changed Secret gives a fresh credential and an unchanged one reuses its token cache (MSAL keeps
+// each token for its lifetime); or the operator's own identity (environment, workload identity,
+// managed identity). Messages name the Secret and its keys, never their values.
+import { createHash, X509Certificate } from 'node:crypto';
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  WorkloadIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+import { isPublicAuthority, tlsOptions, type AzureEnvironment } from './environment.js';
+
+export interface CredentialMaterial {
+  tenantId: string;
+  clientId: string;
+  clientSecret?: string;
+  /** PEM with the private key and the certificate. */
+  clientCertificate?: string;
+}
+
+/** A Secret that cannot be used as Azure credentials: a person must fix it. */
+export class CredentialSecretError extends Error {
+  readonly reason = 'InvalidCredentialsSecret';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialSecretError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Reads credentials from Secret data (base64 values, as the API server returns them). */
+export function parseCredentialSecret(secretName: string, data: Record<string, string> | undefined, expectedKeys = 'tenantId, clientId and clientSecret or clientCertificate'): CredentialMaterial {
+  const value = (key: string) => {
+    const encoded = data?.[key];
+    return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
+  };
+  const tenantId = value('tenantId');
+  const clientId = value('clientId');
+  const clientSecret = value('clientSecret');
+  const clientCertificate = value('clientCertificate');
+  const missing = [!tenantId && 'tenantId', !clientId && 'clientId', !clientSecret && !clientCertificate && 'clientSecret or clientCertificate'].filter(Boolean);
+  if (missing.length) throw new CredentialSecretError(`Secret ${secretName} lacks ${missing.join(', ')}; it must hold ${expectedKeys}.`);
+  if (!UUID.test(tenantId!)) throw new CredentialSecretError(`Secret ${secretName}: tenantId is not a UUID (use the directory (tenant) id, not a domain name).`);
+  if (!UUID.test(clientId!)) throw new CredentialSecretError(`Secret ${secretName}: clientId is not a UUID (use the application (client) id).`);
+  if (clientCertificate && !(clientCertificate.includes('PRIVATE KEY-----') && clientCertificate.includes('BEGIN CERTIFICATE'))) {
+    throw new CredentialSecretError(`Secret ${secretName}: clientCertificate must be PEM holding both the private key and the certificate.`);
+  }
+  return { tenantId: tenantId!, clientId: clientId!, ...(clientSecret ? { clientSecret } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
+}
+
+/** When the certificate in a PEM expires, or undefined when it holds none. */
+export function certificateExpiry(pem: string): Date | undefined {
+  const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
+  if (!match) return undefined;
+  return new Date(new X509Certificate(match[0]).validTo);
+}
+
+function commonOptions(env: AzureEnvironment) {
+  return {
+    authorityHost: env.authorityHost,
+    disableInstanceDiscovery: !isPublicAuthority(env),
+    additionallyAllowedTenants: ['*'],
+    ...(tlsOptions(env) ? { tlsOptions: tlsOptions(env) } : {}),
+  };
+}
+
+export class CredentialCache {
+  private readonly byContent = new Map<string, TokenCredential>();
+
+  constructor(private readonly env: AzureEnvironment, private readonly maxEntries = 1000) {}
+
+  /** The credential for this material; the same object while the material is unchanged. */
+  forMaterial(material: CredentialMaterial): TokenCredential {
+    const key = createHash('sha256').update(JSON.stringify([material.tenantId, material.clientId, material.clientSecret ?? '', material.clientCertificate ?? ''])).digest('hex');
+    let credential = this.byContent.get(key);
+    if (!credential) {
+      credential = material.clientCertificate
+        ? new ClientCertificateCredential(material.tenantId, material.clientId, { certificate: material.clientCertificate }, commonOptions(this.env))
+        : new ClientSecretCredential(material.tenantId, material.clientId, material.clientSecret!, commonOptions(this.env));
+      if (this.byContent.size >= this.maxEntries) this.byContent.delete(this.byContent.keys().next().value!);
+      this.byContent.set(key, credential);
+    }
+    return credential;
+  }
+}
+
+/**
+ * The operator's own identity, from @azure/identity's standard variables: a client secret or
+ * certificate (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH),
+ * workload identity (AZURE_FEDERATED_TOKEN_FILE, set by the AKS webhook), else managed identity.
+ */
+export function defaultCredential(env: AzureEnvironment, vars: NodeJS.ProcessEnv, readFile: (path: string) => string): { credential: TokenCredential; kind: string } {
+  const { AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: clientId, AZURE_CLIENT_SECRET: secret, AZURE_CLIENT_CERTIFICATE_PATH: certPath, AZURE_FEDERATED_TOKEN_FILE: tokenFile } = vars;
+  if (tokenFile && tenantId && clientId) {
+    return { credential: new WorkloadIdentityCredential({ tenantId, clientId, tokenFilePath: tokenFile, ...commonOptions(env) }), kind: 'workload identity' };
+  }
+  if (tenantId && clientId && secret) return { credential: new ClientSecretCredential(tenantId, clientId, secret, commonOptions(env)), kind: 'client secret (environment)' };
+  if (tenantId && clientId && certPath) {
+    return { credential: new ClientCertificateCredential(tenantId, clientId, { certificate: readFile(certPath) }, commonOptions(env)), kind: 'client certificate (environment)' };
+  }
+  return { credential: new ManagedIdentityCredential(clientId ? { clientId } : {}), kind: 'managed identity' };
+}

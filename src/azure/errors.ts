@@ -1,0 +1,116 @@
+// One classification of every failure that reaches the operator from Azure or Entra, used by
+// all controllers:
+//   throttled: wait exactly Retry-After, then try again (Reconciling);
+//   retryable: back off and try again (Reconciling): 5xx, timeouts, dropped connections, 409s
+//              from operations already in flight;
+//   terminal:  a person must act (Stalled): reason is the ARM or Entra code, message says what
+//              happened and what to do.
+// Messages carry Azure's own words and ids, never a secret: Entra echoes no secret, and the
+// operator never adds one.
+
+export type AzureFailure =
+  | { kind: 'throttled'; code: string; message: string; retryAfterMs: number }
+  | { kind: 'retryable'; code: string; message: string }
+  | { kind: 'terminal'; code: string; message: string };
+
+interface ErrorLike {
+  name?: string;
+  message?: string;
+  code?: string;
+  statusCode?: number;
+  response?: { headers?: { get(name: string): string | undefined } };
+  errorResponse?: { error?: string; errorDescription?: string };
+  reason?: string;
+}
+
+/** What to do, by code, for the terminal failures a person is likely to meet. */
+const ADVICE: Record<string, string> = {
+  AuthorizationFailed:
+    'Grant the identity the role it needs on that scope (for a gallery: Owner, or Compute Gallery Sharing Admin plus User Access Administrator or Role Based Access Control Administrator), then wait a few minutes for Azure to apply it.',
+  LinkedAuthorizationFailed: 'The identity also needs access to the linked resource in the other tenant: check the TenantGrant (Reader on the gallery in the source tenant).',
+  GalleryNotFound: 'Check spec.gallery (subscription, resource group and name), or create the gallery first.',
+  ResourceNotFound: 'Check the ids in the spec, or create the resource first.',
+  ResourceGroupNotFound: 'Check the resource group name in the spec, or create the resource group first.',
+  SubscriptionNotFound: 'Check the subscription id, and that the identity belongs to the tenant that owns it.',
+  InvalidAuthenticationTokenTenant: 'The credentials belong to another tenant than the subscription: use credentials of the tenant that owns it.',
+  InvalidAuthenticationToken: 'Azure refused the token: check the credentials and the ARM endpoint setting.',
+  PrincipalNotFound: 'Check the principalId (an object id in Microsoft Entra ID) and principalType; a principal created moments ago can take a few minutes to replicate.',
+  RoleDefinitionDoesNotExist: 'Check the role: a built-in role name or the GUID of a role definition that exists in this subscription.',
+  InvalidParameter: 'Azure refused a value in the request; correct the spec as the message says.',
+  AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
+  AADSTS7000222: 'The client secret has expired: create a new one for the application and update the Secret.',
+  AADSTS700016: "The application has no service principal in that tenant: the tenant's administrator must consent to the application.",
+  AADSTS90002: 'The tenant does not exist: check tenantId in the Secret.',
+  AADSTS700027: 'The certificate is not registered on the application or the assertion is invalid: upload the certificate to the app registration, or fix clientCertificate in the Secret.',
+  AADSTS700024: 'The client assertion is outside its valid time range: check the clock of the machine.',
+  InvalidCredentialsSecret: 'Fix the Secret named in the message.',
+  CredentialUnavailable: "The operator has no Azure identity of its own here: set azureCredentialsRef on the object, or configure workload identity, managed identity or the AZURE_* variables for the operator.",
+};
+
+const RETRYABLE_CODES = new Set(['OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress', 'RetryableError', 'ServiceUnavailable', 'InternalServerError', 'GatewayTimeout', 'REQUEST_SEND_ERROR', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+
+export function advice(code: string): string | undefined {
+  return ADVICE[code];
+}
+
+export function retryAfterMsOf(err: ErrorLike): number | undefined {
+  const headers = err.response?.headers;
+  if (!headers) return undefined;
+  const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
+  if (ms && /^\d+$/.test(ms)) return Number(ms);
+  const seconds = headers.get('retry-after');
+  if (seconds && /^\d+$/.test(seconds)) return Number(seconds) * 1000;
+  if (seconds) {
+    const at = Date.parse(seconds);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  return undefined;
+}
+
+/** The AADSTS code at the start of an Entra error description, if any. */
+function entraCode(err: ErrorLike): string | undefined {
+  const text = `${err.errorResponse?.errorDescription ?? ''} ${err.message ?? ''}`;
+  return /AADSTS\d+/.exec(text)?.[0];
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split(/\r?\n/)[0]!.trim();
+}
+
+export function classifyAzureError(error: unknown, doing: string): AzureFailure {
+  const err = (error ?? {}) as ErrorLike;
+  const name = err.name ?? '';
+
+  if (name === 'CredentialSecretError') return { kind: 'terminal', code: 'InvalidCredentialsSecret', message: `${err.message} ${ADVICE.InvalidCredentialsSecret}` };
+
+  if (name === 'AuthenticationError' || name === 'AggregateAuthenticationError' || entraCode(err)) {
+    const code = entraCode(err) ?? err.errorResponse?.error ?? 'AuthenticationFailed';
+    const description = firstLine(err.errorResponse?.errorDescription ?? err.message);
+    if ((err.statusCode ?? 0) >= 500) return { kind: 'retryable', code, message: `Microsoft Entra ID failed while ${doing}: ${description}` };
+    return { kind: 'terminal', code, message: `Microsoft Entra ID refused the credentials while ${doing}: ${description}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
+  }
+  if (name === 'CredentialUnavailableError') {
+    return { kind: 'terminal', code: 'CredentialUnavailable', message: `No Azure credentials while ${doing}: ${firstLine(err.message)} ${ADVICE.CredentialUnavailable}` };
+  }
+
+  const status = err.statusCode ?? 0;
+  const code = err.code ?? (status ? `Http${status}` : 'UnknownError');
+  const message = firstLine(err.message) || code;
+  if (status === 429) {
+    return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: retryAfterMsOf(err) ?? 30_000 };
+  }
+  if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || status === 0) {
+    return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };
+  }
+  return { kind: 'terminal', code, message: `Azure refused ${doing} (${status} ${code}): ${message}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
+}
+
+/** An AzureFailure as a throwable, carrying Retry-After for the controller's queue. */
+export class AzureFailureError extends Error {
+  readonly retryAfterMs?: number;
+  constructor(readonly failure: AzureFailure) {
+    super(failure.message);
+    this.name = 'AzureFailureError';
+    if (failure.kind === 'throttled') this.retryAfterMs = failure.retryAfterMs;
+  }
+}
