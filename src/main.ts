@@ -15,7 +15,7 @@ import { GalleryShareReconciler } from './controllers/galleryshare/reconciler.js
 import { credentialResolver } from './controllers/shared/credentials.js';
 import { createLogger } from './logger.js';
 import { Controller } from './runtime/controller.js';
-import { CombinedCache, type Informer } from './runtime/informer.js';
+import { CombinedCache } from './runtime/informer.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 
