@@ -78,10 +78,40 @@ export function header(request: EmulatorRequest, name: string): string | undefin
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Removes commas that directly precede `}` or `]` outside strings. Azure's services read JSON with
+ * Json.NET, which accepts such trailing commas (the direct-sharing docs' Reset body has one).
+ */
+export function withoutTrailingCommas(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      out += ch;
+      if (ch === '\\') out += text[++i] ?? '';
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    if (ch === ',' && /^\s*[}\]]/.test(text.slice(i + 1))) continue;
+    out += ch;
+  }
+  return out;
+}
+
 /** Parses a JSON body; undefined for an empty body, a SyntaxError for malformed JSON. */
 export function parseJsonBody(request: EmulatorRequest): unknown {
   if (request.body.length === 0) return undefined;
-  return JSON.parse(request.body.toString('utf8')) as unknown;
+  const text = request.body.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    // Only the leniency Json.NET has; anything else stays a SyntaxError (400 InvalidRequestContent).
+    const relaxed = withoutTrailingCommas(text);
+    if (relaxed === text) throw err;
+    return JSON.parse(relaxed) as unknown;
+  }
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

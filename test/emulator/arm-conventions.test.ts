@@ -85,6 +85,23 @@ describe('emulator: ARM conventions', () => {
     expect(res.body.id).to.equal(galleryPath);
   });
 
+  it('finds resources whatever the case of their names, and answers with the stored casing', async () => {
+    const res = await get(`/subscriptions/${ids.gallerySubscription.toUpperCase()}/resourcegroups/MYGALLERYRG/providers/microsoft.compute/galleries/MYGALLERY/images/UBUNTU-2404/versions/1.0.0`, ownerToken);
+    expect(res.status).to.equal(200);
+    expect(res.body.id).to.equal(`${galleryPath}/images/ubuntu-2404/versions/1.0.0`);
+    expect(res.body.name).to.equal('1.0.0');
+  });
+
+  it('answers paths it does not serve in the JSON error shape', async () => {
+    const unknownType = await get(`/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/disks/d1`, ownerToken);
+    expect(unknownType.status).to.equal(400);
+    expect(unknownType.body.error?.code).to.equal('InvalidResourceType');
+    const outside = await get('/no/such/thing', ownerToken);
+    expect(outside.status).to.equal(404);
+    expect(outside.body.error).to.have.keys('code', 'message');
+    expect(outside.headers['content-type']).to.match(/^application\/json/);
+  });
+
   it('accepts any api-version but requires one', async () => {
     expect((await get(`${galleryPath}?api-version=2019-03-01`, ownerToken)).status).to.equal(200);
     const missing = await get(`${galleryPath}?x=1`, ownerToken);

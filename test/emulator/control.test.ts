@@ -2,7 +2,7 @@
 // probability), the request log and counters, reset, dump and load, options, consent.
 import { expect } from 'chai';
 import { remoteControl, type EmulatorControl, type RunningEmulator } from '../azure-emulator/index.js';
-import { galleryPath, ids, ownerCompute, raw, rejection, startSample } from './helpers.js';
+import { galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
 
 describe('emulator: control', () => {
   let e: RunningEmulator;
@@ -50,6 +50,28 @@ describe('emulator: control', () => {
       it('never fires with probability 0', async () => {
         await control().addFault({ path: '.*', status: 500, probability: 0 });
         expect((await getGallery()).status).to.equal(200);
+      });
+
+      it('fires only for its method, and for a share of the requests with a probability', async () => {
+        await control().addFault({ method: 'PUT', path: 'galleries', status: 503 });
+        expect((await getGallery()).status).to.equal(200);
+        await control().clearFaults();
+        await control().addFault({ method: 'GET', path: 'galleries/mygallery$', status: 500, probability: 0.5 });
+        const statuses: number[] = [];
+        for (let i = 0; i < 40; i++) statuses.push((await getGallery()).status);
+        const failed = statuses.filter((s) => s === 500).length;
+        expect(failed).to.be.within(4, 36);
+        expect(statuses.filter((s) => s === 200).length).to.equal(40 - failed);
+        const [fault] = await control().faults();
+        expect(fault?.hits).to.equal(failed);
+        const logged = (await control().requests()).filter((r) => r.faultId === fault?.id);
+        expect(logged).to.have.length(failed);
+      });
+
+      it('injects faults on Entra paths too, which @azure/identity reports', async () => {
+        await control().addFault({ method: 'POST', path: '/oauth2/v2.0/token$', status: 400, body: { error: 'invalid_client', error_description: 'AADSTS7000222: The provided client secret keys are expired.', error_codes: [7000222] }, count: 1 });
+        const failure = await rejection(secretCredential(e, ids.contoso, ids.galleryOwner).getToken(e.armScope));
+        expect(failure.message).to.contain('AADSTS7000222');
       });
 
       it('logs requests without secrets, with principal, tenant, operation and auxiliary flag, and counts operations', async () => {

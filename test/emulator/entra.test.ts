@@ -4,9 +4,19 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey, verify, type JsonWebKeyInput } from 'node:crypto';
+import { createPublicKey, createSign, verify, X509Certificate, type JsonWebKeyInput } from 'node:crypto';
 import { generateClientCertificate, type RunningEmulator } from '../azure-emulator/index.js';
-import { certificateCredential, decodeClaims, ids, raw, rejection, sampleSeed, secretCredential, startSample } from './helpers.js';
+import { certificateCredential, compute, decodeClaims, ids, raw, rejection, sampleSeed, secretCredential, startSample } from './helpers.js';
+
+/** A client assertion as MSAL builds it (RS256, x5t), naming one certificate and signed with some key. */
+function assertion(init: { certPem: string; signingKeyPem: string; appId: string; aud: string; expiresInSeconds: number }): string {
+  const x5t = Buffer.from(new X509Certificate(init.certPem).fingerprint.replace(/:/g, ''), 'hex').toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const unsigned = `${part({ alg: 'RS256', typ: 'JWT', x5t })}.${part({ aud: init.aud, iss: init.appId, sub: init.appId, jti: 'j1', nbf: now - 10, exp: now + init.expiresInSeconds })}`;
+  const signature = createSign('RSA-SHA256').update(unsigned).sign(init.signingKeyPem).toString('base64url');
+  return `${unsigned}.${signature}`;
+}
 
 describe('emulator: Entra ID', () => {
   let e: RunningEmulator;
@@ -63,6 +73,31 @@ describe('emulator: Entra ID', () => {
   it('refuses a certificate that is not registered on the app with AADSTS700027', async () => {
     const failure = await rejection(certificateCredential(e, ids.contoso, ids.galleryApp, unregistered.combinedPem).getToken(e.armScope));
     expect(failure.message).to.contain('AADSTS700027');
+  });
+
+  it('refuses an assertion that names a registered certificate but is signed with another key (AADSTS700027), and an expired one (AADSTS700024)', async () => {
+    const tokenPath = `/${ids.contoso}/oauth2/v2.0/token`;
+    const post = (clientAssertion: string) =>
+      raw(e, 'POST', tokenPath, {
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: ids.galleryApp,
+          scope: e.armScope,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: clientAssertion,
+        }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const base = { certPem: registered.certPem, appId: ids.galleryApp, aud: `${e.authorityHost}${tokenPath}` };
+    const good = await post(assertion({ ...base, signingKeyPem: registered.keyPem, expiresInSeconds: 600 }));
+    expect(good.status).to.equal(200);
+    const forged = await post(assertion({ ...base, signingKeyPem: unregistered.keyPem, expiresInSeconds: 600 }));
+    expect(forged.status).to.equal(400);
+    expect(forged.body.error).to.equal('invalid_client');
+    expect(forged.body.error_codes).to.deep.equal([700027]);
+    expect(forged.body.error_description).to.match(/^AADSTS700027: .*signature/);
+    const expired = await post(assertion({ ...base, signingKeyPem: registered.keyPem, expiresInSeconds: -60 }));
+    expect(expired.body.error_codes).to.deep.equal([700024]);
   });
 
   it('refuses a bad secret with AADSTS7000215', async () => {
@@ -132,5 +167,22 @@ describe('emulator: Entra ID', () => {
     const claims = decodeClaims(token.token);
     expect(Number(claims['exp']) - Number(claims['iat'])).to.equal(120);
     await e.control.setOptions({ tokenLifetimeSeconds: 3599 });
+  });
+
+  it('lets ARM refuse an Entra token once its configured lifetime is over (401 ExpiredAuthenticationToken through the SDK)', async () => {
+    await e.control.setOptions({ tokenLifetimeSeconds: 600 });
+    try {
+      const credential = secretCredential(e, ids.contoso, ids.galleryOwner);
+      const client = compute(e, credential, ids.gallerySubscription);
+      expect((await client.galleries.get(ids.galleryRG, ids.gallery)).name).to.equal(ids.gallery);
+      // MSAL keeps the token (its cache runs on the real clock); the emulator's clock moves past exp.
+      await e.control.advanceClock(601_000);
+      const failure = await rejection(client.galleries.get(ids.galleryRG, ids.gallery));
+      expect(failure.statusCode).to.equal(401);
+      expect(failure.code).to.equal('ExpiredAuthenticationToken');
+    } finally {
+      await e.control.advanceClock(-601_000);
+      await e.control.setOptions({ tokenLifetimeSeconds: 3599 });
+    }
   });
 });

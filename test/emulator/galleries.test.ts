@@ -62,6 +62,16 @@ describe('emulator: galleries', () => {
     expect(selected.sharingProfile?.groups).to.have.length(1);
   });
 
+  it('never takes groups from PUT or PATCH (they are read-only; only the share action writes them)', async () => {
+    const token = await e.control.issueToken({ appId: ids.galleryOwner, tenantId: ids.contoso });
+    const groups = [{ type: 'AADTenants', ids: [ids.fabrikam] }];
+    const put = await raw(e, 'PUT', `${galleryPath}?api-version=2025-12-03`, { token, body: { location: 'westus', properties: { sharingProfile: { permissions: 'Groups', groups } } } });
+    expect(put.status).to.equal(200);
+    const patch = await raw(e, 'PATCH', `${galleryPath}?api-version=2025-12-03`, { token, body: { properties: { sharingProfile: { groups } } } });
+    expect(patch.status).to.equal(200);
+    expect((await ownerCompute(e).galleries.get(ids.galleryRG, ids.gallery, { expand: 'SharingProfile/Groups' })).sharingProfile?.groups).to.deep.equal([]);
+  });
+
   it('updates a gallery with PATCH', async () => {
     const updated = await ownerCompute(e).galleries.update(ids.galleryRG, ids.gallery, { description: 'new words', tags: { team: 'images' } });
     expect(updated.description).to.equal('new words');
@@ -83,6 +93,16 @@ describe('emulator: galleries', () => {
     expect(toGroups.code).to.equal('InvalidParameter');
     const fromGroups = await rejection(client.galleries.createOrUpdate(ids.galleryRG, ids.gallery, { location: 'westus', sharingProfile: { permissions: 'Private' } }));
     expect(fromGroups.code).to.equal('InvalidParameter');
+  });
+
+  it('keeps a community-shared gallery Community until its sharing is reset', async () => {
+    const client = ownerCompute(e);
+    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, { updateIntervalInMs: 5 });
+    const refused = await rejection(client.galleries.update(ids.galleryRG, 'contosoPublic', { sharingProfile: { permissions: 'Private' } }));
+    expect(refused.statusCode).to.equal(400);
+    expect(refused.code).to.equal('InvalidParameter');
+    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Reset' }, { updateIntervalInMs: 5 });
+    expect((await client.galleries.update(ids.galleryRG, 'contosoPublic', { sharingProfile: { permissions: 'Private' } })).sharingProfile?.permissions).to.equal('Private');
   });
 
   it('refuses a Community gallery without communityGalleryInfo', async () => {

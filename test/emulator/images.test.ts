@@ -2,7 +2,7 @@
 // version names, per-region replication over time ($expand=ReplicationStatus), excludeFromLatest.
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { ids, ownerCompute, rejection, startSample } from './helpers.js';
+import { ids, ownerCompute, rejection, sampleSeed, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const definition = { location: 'westus', osType: 'Linux', osState: 'Generalized', hyperVGeneration: 'V2', identifier: { publisher: 'Contoso', offer: 'debian', sku: '12' } } as const;
@@ -81,5 +81,26 @@ describe('emulator: image definitions and versions', () => {
   it('updates excludeFromLatest with PATCH', async () => {
     const updated = await ownerCompute(e).galleryImageVersions.update(ids.galleryRG, ids.gallery, 'ubuntu-2404', '1.0.0', { publishingProfile: { excludeFromLatest: true } }, fast);
     expect(updated.publishingProfile?.excludeFromLatest).to.equal(true);
+  });
+
+  it('starts seeded versions with the replication the seed describes (seconds per region, failed regions)', async () => {
+    const seed = sampleSeed();
+    const image = seed.galleries![0]!.images![0]!;
+    image.versions!.push({ name: '2.0.0', replicationSeconds: 600, targetRegions: ['westus', { name: 'eastus', replicationSeconds: 60 }, { name: 'northeurope', failed: true }] });
+    const seeded = await startSample({ seed });
+    try {
+      const client = ownerCompute(seeded);
+      const states = async () => {
+        const v = await client.galleryImageVersions.get(ids.galleryRG, ids.gallery, 'ubuntu-2404', '2.0.0', { expand: 'ReplicationStatus' });
+        return [v.replicationStatus?.aggregatedState, ...(v.replicationStatus?.summary ?? []).map((r) => `${r.region}:${r.state}`)];
+      };
+      expect(await states()).to.deep.equal(['Failed', 'westus:Replicating', 'eastus:Replicating', 'northeurope:Failed']);
+      await seeded.control.advanceClock(60_000);
+      expect(await states()).to.deep.equal(['Failed', 'westus:Replicating', 'eastus:Completed', 'northeurope:Failed']);
+      await seeded.control.advanceClock(540_000);
+      expect(await states()).to.deep.equal(['Failed', 'westus:Completed', 'eastus:Completed', 'northeurope:Failed']);
+    } finally {
+      await seeded.stop();
+    }
   });
 });

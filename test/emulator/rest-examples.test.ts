@@ -1,6 +1,10 @@
 // The REST examples of the Azure docs for direct sharing ("Share gallery resources", REST tab),
 // replayed as raw HTTPS requests with the api-versions the docs use. The docs' Add/Remove bodies
-// repeat "type" and "ids" inside one object (invalid as intended); they are sent here as two groups.
+// repeat "type" and "ids" inside one object; they are sent as two groups first, and at the end as
+// the docs print them (a JSON reader keeps the last "type" and "ids": the tenants). The docs' Reset
+// body ends with a trailing comma, which Azure's JSON reader (Json.NET) accepts; it is sent as is.
+// The docs list "galleries shared with subscription" under a resource group; the API (and the
+// SDKs and CLI) have that list at subscription level, which is what is replayed.
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
 import { ids, raw, startSample } from './helpers.js';
@@ -9,6 +13,7 @@ describe('emulator: REST examples of the direct-sharing docs', () => {
   let e: RunningEmulator;
   let owner: string;
   let consumer: string;
+  let devConsumer: string;
   const rg = ids.galleryRG;
   const gallery = 'docsGallery';
   const base = `/subscriptions/${ids.gallerySubscription}/resourceGroups/${rg}/providers/Microsoft.Compute/galleries/${gallery}`;
@@ -19,6 +24,8 @@ describe('emulator: REST examples of the direct-sharing docs', () => {
     e = await startSample();
     owner = await e.control.issueToken({ appId: ids.galleryOwner, tenantId: ids.contoso });
     consumer = await e.control.issueToken({ appId: ids.fabrikamDeployer, tenantId: ids.fabrikam });
+    // Anyone in the shared subscription's tenant: the shared reads check the share, not RBAC.
+    devConsumer = await e.control.issueToken({ appId: ids.portalAdmin, tenantId: ids.contoso });
   });
   after(async () => e.stop());
 
@@ -58,6 +65,20 @@ describe('emulator: REST examples of the direct-sharing docs', () => {
     const res = await raw(e, 'GET', `${location}/SharedGalleries?api-version=2020-09-30&sharedTo=tenant`, { token: consumer });
     expect(res.status).to.equal(200);
     expect(res.body.value).to.deep.include({ name: uniqueName, location: 'westus', identifier: { uniqueId: `/SharedGalleries/${uniqueName}` }, properties: { artifactTags: {} } });
+  });
+
+  it('lists galleries, image definitions and versions shared with the subscription (no sharedTo)', async () => {
+    const devLocation = `/subscriptions/${ids.devSubscription}/providers/Microsoft.Compute/Locations/westus`;
+    const galleries = await raw(e, 'GET', `${devLocation}/SharedGalleries?api-version=2020-09-30`, { token: devConsumer });
+    expect(galleries.status).to.equal(200);
+    expect(galleries.body.value).to.deep.include({ name: uniqueName, location: 'westus', identifier: { uniqueId: `/SharedGalleries/${uniqueName}` }, properties: { artifactTags: {} } });
+    const images = await raw(e, 'GET', `${devLocation}/sharedGalleries/${uniqueName}/images?api-version=2020-09-30`, { token: devConsumer });
+    expect(images.body.value?.[0]?.identifier?.uniqueId).to.equal(`/SharedGalleries/${uniqueName}/Images/myImage1`);
+    const versions = await raw(e, 'GET', `${devLocation}/sharedGalleries/${uniqueName}/images/myImage1/versions?api-version=2020-09-30`, { token: devConsumer });
+    expect(versions.body.value?.[0]?.name).to.equal('1.0.0');
+    // The Fabrikam subscription is not shared directly, only its tenant: nothing without sharedTo.
+    const fabrikamOwn = await raw(e, 'GET', `${location}/SharedGalleries?api-version=2020-09-30`, { token: consumer });
+    expect(fabrikamOwn.body.value).to.deep.equal([]);
   });
 
   it('lists and gets image definitions of the shared gallery', async () => {
@@ -101,9 +122,27 @@ describe('emulator: REST examples of the direct-sharing docs', () => {
     expect([200, 202]).to.include(remove.status);
     const hidden = await raw(e, 'GET', `${location}/SharedGalleries?api-version=2020-09-30&sharedTo=tenant`, { token: consumer });
     expect(hidden.body.value).to.deep.equal([]);
-    const reset = await raw(e, 'POST', `${base}/share?api-version=2020-09-30`, { token: owner, body: { operationType: 'Reset' } });
+    const reset = await raw(e, 'POST', `${base}/share?api-version=2020-09-30`, { token: owner, body: '{ \n "operationType" : "Reset", \n} \n' });
     expect([200, 202]).to.include(reset.status);
     const after = await raw(e, 'GET', `${base}?api-version=2020-09-30&$expand=sharingProfile/Groups`, { token: owner });
     expect(after.body.properties?.sharingProfile?.groups).to.deep.equal([]);
+  });
+
+  it('replays the docs\' Add and Remove bodies as printed (repeated keys: the last type and ids count)', async () => {
+    const printed = (operationType: string) => `{ \n"operationType": "${operationType}", \n"groups":[  \n{ \n"type": "Subscriptions", \n"ids": [ \n"${ids.devSubscription}", \n"${ids.fabrikamSubscription}" \n], \n"type": "AADTenants", \n"ids": [ \n"${ids.fabrikam}", \n"${ids.contoso}" \n] \n} \n] \n} \n`;
+    const add = await raw(e, 'POST', `${base}/share?api-version=2020-09-30`, { token: owner, body: printed('Add') });
+    expect([200, 202]).to.include(add.status);
+    const shared = await raw(e, 'GET', `${base}?api-version=2020-09-30&$expand=sharingProfile/Groups`, { token: owner });
+    expect(shared.body.properties?.sharingProfile?.groups).to.deep.equal([{ type: 'AADTenants', ids: [ids.fabrikam, ids.contoso] }]);
+    const remove = await raw(e, 'POST', `${base}/share?api-version=2020-09-30`, { token: owner, body: printed('Remove') });
+    expect([200, 202]).to.include(remove.status);
+    const after = await raw(e, 'GET', `${base}?api-version=2020-09-30&$expand=sharingProfile/Groups`, { token: owner });
+    expect(after.body.properties?.sharingProfile?.groups).to.deep.equal([]);
+  });
+
+  it('still refuses a body that is not JSON (400 InvalidRequestContent)', async () => {
+    const res = await raw(e, 'POST', `${base}/share?api-version=2020-09-30`, { token: owner, body: '{ "operationType": Reset }' });
+    expect(res.status).to.equal(400);
+    expect(res.body.error?.code).to.equal('InvalidRequestContent');
   });
 });

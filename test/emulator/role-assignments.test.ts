@@ -2,7 +2,7 @@
 // idempotence, RoleAssignmentExists, PrincipalNotFound, filters, delete, and RBAC taking effect.
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { authorization, compute, galleryPath, ids, raw, rejection, secretCredential, startSample } from './helpers.js';
+import { authorization, compute, galleryPath, ids, raw, rejection, sampleSeed, secretCredential, startSample } from './helpers.js';
 
 const reader = 'acdd72a7-3385-48ef-bd42-f606fba81ae7';
 const imageReader = 'cf7c76d2-98a3-4358-a134-615aa78bf44d';
@@ -77,6 +77,33 @@ describe('emulator: role assignments', () => {
     expect(byPrincipal).to.deep.equal([name2]);
   });
 
+  it("combines atScope() and principalId eq, as the operator asks (SDK and raw percent-encoded query)", async () => {
+    await owner().roleAssignments.create(`subscriptions/${ids.gallerySubscription}`, name1, { roleDefinitionId: roleId(reader), principalId: ids.tester });
+    await owner().roleAssignments.create(scope, name2, { roleDefinitionId: roleId(imageReader), principalId: ids.imageConsumersGroup });
+    const third = '33333333-3333-4333-8333-333333333333';
+    await owner().roleAssignments.create(`${scope}/images/ubuntu-2404`, third, { roleDefinitionId: roleId(imageReader), principalId: ids.tester });
+    const names: string[] = [];
+    for await (const ra of owner().roleAssignments.listForScope(scope, { filter: `atScope() and principalId eq '${ids.tester}'` })) names.push(ra.name!);
+    expect(names).to.deep.equal([name1]); // above the scope yes, below it no, other principals no
+    const token = await e.control.issueToken({ appId: ids.galleryOwner, tenantId: ids.contoso });
+    const res = await raw(e, 'GET', `${galleryPath}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%24filter=atScope()%20and%20principalId%20eq%20%27${ids.tester}%27`, { token });
+    expect(res.status).to.equal(200);
+    expect((res.body.value as unknown as { name: string }[]).map((ra) => ra.name)).to.deep.equal([name1]);
+    const unsupported = await raw(e, 'GET', `${galleryPath}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%24filter=roleName%20eq%20%27x%27`, { token });
+    expect(unsupported.status).to.equal(400);
+  });
+
+  it('pages a long list with nextLink, which the SDK follows', async () => {
+    await e.control.setOptions({ pageSize: 2 });
+    const names = [name1, name2, '33333333-3333-4333-8333-333333333333'];
+    const principals = [ids.tester, ids.imageConsumersGroup, e.emulator.world.servicePrincipal(ids.galleryApp, ids.contoso)!.objectId];
+    for (const [i, name] of names.entries()) await owner().roleAssignments.create(scope, name, { roleDefinitionId: roleId(reader), principalId: principals[i]! });
+    const listed: string[] = [];
+    for await (const ra of owner().roleAssignments.listForScope(scope, { filter: 'atScope()' })) listed.push(ra.name!);
+    expect(listed).to.include.members(names);
+    expect((await e.control.requests()).filter((r) => r.operation === 'RoleAssignments_ListForScope').length).to.be.greaterThan(1);
+  });
+
   it('collapses the // that a leading / in the scope produces', async () => {
     const created = await owner().roleAssignments.create(galleryPath, name1, { roleDefinitionId: roleId(reader), principalId: ids.imageConsumersGroup });
     expect(created.scope).to.equal(galleryPath);
@@ -130,5 +157,25 @@ describe('emulator: role assignments', () => {
     const res = await raw(e, 'GET', `${galleryPath}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01`, { token });
     expect(res.status).to.equal(200);
     expect(res.body.value?.[0]?.actions).to.deep.equal(['*']);
+  });
+
+  it('authorizes through group membership (a seeded group with the app in it holds Reader on the gallery)', async () => {
+    const appOid = 'a1b2c3d4-0000-4000-8000-00000000a001';
+    const seed = sampleSeed();
+    seed.applications!.find((a) => a.appId === ids.galleryApp)!.servicePrincipals = [{ tenant: ids.contoso, objectId: appOid }];
+    seed.tenants[0]!.groups![0]!.members?.push(appOid);
+    seed.roleAssignments!.push({ scope: galleryPath, principal: ids.imageConsumersGroup, role: 'Reader' });
+    const grouped = await startSample({ seed });
+    try {
+      const app = compute(grouped, secretCredential(grouped, ids.contoso, ids.galleryApp), ids.gallerySubscription);
+      expect((await app.galleries.get(ids.galleryRG, ids.gallery)).name).to.equal(ids.gallery);
+      expect((await rejection(app.galleries.get(ids.galleryRG, 'contosoPublic'))).statusCode).to.equal(403);
+      const ownerClient = authorization(grouped, secretCredential(grouped, ids.contoso, ids.galleryOwner), ids.gallerySubscription);
+      const assigned: string[] = [];
+      for await (const ra of ownerClient.roleAssignments.listForScope(scope, { filter: `assignedTo('${appOid}')` })) assigned.push(ra.principalId!);
+      expect(assigned).to.deep.equal([ids.imageConsumersGroup]);
+    } finally {
+      await grouped.stop();
+    }
   });
 });

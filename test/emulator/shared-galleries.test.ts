@@ -40,6 +40,8 @@ describe('emulator: shared and community galleries', () => {
     await share([{ type: 'Subscriptions', ids: [ids.devSubscription] }]);
     const dev = compute(e, secretCredential(e, ids.contoso, ids.portalAdmin), ids.devSubscription);
     expect(await names(dev.sharedGalleries.list('westus'))).to.deep.equal([uniqueName]);
+    expect(await names(dev.sharedGalleries.list('westus', { sharedTo: 'tenant' }))).to.deep.equal([]);
+    expect(await names(fabrikam().sharedGalleries.list('westus'))).to.deep.equal([]);
   });
 
   it('serves shared images and versions with their unique ids', async () => {

@@ -60,6 +60,16 @@ describe('emulator: gallery sharing', () => {
     expect(after.sharingProfile?.groups).to.deep.equal([{ type: 'Subscriptions', ids: [ids.devSubscription] }]);
   });
 
+  it('lets the SDK poller wait for a share that takes time, then shows the change', async () => {
+    await e.control.setOptions({ lroDurationMs: 40 });
+    const client = ownerCompute(e);
+    const result = await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast);
+    expect(result.operationType).to.equal('Add');
+    expect(await groupsOf()).to.deep.equal([{ type: 'AADTenants', ids: [ids.fabrikam] }]);
+    const polls = (await e.control.requests()).filter((r) => r.operation === 'Operations_Get');
+    expect(polls.length).to.be.greaterThan(1);
+  });
+
   it('answers 200 synchronously when configured', async () => {
     await e.control.setOptions({ shareMode: 'sync' });
     const result = await ownerCompute(e).gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] });
@@ -84,6 +94,44 @@ describe('emulator: gallery sharing', () => {
     await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'Subscriptions', ids: Array.from({ length: 30 }, (_, i) => guid(i)) }] }, fast);
     const tenants = await rejection(client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: Array.from({ length: 6 }, (_, i) => guid(100 + i)) }] }, fast));
     expect(tenants.statusCode).to.equal(400);
+  });
+
+  it('counts the limits over what is already shared, not per request', async () => {
+    const client = ownerCompute(e);
+    const add = (type: string, members: string[]) => client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type, ids: members }] }, fast);
+    await add('Subscriptions', Array.from({ length: 29 }, (_, i) => guid(i)));
+    await add('Subscriptions', [guid(0), guid(29)]); // one already there: 30 in all
+    const thirtyFirst = await rejection(add('Subscriptions', [guid(30)]));
+    expect(thirtyFirst.statusCode).to.equal(400);
+    expect(thirtyFirst.code).to.equal('InvalidParameter');
+    await add('AADTenants', Array.from({ length: 4 }, (_, i) => guid(100 + i)));
+    await add('AADTenants', [guid(104)]);
+    expect((await rejection(add('AADTenants', [guid(105)]))).code).to.equal('InvalidParameter');
+    const groups = await groupsOf();
+    expect(groups?.map((g) => [g.type, g.ids?.length])).to.deep.equal([['Subscriptions', 30], ['AADTenants', 5]]);
+    // Removing makes room again.
+    await client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Remove', groups: [{ type: 'Subscriptions', ids: [guid(0)] }] }, fast);
+    await add('Subscriptions', [guid(30)]);
+  });
+
+  it('refuses EnableCommunity on a gallery that is not Community, and Remove on one that is not Groups', async () => {
+    const client = ownerCompute(e);
+    const enable = await rejection(client.gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'EnableCommunity' }, fast));
+    expect(enable.statusCode).to.equal(400);
+    expect(enable.code).to.equal('InvalidParameter');
+    const remove = await rejection(client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Remove', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast));
+    expect(remove.code).to.equal('InvalidParameter');
+  });
+
+  it('answers EnableCommunity and Reset synchronously too when configured', async () => {
+    await e.control.setOptions({ shareMode: 'sync' });
+    const client = ownerCompute(e);
+    expect((await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' })).operationType).to.equal('EnableCommunity');
+    expect((await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(true);
+    expect((await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Reset' })).operationType).to.equal('Reset');
+    expect((await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(false);
+    const statuses = (await e.control.requests()).filter((r) => r.operation === 'GallerySharingProfile_Update').map((r) => r.status);
+    expect(statuses).to.deep.equal([200, 200]);
   });
 
   it('refuses Add on a gallery whose permission is not Groups', async () => {

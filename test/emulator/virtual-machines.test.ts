@@ -47,6 +47,52 @@ describe('emulator: virtual machines and scale sets', () => {
     const created = await vm(deployer(), 'slow', { sharedGalleryImageId: `/SharedGalleries/${uniqueName}/Images/ubuntu-2404/Versions/1.0.0` });
     expect(created.provisioningState).to.equal('Succeeded');
     expect((await e.control.counters())['Operations_Get']).to.be.greaterThan(0);
+    const resized = await deployer().virtualMachines.update(ids.fabrikamRG, 'slow', { hardwareProfile: { vmSize: 'Standard_D8s_v5' } }, fast);
+    expect(resized.hardwareProfile?.vmSize).to.equal('Standard_D8s_v5');
+    expect(resized.provisioningState).to.equal('Succeeded');
+    await deployer().virtualMachines.delete(ids.fabrikamRG, 'slow', fast);
+    expect((await rejection(deployer().virtualMachines.get(ids.fabrikamRG, 'slow'))).statusCode).to.equal(404);
+    const statuses = (await e.control.requests()).filter((r) => r.operation?.startsWith('VirtualMachines_') && r.method !== 'GET').map((r) => `${r.method} ${r.status}`);
+    expect(statuses).to.deep.equal(['PUT 201', 'PATCH 200', 'DELETE 202']);
+  });
+
+  it('answers a slow PUT 201 with Azure-AsyncOperation; the instance view shows creating, then running', async () => {
+    await shareWithFabrikam();
+    await e.control.setOptions({ lroDurationMs: 120_000, retryAfterSeconds: 5 });
+    const token = await e.control.issueToken({ appId: ids.fabrikamDeployer, tenantId: ids.fabrikam });
+    const path = `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Compute/virtualMachines/raw-1`;
+    const body = {
+      location: 'westus',
+      properties: {
+        hardwareProfile: { vmSize: 'Standard_D2s_v5' },
+        storageProfile: { imageReference: { sharedGalleryImageId: `/SharedGalleries/${uniqueName}/Images/ubuntu-2404/Versions/latest` } },
+        osProfile,
+        networkProfile: { networkApiVersion: '2020-11-01', networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [{ name: 'ip', properties: { subnet: { id: subnet } } }] } }] },
+      },
+    };
+    const put = await raw(e, 'PUT', `${path}?api-version=2026-04-01`, { token, body });
+    expect(put.status).to.equal(201);
+    expect(put.body.properties?.provisioningState).to.equal('Creating');
+    expect(put.headers['azure-asyncoperation']).to.match(/\/providers\/Microsoft\.Compute\/locations\/westus\/operations\//);
+    expect(put.headers['retry-after']).to.equal('5');
+    const during = await raw(e, 'GET', `${path}?api-version=2026-04-01&$expand=instanceView`, { token });
+    expect((during.body.properties?.instanceView?.statuses as unknown as { code: string }[]).map((s) => s.code)).to.deep.equal(['ProvisioningState/creating', 'PowerState/starting']);
+    const operation = new URL(put.headers['azure-asyncoperation'] as string);
+    expect((await raw(e, 'GET', operation.pathname + operation.search, { token })).body.status).to.equal('InProgress');
+    await e.control.advanceClock(120_000);
+    expect((await raw(e, 'GET', operation.pathname + operation.search, { token })).body.status).to.equal('Succeeded');
+    const after = await raw(e, 'GET', `${path}/instanceView?api-version=2026-04-01`, { token });
+    expect((after.body.statuses as unknown as { code: string }[]).map((s) => s.code)).to.deep.equal(['ProvisioningState/succeeded', 'PowerState/running']);
+  });
+
+  it('powers a VM off and on', async () => {
+    await shareWithFabrikam();
+    await vm(deployer(), 'power-1', { sharedGalleryImageId: `/SharedGalleries/${uniqueName}/Images/ubuntu-2404/Versions/latest` });
+    await deployer().virtualMachines.powerOff(ids.fabrikamRG, 'power-1', fast);
+    const stopped = await deployer().virtualMachines.instanceView(ids.fabrikamRG, 'power-1');
+    expect(stopped.statuses?.map((s) => s.code)).to.include('PowerState/stopped');
+    await deployer().virtualMachines.start(ids.fabrikamRG, 'power-1', fast);
+    expect((await deployer().virtualMachines.instanceView(ids.fabrikamRG, 'power-1')).statuses?.map((s) => s.code)).to.include('PowerState/running');
   });
 
   it('refuses a shared image that is not shared with the caller (404 GalleryImageNotFound)', async () => {

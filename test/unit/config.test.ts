@@ -37,7 +37,7 @@ describe('operator settings', () => {
   const bad: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
     ['an http ARM endpoint', ['--arm-endpoint', 'http://127.0.0.1:8443'], {}, /--arm-endpoint \(AZURE_RESOURCE_MANAGER_ENDPOINT\): .* must use https/],
     ['zero workers', [], { WORKERS: '0' }, /--workers \(WORKERS\): "0" must be a whole number from 1 to 200/],
-    ['a resync too short', ['--resync-interval', '5s'], {}, /--resync-interval \(RESYNC_INTERVAL\): "5s" must be between 30s and 24h/],
+    ['a resync too short', ['--resync-interval', '500ms'], {}, /--resync-interval \(RESYNC_INTERVAL\): "500ms" must be between 1s and 24h/],
     ['a malformed duration', ['--resync-interval', 'ten minutes'], {}, /is not a duration/],
     ['a non-boolean', [], { LEADER_ELECT: 'yes' }, /--leader-elect \(LEADER_ELECT\): "yes" must be true or false/],
     ['a tenant that is not a UUID', ['--allowed-share-tenants', 'fabrikam.com'], {}, /--allowed-share-tenants \(ALLOWED_SHARE_TENANTS\): not UUIDs: fabrikam.com/],

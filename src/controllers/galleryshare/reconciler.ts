@@ -195,7 +195,7 @@ export class GalleryShareReconciler implements Reconciler {
     const orphan = obj.spec.deletionPolicy === 'Orphan' || this.olderClaimant(obj) !== undefined;
     if (!orphan) {
       try {
-        const { credential } = await this.deps.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name);
+        const { credential } = await this.deps.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name, { lastKnownIfGone: true });
         const compute = this.deps.azure.computeClient(credential, obj.spec.gallery.subscriptionId);
         const authorization = this.deps.azure.authorizationClient(credential, obj.spec.gallery.subscriptionId);
         const pending = this.inFlight.get(key);

@@ -60,6 +60,9 @@ function bearerToken(request: EmulatorRequest): string {
 }
 
 export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes: RequestAnnotations): EmulatorResponse {
+  // Once a request has counted against the budget, every answer reports what is left, errors too
+  // (ARM sends the headers on 403, 404 and 409 alike; a client pacing itself reads them from any answer).
+  let rateHeaders: Record<string, string> = {};
   try {
     settleOperations(deps.world, deps.now);
     const match = router.match(request.method, request.segments);
@@ -81,14 +84,17 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
       if (sub.tenantId.toLowerCase() !== caller.tenantId.toLowerCase()) throw armErrors.wrongTenant(caller.tenantId, sub.tenantId);
     }
     const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
-    const rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ?? `tenant:${caller.tenantId}`, caller.objectId, kind, deps.now);
+    rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ?? `tenant:${caller.tenantId}`, caller.objectId, kind, deps.now);
 
     const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken };
     if (match.route.action) authorize(ctx, match.route.action, request.path);
     const response = match.route.handle(ctx);
     return { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };
   } catch (err) {
-    if (err instanceof ArmError) return err.toResponse();
+    if (err instanceof ArmError) {
+      const response = err.toResponse();
+      return { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };
+    }
     throw err;
   }
 }

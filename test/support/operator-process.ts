@@ -1,0 +1,70 @@
+// Runs the operator as its own process, as in production (node src/main.ts through tsx), against
+// the test control plane and an Azure emulator. Its log lines are kept so tests can read them
+// (and check that no secret is in them).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from './control-plane.js';
+import { repoRoot } from './kube.js';
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  metricsUrl: string;
+  logs(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface OperatorOptions {
+  kubeconfig: string;
+  armEndpoint: string;
+  caPath: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
+  const port = await freePort();
+  const args = [
+    '--import',
+    'tsx',
+    join(repoRoot, 'src/main.ts'),
+    '--kubeconfig', options.kubeconfig,
+    '--arm-endpoint', options.armEndpoint,
+    '--authority-host', options.armEndpoint,
+    '--azure-ca-file', options.caPath,
+    '--metrics-bind-address', `127.0.0.1:${port}`,
+    '--log-level', 'debug',
+    ...(options.extraArgs ?? []),
+  ];
+  // No AZURE_* variables leak in from the test runner: the operator's own identity is only what
+  // a test gives it, and never the managed-identity endpoint.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AZURE_')));
+  // Under setpriv --pdeathsig, as the control plane: a killed test run leaves no operator behind.
+  const [command, commandArgs] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...args]] : [process.execPath, args];
+  const child = spawn(command, commandArgs, { cwd: repoRoot, env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the operator exited (${child.exitCode}):\n${output}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error(`the operator was not ready within 60s:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    metricsUrl,
+    logs: () => output,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
