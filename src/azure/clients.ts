@@ -43,7 +43,63 @@ function observerPolicy(observe: AzureRequestObserver): PipelinePolicy {
   };
 }
 
+/**
+ * ARM throttles per subscription: after a 429, no request to that subscription is sent until its
+ * Retry-After has passed, whichever object asks. A request refused here fails at once as throttled
+ * with the time still to wait, so the caller's queue waits exactly that long.
+ */
+export class ThrottleGate {
+  private readonly notBefore = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Milliseconds to wait before calling this subscription, 0 when it may be called now. */
+  waitFor(url: string): number {
+    const until = this.notBefore.get(subscriptionOf(url)) ?? 0;
+    return Math.max(0, until - this.now());
+  }
+
+  throttled(url: string, retryAfterMs: number): void {
+    const key = subscriptionOf(url);
+    this.notBefore.set(key, Math.max(this.notBefore.get(key) ?? 0, this.now() + retryAfterMs));
+  }
+}
+
+function subscriptionOf(url: string): string {
+  return /\/subscriptions\/([^/?]+)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? '(tenant)';
+}
+
+/** Thrown instead of sending a request while the gate is closed; shaped like the SDK's RestError. */
+export class ThrottledLocallyError extends Error {
+  readonly statusCode = 429;
+  readonly code = 'TooManyRequests';
+  constructor(readonly retryAfterMs: number) {
+    super(`not calling Azure for ${Math.ceil(retryAfterMs / 1000)}s more: it asked to wait (Retry-After) after throttling this subscription`);
+    this.name = 'RestError';
+  }
+}
+
+function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
+  return {
+    name: 'galleryShareThrottleGate',
+    async sendRequest(request, next) {
+      const wait = gate.waitFor(request.url);
+      if (wait > 0) throw new ThrottledLocallyError(wait);
+      const response = await next(request);
+      if (response.status === 429) {
+        const header = response.headers.get('retry-after-ms') ?? response.headers.get('x-ms-retry-after-ms');
+        const seconds = response.headers.get('retry-after');
+        const ms = header && /^\d+$/.test(header) ? Number(header) : seconds && /^\d+$/.test(seconds) ? Number(seconds) * 1000 : 30_000;
+        gate.throttled(request.url, ms);
+      }
+      return response;
+    },
+  };
+}
+
 export class AzureClients {
+  readonly gate = new ThrottleGate();
+
   private readonly compute = new WeakMap<TokenCredential, Map<string, ComputeManagementClient>>();
   private readonly authorization = new WeakMap<TokenCredential, Map<string, AuthorizationManagementClient>>();
 
@@ -57,7 +113,10 @@ export class AzureClients {
     return {
       endpoint: this.env.armEndpoint,
       retryOptions: { maxRetries: 0 },
-      additionalPolicies: [{ policy: observerPolicy(this.observe), position: 'perRetry' as const }],
+      additionalPolicies: [
+        { policy: throttleGatePolicy(this.gate), position: 'perCall' as const },
+        { policy: observerPolicy(this.observe), position: 'perRetry' as const },
+      ],
       ...(tls ? { tlsOptions: tls } : {}),
     };
   }

@@ -15,6 +15,7 @@ export type AzureFailure =
 
 interface ErrorLike {
   name?: string;
+  retryAfterMs?: number;
   message?: string;
   code?: string;
   statusCode?: number;
@@ -97,7 +98,7 @@ export function classifyAzureError(error: unknown, doing: string): AzureFailure 
   const code = err.code ?? (status ? `Http${status}` : 'UnknownError');
   const message = firstLine(err.message) || code;
   if (status === 429) {
-    return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: retryAfterMsOf(err) ?? 30_000 };
+    return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
   }
   if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || status === 0) {
     return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };

@@ -175,4 +175,109 @@ describe('GalleryShare end to end', function () {
     const kept = ((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { ids: string[] }[];
     expect(kept.flatMap((g) => g.ids).sort()).to.deep.equal([ids.devSubscription, partnerTenant].sort());
   });
+
+  it('repairs drift at the next resync, leaves foreign assignments alone, and a quiet resync costs at most 2 reads', async () => {
+    await create(galleryShare('golden'));
+    await waitFor('golden', isReady, 'Ready');
+    // Behind the operator's back, as a person in the portal: unshare the partner tenant and add
+    // an assignment of their own.
+    const unshare = await adminRequest('POST', `${galleryPath()}/share`, { operationType: 'Remove', groups: [{ type: 'AADTenants', ids: [partnerTenant] }] });
+    expect(unshare.status, unshare.text).to.be.oneOf([200, 202]);
+    const scope = roleScope({ subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName });
+    await azure.control.assignRole(scope, ids.tester, 'Reader');
+    const tenantsNow = async () => (((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { type: string; ids: string[] }[]).find((g) => g.type === 'AADTenants')?.ids ?? [];
+    // The portal's Remove is itself a long-running operation: wait until Azure shows it.
+    for (let i = 0; i < 100 && (await tenantsNow()).includes(partnerTenant); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await tenantsNow(), 'drift made').not.to.include(partnerTenant);
+    const deadline = Date.now() + (RESYNC_SECONDS + 5) * 1000;
+    while (!(await tenantsNow()).includes(partnerTenant)) {
+      if (Date.now() > deadline) throw new Error('the removed tenant was not shared again');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await waitFor('golden', isReady, 'Ready again');
+    const foreign = await adminRequest('GET', `${scope}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()`);
+    expect((foreign.body.value as unknown as { properties: { principalId: string; scope: string } }[]).some((a) => a.properties.principalId === ids.tester && a.properties.scope.toLowerCase() === scope.toLowerCase()), 'foreign assignment kept').to.equal(true);
+
+    // A resync with nothing changed: catch one, then count what it sent.
+    await new Promise((r) => setTimeout(r, 500));
+    await azure.control.clearRequests();
+    const mine = (path: string) => path.toLowerCase().includes(galleryName.toLowerCase());
+    const resyncDeadline = Date.now() + (RESYNC_SECONDS + 3) * 1000;
+    while (!(await azure.control.requests()).some((r) => mine(r.path))) {
+      if (Date.now() > resyncDeadline) throw new Error('no resync seen');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 800));
+    const requests = (await azure.control.requests()).filter((r) => mine(r.path));
+    expect(requests.filter((r) => r.method !== 'GET'), 'no writes').to.deep.equal([]);
+    expect(requests.length, requests.map((r) => r.operation).join(', ')).to.be.at.most(2);
+  });
+
+  it('lets the older GalleryShare keep a gallery and stalls the newer one with GalleryClaimed', async () => {
+    await create(galleryShare('first'));
+    await waitFor('first', isReady, 'Ready');
+    await create(galleryShare('second', { directShare: { tenants: [otherTenant] } }));
+    const second = await waitFor('second', (gs) => kstatus(gs) === 'Failed', 'Stalled');
+    expect(condition(second, 'Stalled')).to.include({ status: 'True', reason: 'GalleryClaimed' });
+    expect(condition(second, 'Stalled')!.message).to.include(`GalleryShare ${namespace}/first already manages gallery ${galleryName}`);
+    expect(condition(second, 'Ready')?.status).to.equal('False');
+    const tenants = (((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { type: string; ids: string[] }[]).find((g) => g.type === 'AADTenants')!.ids;
+    expect(tenants, 'the newer spec never reached Azure').to.deep.equal([partnerTenant]);
+  });
+
+  it('stalls with PolicyViolation before calling Azure when the policy refuses a tenant', async () => {
+    await azure.control.clearRequests();
+    const refusedTenant = '9f8e7d6c-5b4a-4321-8fed-cba987654321';
+    await create(galleryShare('refused', { directShare: { tenants: [refusedTenant] } }));
+    const gs = await waitFor('refused', (o) => kstatus(o) === 'Failed', 'Stalled');
+    expect(condition(gs, 'Stalled')).to.include({ reason: 'PolicyViolation' });
+    expect(condition(gs, 'Stalled')!.message).to.include(refusedTenant);
+    expect((await azure.control.requests()).filter((r) => r.path.toLowerCase().includes(galleryName.toLowerCase()))).to.deep.equal([]);
+  });
+
+  it('stalls on a missing gallery, saying what to do', async () => {
+    await create(galleryShare('nowhere', { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: 'noSuchGallery' } }));
+    const gs = await waitFor('nowhere', (o) => kstatus(o) === 'Failed', 'Stalled');
+    expect(condition(gs, 'Stalled')).to.include({ reason: 'GalleryNotFound' });
+    expect(condition(gs, 'Stalled')!.message).to.include('Check spec.gallery');
+  });
+
+  it('stalls on a wrong client secret, and the secret appears in no log line, event or status', async () => {
+    const wrongSecret = `wrong-${randomBytes(12).toString('hex')}`;
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'bad-creds' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientSecret: wrongSecret } },
+    });
+    await create(galleryShare('badcreds', { azureCredentialsRef: { name: 'bad-creds' } }));
+    const gs = await waitFor('badcreds', (o) => kstatus(o) === 'Failed', 'Stalled');
+    expect(condition(gs, 'Stalled')?.reason).to.equal('AADSTS7000215');
+    expect(condition(gs, 'Stalled')!.message).to.include('put a current secret of the application in the Secret');
+    const events = await clients.core.listNamespacedEvent({ namespace });
+    expect(events.items.some((e) => e.reason === 'AADSTS7000215')).to.equal(true);
+    const everything = [operator.logs(), JSON.stringify(events.items), JSON.stringify(gs.status)].join('\n');
+    expect(everything).not.to.include(wrongSecret);
+    expect(everything).not.to.include(secrets[ids.galleryOwner]!);
+  });
+
+  it('honours Retry-After on 429: Reconciling, and no request to the gallery before it has passed', async () => {
+    await azure.control.clearRequests();
+    const fault = await azure.control.addFault({ method: 'GET', path: `galleries/${galleryName}$`, status: 429, code: 'OperationNotAllowed', message: 'The server rejected the request because too many requests have been received for this subscription.', headers: { 'Retry-After': '3' }, count: 1 });
+    await create(galleryShare('throttled'));
+    const throttled = await waitFor('throttled', (gs) => condition(gs, 'Reconciling')?.reason === 'Throttled', 'Reconciling Throttled', 10_000);
+    expect(kstatus(throttled)).to.equal('InProgress');
+    await waitFor('throttled', isReady, 'Ready');
+    const log = (await azure.control.requests()).filter((r) => r.method === 'GET' && r.path.toLowerCase().endsWith(`galleries/${galleryName.toLowerCase()}`));
+    const rejected = log.findIndex((r) => r.faultId === fault.id);
+    expect(rejected).to.be.at.least(0);
+    const next = log[rejected + 1]!;
+    expect(Date.parse(next.time) - Date.parse(log[rejected]!.time), 'waited Retry-After').to.be.at.least(2900);
+  });
+
+  it('recovers from 5xx answers by retrying', async () => {
+    await azure.control.addFault({ method: 'POST', path: `galleries/${galleryName}/share$`, status: 503, code: 'ServiceUnavailable', message: 'try later', count: 2 });
+    await create(galleryShare('flaky'));
+    const gs = await waitFor('flaky', isReady, 'Ready');
+    expect(gs.status?.directShare?.tenants).to.deep.equal([partnerTenant]);
+    await azure.control.clearFaults();
+  });
 });
