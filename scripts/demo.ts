@@ -1,0 +1,96 @@
+// `npm run demo`: the whole product on one machine. Starts a real Kubernetes control plane and
+// the Azure emulator (sample world), installs the CRDs, runs the operator, applies the sample
+// GalleryShare, shows it Ready, and stays up until Ctrl-C with the kubeconfig path printed.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GROUP, VERSION, type GalleryShare } from '../src/api/v1alpha1/index.js';
+import { kstatus } from '../src/runtime/kstatus.js';
+import { KubeClient } from '../src/runtime/kube-client.js';
+import { start as startEmulator } from '../test/azure-emulator/index.js';
+import { readSeedFile } from '../test/azure-emulator/seed.js';
+import { startControlPlane } from '../test/support/control-plane.js';
+import { installCrds, kubeClients, loadYamlDocuments, repoRoot } from '../test/support/kube.js';
+import { startOperator } from '../test/support/operator-process.js';
+
+const execFileAsync = promisify(execFile);
+const NAMESPACE = 'platform';
+const say = (line: string) => console.log(`demo: ${line}`);
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const dir = join(tmpdir(), 'gallery-share-demo');
+  mkdirSync(dir, { recursive: true });
+  const kubeconfig = join(dir, 'kubeconfig');
+  const stops: (() => Promise<unknown>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping the operator, the Azure emulator and the control plane');
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  try {
+    say('starting etcd, kube-apiserver and kube-controller-manager (built from Go modules on first use: several minutes)');
+    const controlPlane = await startControlPlane({ controllerManager: true, log: (l) => say(l) });
+    stops.push(() => controlPlane.stop());
+    copyFileSync(controlPlane.kubeconfigPath, kubeconfig);
+    const clients = kubeClients(kubeconfig);
+    await installCrds(clients);
+    say('installed the galleryshare.io CRDs');
+
+    const seedPath = join(repoRoot, 'test/azure-emulator/seeds/sample.yaml');
+    const azure = await startEmulator({ seed: seedPath, caOut: join(dir, 'azure-ca.pem'), options: { lroDurationMs: 1500, retryAfterSeconds: 1 } });
+    stops.push(() => azure.stop());
+    say(`Azure emulator (sample world) at ${azure.armEndpoint}, CA ${join(dir, 'azure-ca.pem')}`);
+
+    // The gallery owner's credentials, as a person would create them with kubectl.
+    const seed = readSeedFile(seedPath);
+    const owner = seed.applications?.find((a) => a.name === 'gallery-owner');
+    if (!owner?.secrets?.[0]) throw new Error('the sample seed has no gallery-owner application with a client secret');
+    await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    await clients.core.createNamespacedSecret({
+      namespace: NAMESPACE,
+      body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: owner.homeTenant, clientId: owner.appId, clientSecret: owner.secrets[0] } },
+    });
+
+    const operator = await startOperator({ kubeconfig, armEndpoint: azure.armEndpoint, caPath: join(dir, 'azure-ca.pem'), extraArgs: ['--leader-elect', 'false', '--resync-interval', '1m', '--log-level', 'info'] });
+    stops.push(() => operator.stop());
+    const operatorLog = join(dir, 'operator.log');
+    setInterval(() => writeFileSync(operatorLog, operator.logs()), 1000).unref();
+    say(`operator running (metrics at ${operator.metricsUrl}, log ${operatorLog})`);
+
+    const sample = loadYamlDocuments(join(repoRoot, 'config/samples/galleryshare.yaml'))[0] as unknown as GalleryShare;
+    const client = new KubeClient(clients.kc);
+    await client.create(`/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/galleryshares`, sample);
+    say(`applied config/samples/galleryshare.yaml in namespace ${NAMESPACE}; waiting for Ready`);
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const gs = await client.get<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/galleryshares/${sample.metadata.name}`);
+      if (kstatus(gs) === 'Current') break;
+      if (kstatus(gs) === 'Failed' || Date.now() > deadline) throw new Error(`the sample did not become Ready: ${JSON.stringify(gs.status?.conditions, null, 2)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'galleryshare', '-n', NAMESPACE, '-o', 'wide']).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message }));
+    console.log(`\n$ kubectl get galleryshare -n ${NAMESPACE} -o wide\n${stdout}`);
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    console.log(`
+  kubeconfig:  ${kubeconfig}
+  try:         kubectl --kubeconfig ${kubeconfig} describe galleryshares -n ${NAMESPACE} golden-images
+               kubectl --kubeconfig ${kubeconfig} edit galleryshares -n ${NAMESPACE} golden-images  (change the tenants)
+  Azure:       ${azure.armEndpoint} (control API under /__emulator/, CA ${join(dir, 'azure-ca.pem')})
+
+Ctrl-C stops everything.`);
+  } catch (err) {
+    console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll(1);
+  }
+}
+
+void main();

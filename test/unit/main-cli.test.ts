@@ -1,0 +1,35 @@
+// The operator's command line: --help lists every setting, and a bad setting stops start-up with
+// exit code 2 and a message that names it, before anything connects anywhere.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { SETTINGS } from '../../src/config.js';
+
+const main = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30_000 });
+
+describe('operator command line', () => {
+  it('prints every setting with --help', () => {
+    const result = run(['--help']);
+    expect(result.status).to.equal(0);
+    for (const setting of Object.values(SETTINGS)) {
+      expect(result.stdout).to.include(setting.flag);
+      expect(result.stdout).to.include(setting.env);
+    }
+  });
+
+  it('stops on a bad setting with a message naming it', () => {
+    const result = run(['--kubeconfig', '/nonexistent'], { WORKERS: 'many' });
+    expect(result.status).to.equal(2);
+    expect(result.stderr).to.include('--workers (WORKERS): "many" must be a whole number from 1 to 200');
+  });
+});
+
+describe('README settings table', () => {
+  it('lists every setting with its flag and variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    for (const setting of Object.values(SETTINGS)) expect(readme).to.include(`| \`${setting.flag}\` | \`${setting.env}\` |`);
+  });
+});
