@@ -44,6 +44,13 @@ export class OperatorMetrics {
   /** The work-queue hooks for one controller's queue. */
   queueMetrics(controller: string): WorkQueueMetrics {
     const labels = { controller, name: controller };
+    // Exported at zero from the start, as controller-runtime does, so rate() and alerts work
+    // before the first retry or error.
+    this.queueAdds.inc(labels, 0);
+    this.queueRetries.inc(labels, 0);
+    this.queueDepth.set(labels, 0);
+    this.reconcileErrors.inc({ controller }, 0);
+    for (const result of ['success', 'error', 'requeue', 'requeue_after']) this.reconcileTotal.inc({ controller, result }, 0);
     return {
       add: () => this.queueAdds.inc(labels),
       depth: (value) => this.queueDepth.set(labels, value),

@@ -208,7 +208,9 @@ describe('GalleryShare end to end', function () {
       await new Promise((r) => setTimeout(r, 50));
     }
     await new Promise((r) => setTimeout(r, 800));
-    const requests = (await azure.control.requests()).filter((r) => mine(r.path));
+    const all = await azure.control.requests();
+    expect(all.filter((r) => r.operation?.startsWith('Entra')), 'tokens are cached for their lifetime').to.deep.equal([]);
+    const requests = all.filter((r) => mine(r.path));
     expect(requests.filter((r) => r.method !== 'GET'), 'no writes').to.deep.equal([]);
     expect(requests.length, requests.map((r) => r.operation).join(', ')).to.be.at.most(2);
   });
@@ -257,6 +259,34 @@ describe('GalleryShare end to end', function () {
     const everything = [operator.logs(), JSON.stringify(events.items), JSON.stringify(gs.status)].join('\n');
     expect(everything).not.to.include(wrongSecret);
     expect(everything).not.to.include(secrets[ids.galleryOwner]!);
+
+    // Fixing the Secret is enough: the new content gives a new credential, and the object recovers.
+    await client.patch(`/api/v1/namespaces/${namespace}/secrets/bad-creds`, { stringData: { clientSecret: secrets[ids.galleryOwner]! } }, 'merge');
+    await waitFor('badcreds', isReady, 'Ready after the Secret was fixed', 20_000);
+    expect(operator.logs()).not.to.include(secrets[ids.galleryOwner]!);
+  });
+
+  it('stalls with AuthorizationFailed when the identity lacks rights on the gallery, saying what to grant', async () => {
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'no-rights' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryApp, clientSecret: secrets[ids.galleryApp]! } },
+    });
+    await create(galleryShare('norights', { azureCredentialsRef: { name: 'no-rights' } }));
+    const gs = await waitFor('norights', (o) => kstatus(o) === 'Failed', 'Stalled');
+    expect(condition(gs, 'Stalled')?.reason).to.equal('AuthorizationFailed');
+    expect(condition(gs, 'Stalled')!.message).to.include('Compute Gallery Sharing Admin');
+  });
+
+  it('exports controller-runtime and Azure request metrics', async () => {
+    await create(galleryShare('metered', { roleAssignments: undefined }));
+    await waitFor('metered', isReady, 'Ready');
+    const text = await fetch(operator.metricsUrl).then((r) => r.text());
+    expect(text).to.match(/controller_runtime_reconcile_total\{controller="galleryshare",result="success"\} \d+/);
+    expect(text).to.match(/controller_runtime_reconcile_time_seconds_bucket\{le="[^"]+",controller="galleryshare"\}/);
+    expect(text).to.match(/workqueue_depth\{controller="galleryshare",name="galleryshare"\} \d+/);
+    expect(text).to.match(/workqueue_retries_total\{controller="galleryshare",name="galleryshare"\} \d+/);
+    expect(text).to.match(/galleryshare_azure_requests_total\{operation="GET galleries",status="200"\} \d+/);
+    expect(text).to.match(/galleryshare_azure_requests_total\{operation="POST share",status="202"\} \d+/);
   });
 
   it('honours Retry-After on 429: Reconciling, and no request to the gallery before it has passed', async () => {
