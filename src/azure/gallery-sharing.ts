@@ -152,11 +152,17 @@ async function submitted(poller: PollerLikeMin, retryAfter: () => number | undef
 
 /** One poll of an operation started earlier (one GET of its status). */
 export async function pollStarted(compute: ComputeManagementClient, resumeFrom: string, kind: 'share' | 'permission'): Promise<Polled> {
+  let retryAfterMs: number | undefined;
+  const options = {
+    onResponse: (response: { headers: { get(name: string): string | undefined } }) => {
+      retryAfterMs = retryAfterMsOf({ response: { headers: { get: (h: string) => response.headers.get(h) } } }) ?? retryAfterMs;
+    },
+  };
   const poller: PollerLikeMin =
-    kind === 'share' ? restorePoller(compute, resumeFrom, compute.gallerySharingProfile.update) : restorePoller(compute, resumeFrom, compute.galleries.update);
+    kind === 'share' ? restorePoller(compute, resumeFrom, compute.gallerySharingProfile.update, options) : restorePoller(compute, resumeFrom, compute.galleries.update, options);
   const state = await poller.poll();
   throwIfFailed(state);
-  return poller.isDone ? { done: true } : { done: false, retryAfterMs: DEFAULT_POLL_MS };
+  return poller.isDone ? { done: true } : { done: false, retryAfterMs: retryAfterMs ?? DEFAULT_POLL_MS };
 }
 
 /** A failed long-running operation, with the ARM code from its status body. */

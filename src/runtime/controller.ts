@@ -134,8 +134,10 @@ export function keyOf(obj: KubeObject): string {
 
 /**
  * Status writes (ours) change neither generation nor metadata; reconciling on them would only
- * cost Azure reads. Spec changes bump the generation; deletion sets deletionTimestamp;
- * labels, annotations and finalizers are compared because users act through them too.
+ * cost Azure reads. Spec changes bump the generation; deletion sets deletionTimestamp; labels and
+ * annotations are compared because users act through them too. Finalizer changes are not: the
+ * operator's own finalizer patch would otherwise reconcile every new object twice, and a finalizer
+ * removed by hand is put back at the next resync.
  */
 function worthReconciling(obj: KubeObject, old: KubeObject): boolean {
   const a = obj.metadata;
@@ -143,7 +145,6 @@ function worthReconciling(obj: KubeObject, old: KubeObject): boolean {
   return (
     a.generation !== b.generation ||
     String(a.deletionTimestamp ?? '') !== String(b.deletionTimestamp ?? '') ||
-    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? []) ||
     JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {}) ||
     JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {})
   );

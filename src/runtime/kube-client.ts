@@ -61,6 +61,10 @@ export class KubeClient {
     const url = new URL(path, cluster.server);
     const options: RequestOptions = { method, headers: { accept: 'application/json' }, agent: url.protocol === 'https:' ? this.agent : undefined };
     await this.kc.applyToHTTPSOptions(options);
+    // applyToHTTPSOptions installs a fresh Agent on every call, which would make every request
+    // a new TLS handshake (most of the operator's CPU under load); keep our keep-alive agent
+    // unless the cluster goes through a proxy, whose agent must stay.
+    if (url.protocol === 'https:' && !cluster.proxyUrl) options.agent = this.agent;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) options.headers = { ...options.headers, 'content-type': contentType, 'content-length': Buffer.byteLength(payload) };
     const send = url.protocol === 'https:' ? request : httpRequest;

@@ -22,14 +22,16 @@ export interface OperatorOptions {
   caPath: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run the compiled operator (dist/main.js, as the container image does) instead of src/ through tsx. */
+  compiled?: boolean;
 }
 
 export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
   const port = await freePort();
+  const entry = options.compiled ? [join(repoRoot, 'dist/main.js')] : ['--import', 'tsx', join(repoRoot, 'src/main.ts')];
+  if (options.compiled && !existsSync(entry[0]!)) throw new Error('dist/main.js does not exist: run `npm run build` first');
   const args = [
-    '--import',
-    'tsx',
-    join(repoRoot, 'src/main.ts'),
+    ...entry,
     '--kubeconfig', options.kubeconfig,
     '--arm-endpoint', options.armEndpoint,
     '--authority-host', options.armEndpoint,

@@ -67,6 +67,8 @@ const describeAction = (a: Action): string => {
   }
 };
 
+const isLongRunning = (a: Action) => a.type === 'share' || a.type === 'setPermission';
+
 const EVENT_REASON: Record<string, string> = {
   setPermission: 'PermissionChanged',
   Add: 'Shared',
@@ -131,7 +133,10 @@ export class GalleryShareReconciler implements Reconciler {
     if (plan.stalled) return this.stall(obj, plan.stalled, observation, plan.details);
     if (plan.actions.length === 0) return this.writeAndFinish(obj, outcomeOf(plan), observation, plan.details);
 
-    for (const action of plan.actions) {
+    // Role assignments are synchronous and independent of the share calls: do them first, so a
+    // long-running share operation does not hold them back for another reconcile.
+    const ordered = [...plan.actions].sort((a, b) => Number(isLongRunning(a)) - Number(isLongRunning(b)));
+    for (const action of ordered) {
       logger.info({ action: action.type, change: describeAction(action) }, 'changing Azure');
       const started = await this.act(obj, action, compute, authorization);
       this.deps.events.record(obj, 'Normal', EVENT_REASON[action.type === 'share' ? action.operation : action.type]!, `${started.done ? 'Done' : 'Started'}: ${describeAction(action)}.`);
