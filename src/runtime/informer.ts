@@ -5,24 +5,14 @@
 // seen to stall without an error). Bookmarks keep the resourceVersion fresh.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { ObjectMeta } from '../api/v1alpha1/common.js';
 import type { KubeClient } from './kube-client.js';
 import { isGone } from './kube-client.js';
 
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    finalizers?: string[];
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
+  metadata: ObjectMeta;
 }
 
 export type InformerEvent = 'added' | 'updated' | 'deleted';

@@ -7,7 +7,8 @@ import { roleScope } from '../../src/azure/arm-ids.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, raw, sampleSeed, secrets } from '../emulator/helpers.js';
+import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
+import { adminRequest as adminRequestAs, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
@@ -24,12 +25,9 @@ describe('GalleryShare end to end', function () {
   let galleryName: string;
 
   const gsPath = (name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares/${name}`;
-  const galleryPath = () => `/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/galleries/${galleryName}`;
+  const galleryPath = () => galleryPathOf(galleryName);
 
-  async function adminRequest(method: string, path: string, body?: unknown) {
-    const token = await azure.control.adminToken(ids.contoso);
-    return raw(azure, method, `${path}${path.includes('?') ? '&' : '?'}api-version=2025-12-03`, { token, body });
-  }
+  const adminRequest = (method: string, path: string, body?: unknown) => adminRequestAs(azure, method, path, body);
 
   async function getGallery() {
     const res = await adminRequest('GET', `${galleryPath()}?$expand=SharingProfile/Groups`);
@@ -100,17 +98,8 @@ describe('GalleryShare end to end', function () {
   beforeEach(async () => {
     namespace = await createTestNamespace(clients, 'gs');
     galleryName = `g${randomBytes(4).toString('hex')}`;
-    const res = await adminRequest('PUT', galleryPath(), { location: 'westus', properties: { sharingProfile: { permissions: 'Groups' } } });
-    expect(res.status, res.text).to.be.oneOf([200, 201, 202]);
-    const image = await adminRequest('PUT', `${galleryPath()}/images/ubuntu-2404`, {
-      location: 'westus',
-      properties: { osType: 'Linux', osState: 'Generalized', hyperVGeneration: 'V2', identifier: { publisher: 'contoso', offer: 'ubuntu', sku: '2404' } },
-    });
-    expect(image.status, image.text).to.be.oneOf([200, 201, 202]);
-    await clients.core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientSecret: secrets[ids.galleryOwner]! } },
-    });
+    await createGallery(azure, galleryName, 'Groups', true);
+    await createOwnerSecret(clients, namespace);
   });
 
   afterEach(async () => {

@@ -8,7 +8,8 @@ import { roleScope } from '../../src/azure/arm-ids.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, raw, sampleSeed, secrets } from '../emulator/helpers.js';
+import { ids, sampleSeed } from '../emulator/helpers.js';
+import { adminRequest as adminRequestAs, createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
@@ -21,11 +22,7 @@ describe('operator process lifecycle', function () {
   const operators: OperatorProcess[] = [];
 
   const collection = () => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
-  const galleryPath = () => `/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/galleries/${galleryName}`;
-  async function adminRequest(method: string, path: string, body?: unknown) {
-    const token = await azure.control.adminToken(ids.contoso);
-    return raw(azure, method, `${path}${path.includes('?') ? '&' : '?'}api-version=2025-12-03`, { token, body });
-  }
+  const adminRequest = (method: string, path: string, body?: unknown) => adminRequestAs(azure, method, path, body);
   async function launch(extraArgs: string[]): Promise<OperatorProcess> {
     const operator = await startOperator({ kubeconfig: testKubeconfigPath(), armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: ['--resync-interval', '1h', ...extraArgs] });
     operators.push(operator);
@@ -66,12 +63,8 @@ describe('operator process lifecycle', function () {
   beforeEach(async () => {
     namespace = await createTestNamespace(clients, 'life');
     galleryName = `g${randomBytes(4).toString('hex')}`;
-    const res = await adminRequest('PUT', galleryPath(), { location: 'westus', properties: { sharingProfile: { permissions: 'Private' } } });
-    expect(res.status, res.text).to.be.oneOf([200, 201, 202]);
-    await clients.core.createNamespacedSecret({
-      namespace,
-      body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientSecret: secrets[ids.galleryOwner]! } },
-    });
+    await createGallery(azure, galleryName, 'Private');
+    await createOwnerSecret(clients, namespace);
   });
   afterEach(async () => {
     await Promise.all(operators.splice(0).map((o) => o.stop('SIGKILL')));

@@ -10,7 +10,8 @@ import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, raw, sampleSeed, secrets } from '../emulator/helpers.js';
+import { ids, sampleSeed } from '../emulator/helpers.js';
+import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
@@ -85,10 +86,8 @@ describe('the generated RBAC suffices, and no more', () => {
     }
 
     const galleryName = `g${suffix}`;
-    const adminToken = await azure.control.adminToken(ids.contoso);
-    const gallery = `/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/galleries/${galleryName}?api-version=2025-12-03`;
-    expect((await raw(azure, 'PUT', gallery, { token: adminToken, body: { location: 'westus', properties: { sharingProfile: { permissions: 'Groups' } } } })).status).to.be.oneOf([200, 201, 202]);
-    await clients.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientSecret: secrets[ids.galleryOwner]! } } });
+    await createGallery(azure, galleryName, 'Groups');
+    await createOwnerSecret(clients, namespace);
 
     operator = await startOperator({
       kubeconfig,
