@@ -65,11 +65,11 @@ describe('GalleryShare community publishing end to end', () => {
     expect(published.status?.communityPublicNames?.[0]).to.match(/^contoso/);
     expect(published.status?.conditions?.find((c) => c.type === 'CommunitySynced')?.status).to.equal('True');
     const profile = await sharingProfile();
-    expect(String(profile.permissions)).to.equal('Community');
-    expect(Boolean(profile.communityGalleryInfo!.communityGalleryEnabled)).to.equal(true);
+    expect(profile.permissions).to.equal('Community');
+    expect(profile.communityGalleryInfo!.communityGalleryEnabled).to.equal(true);
 
     await client.patch(path(), { spec: { permission: 'Private', community: null } }, 'merge');
     await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.permission === 'Private', 'Private again');
-    expect(String((await sharingProfile()).permissions)).to.equal('Private');
+    expect((await sharingProfile()).permissions).to.equal('Private');
   });
 });
