@@ -297,6 +297,8 @@ describe('GalleryShare end to end', function () {
     await create(galleryShare('flaky'));
     const gs = await waitFor('flaky', isReady, 'Ready');
     expect(gs.status?.directShare?.tenants).to.deep.equal([partnerTenant]);
+    const events = await clients.core.listNamespacedEvent({ namespace });
+    expect(events.items.filter((e) => e.type === 'Warning').map((e) => e.reason), 'each failure is an event').to.include('ServiceUnavailable');
     await azure.control.clearFaults();
   });
 });

@@ -309,6 +309,8 @@ export class GalleryShareReconciler implements Reconciler {
       : classifyAzureError(err, doing);
     if (failure.kind === 'terminal') return this.stall(obj, { reason: failure.code, message: failure.message });
     logger.warn({ code: failure.code, kind: failure.kind }, failure.message);
+    // Repeats of the same event are counted on one Event, so a flapping Azure does not flood.
+    this.deps.events.record(obj, 'Warning', failure.kind === 'throttled' ? 'Throttled' : failure.code, `${failure.message} Retrying by itself.`);
     await this.writeStatus(obj, { state: 'progressing', reason: failure.kind === 'throttled' ? 'Throttled' : failure.code, message: failure.message });
     throw new AzureFailureError(failure);
   }
