@@ -7,6 +7,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { armScope, tlsOptions, type AzureEnvironment } from './environment.js';
+import { retryAfterMsFromHeaders } from './errors.js';
 
 export interface AzureRequestObserver {
   (operation: string, status: number, seconds: number): void;
@@ -87,10 +88,7 @@ function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
       if (wait > 0) throw new ThrottledLocallyError(wait);
       const response = await next(request);
       if (response.status === 429) {
-        const header = response.headers.get('retry-after-ms') ?? response.headers.get('x-ms-retry-after-ms');
-        const seconds = response.headers.get('retry-after');
-        const ms = header && /^\d+$/.test(header) ? Number(header) : seconds && /^\d+$/.test(seconds) ? Number(seconds) * 1000 : 30_000;
-        gate.throttled(request.url, ms);
+        gate.throttled(request.url, retryAfterMsFromHeaders(response.headers) ?? 30_000);
       }
       return response;
     },

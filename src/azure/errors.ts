@@ -54,9 +54,8 @@ export function advice(code: string): string | undefined {
   return ADVICE[code];
 }
 
-export function retryAfterMsOf(err: ErrorLike): number | undefined {
-  const headers = err.response?.headers;
-  if (!headers) return undefined;
+/** Retry-After as Azure sends it: milliseconds (retry-after-ms), seconds, or an HTTP date. */
+export function retryAfterMsFromHeaders(headers: { get(name: string): string | undefined }): number | undefined {
   const ms = headers.get('retry-after-ms') ?? headers.get('x-ms-retry-after-ms');
   if (ms && /^\d+$/.test(ms)) return Number(ms);
   const seconds = headers.get('retry-after');
@@ -66,6 +65,10 @@ export function retryAfterMsOf(err: ErrorLike): number | undefined {
     if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
   }
   return undefined;
+}
+
+export function retryAfterMsOf(err: ErrorLike): number | undefined {
+  return err.response?.headers ? retryAfterMsFromHeaders(err.response.headers) : undefined;
 }
 
 /** The AADSTS code at the start of an Entra error description, if any. */

@@ -5,7 +5,7 @@
 import { restorePoller, type ComputeManagementClient, type Gallery } from '@azure/arm-compute';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { roleGuidOf } from './arm-ids.js';
-import { retryAfterMsOf } from './errors.js';
+import { retryAfterMsFromHeaders } from './errors.js';
 
 export type GalleryPermission = 'Private' | 'Groups' | 'Community';
 
@@ -43,6 +43,17 @@ export type Polled = { done: true } | { done: false; retryAfterMs: number };
 
 /** Azure gives no Retry-After on some answers; this is how long to wait then. */
 const DEFAULT_POLL_MS = 2_000;
+
+/** An onResponse hook for the SDK that keeps the latest Retry-After it saw. */
+function retryAfterRecorder() {
+  let retryAfterMs: number | undefined;
+  return {
+    onResponse: (response: { headers: { get(name: string): string | undefined } }) => {
+      retryAfterMs = retryAfterMsFromHeaders(response.headers) ?? retryAfterMs;
+    },
+    retryAfterMs: () => retryAfterMs,
+  };
+}
 
 function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number }).statusCode === 404;
@@ -102,13 +113,9 @@ export async function startShare(compute: ComputeManagementClient, resourceGroup
           ...(operation.tenants.length ? [{ type: 'AADTenants' as const, ids: operation.tenants }] : []),
         ]
       : undefined;
-  let retryAfterMs: number | undefined;
-  const poller = compute.gallerySharingProfile.update(resourceGroup, name, { operationType: operation.operationType, ...(groups ? { groups } : {}) }, {
-    onResponse: (response) => {
-      retryAfterMs ??= retryAfterMsOf({ response: { headers: { get: (h: string) => response.headers.get(h) } } });
-    },
-  });
-  return submitted(poller, () => retryAfterMs);
+  const recorder = retryAfterRecorder();
+  const poller = compute.gallerySharingProfile.update(resourceGroup, name, { operationType: operation.operationType, ...(groups ? { groups } : {}) }, { onResponse: recorder.onResponse });
+  return submitted(poller, recorder.retryAfterMs);
 }
 
 /** Sets the gallery's sharing permission (PATCH), with the community details when publishing. */
@@ -119,18 +126,14 @@ export async function startSetPermission(
   permission: GalleryPermission,
   community?: CommunityInfo,
 ): Promise<Started> {
-  let retryAfterMs: number | undefined;
+  const recorder = retryAfterRecorder();
   const poller = compute.galleries.update(
     resourceGroup,
     name,
     { sharingProfile: { permissions: permission, ...(community ? { communityGalleryInfo: community } : {}) } },
-    {
-      onResponse: (response) => {
-        retryAfterMs ??= retryAfterMsOf({ response: { headers: { get: (h: string) => response.headers.get(h) } } });
-      },
-    },
+    { onResponse: recorder.onResponse },
   );
-  return submitted(poller, () => retryAfterMs);
+  return submitted(poller, recorder.retryAfterMs);
 }
 
 interface PollerLikeMin {
@@ -152,17 +155,13 @@ async function submitted(poller: PollerLikeMin, retryAfter: () => number | undef
 
 /** One poll of an operation started earlier (one GET of its status). */
 export async function pollStarted(compute: ComputeManagementClient, resumeFrom: string, kind: 'share' | 'permission'): Promise<Polled> {
-  let retryAfterMs: number | undefined;
-  const options = {
-    onResponse: (response: { headers: { get(name: string): string | undefined } }) => {
-      retryAfterMs = retryAfterMsOf({ response: { headers: { get: (h: string) => response.headers.get(h) } } }) ?? retryAfterMs;
-    },
-  };
+  const recorder = retryAfterRecorder();
+  const options = { onResponse: recorder.onResponse };
   const poller: PollerLikeMin =
     kind === 'share' ? restorePoller(compute, resumeFrom, compute.gallerySharingProfile.update, options) : restorePoller(compute, resumeFrom, compute.galleries.update, options);
   const state = await poller.poll();
   throwIfFailed(state);
-  return poller.isDone ? { done: true } : { done: false, retryAfterMs: retryAfterMs ?? DEFAULT_POLL_MS };
+  return poller.isDone ? { done: true } : { done: false, retryAfterMs: recorder.retryAfterMs() ?? DEFAULT_POLL_MS };
 }
 
 /** A failed long-running operation, with the ARM code from its status body. */

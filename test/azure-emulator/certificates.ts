@@ -1,13 +1,10 @@
 // The emulator's TLS material: a CA generated on each start (written to a file so any client can
 // trust it) and a server certificate for the configured host names. openssl does the X.509 work,
 // as test/support/control-plane.ts does; EC keys keep generation fast.
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
+import { openssl as runOpenssl } from '../support/openssl.js';
 
 export interface ServerCertificates {
   caPem: string;
@@ -16,16 +13,7 @@ export interface ServerCertificates {
   keyPem: string;
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-  try {
-    await execFileAsync('openssl', args, { cwd });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('openssl is not installed: the Azure emulator needs it for its CA (apt-get install openssl)');
-    }
-    throw err;
-  }
-}
+const openssl = (args: string[], cwd: string) => runOpenssl(args, cwd, "the Azure emulator's CA");
 
 function subjectAltNames(hostnames: readonly string[]): string {
   return hostnames.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(',');

@@ -2,7 +2,7 @@
 // kube-controller-manager, built from Go modules by build-control-plane.sh and cached by version.
 // This is what controller-runtime's envtest does, without downloads: generated certificates,
 // free ports, an admin kubeconfig, readiness checks, and a stop() that leaves no process behind.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -10,10 +10,9 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { binaryCacheDir, ETCD_VERSION, KUBERNETES_VERSION } from './versions.js';
+import { openssl as runOpenssl } from './openssl.js';
 
-const execFileAsync = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface ControlPlaneOptions {
@@ -78,16 +77,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function openssl(args: string[], cwd: string): Promise<void> {
-  try {
-    await execFileAsync('openssl', args, { cwd });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('openssl is not installed: the test control plane needs it for its certificates (apt-get install openssl)');
-    }
-    throw err;
-  }
-}
+const openssl = (args: string[], cwd: string) => runOpenssl(args, cwd, 'the test control plane (its certificates)');
 
 /** A CA, an apiserver serving certificate for loopback, an admin client and a service-account key. */
 async function makeCertificates(dir: string): Promise<ControlPlane['certs'] & { serverCert: string; serverKey: string; serviceAccountPub: string }> {

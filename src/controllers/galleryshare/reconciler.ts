@@ -2,6 +2,8 @@
 // a long-running share or permission change is started, its poller state kept, and the object
 // requeued after Retry-After, so no worker waits on Azure), then write status. Deletion undoes
 // what the object did (deletionPolicy Delete) or leaves Azure alone (Orphan).
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { Logger } from 'pino';
 import { FINALIZER, GROUP, VERSION, type GalleryShare, type GalleryShareStatus } from '../../api/v1alpha1/index.js';
 import { galleryId } from '../../azure/arm-ids.js';
@@ -153,7 +155,7 @@ export class GalleryShareReconciler implements Reconciler {
     return this.writeAndFinish(obj, outcomeOf(replan), after, replan.details);
   }
 
-  private async observe(obj: GalleryShare, compute: Parameters<typeof readGallery>[0], authorization: Parameters<typeof listRoleAssignmentsAtOrBelow>[0]): Promise<Observation | undefined> {
+  private async observe(obj: GalleryShare, compute: ComputeManagementClient, authorization: AuthorizationManagementClient): Promise<Observation | undefined> {
     const { gallery } = obj.spec;
     const observedGallery = await readGallery(compute, gallery.resourceGroup, gallery.name);
     if (!observedGallery) return undefined;
@@ -162,7 +164,7 @@ export class GalleryShareReconciler implements Reconciler {
     return { gallery: observedGallery, roleAssignments };
   }
 
-  private async act(obj: GalleryShare, action: Action, compute: Parameters<typeof readGallery>[0], authorization: Parameters<typeof listRoleAssignmentsAtOrBelow>[0]): Promise<Started> {
+  private async act(obj: GalleryShare, action: Action, compute: ComputeManagementClient, authorization: AuthorizationManagementClient): Promise<Started> {
     const { resourceGroup, name } = obj.spec.gallery;
     switch (action.type) {
       case 'setPermission':
@@ -180,7 +182,7 @@ export class GalleryShareReconciler implements Reconciler {
     }
   }
 
-  private async pollInFlight(obj: GalleryShare, key: string, pending: InFlight, compute: Parameters<typeof readGallery>[0]): Promise<{ done: true } | { done: false; retryAfterMs: number }> {
+  private async pollInFlight(obj: GalleryShare, key: string, pending: InFlight, compute: ComputeManagementClient): Promise<{ done: true } | { done: false; retryAfterMs: number }> {
     try {
       const polled = await pollStarted(compute, pending.resumeFrom, pending.kind);
       if (polled.done) this.inFlight.delete(key);
@@ -263,7 +265,7 @@ export class GalleryShareReconciler implements Reconciler {
       roleAssignments: observation.roleAssignments.filter(isOwned).map((ra) => ({
         name: ra.name,
         principalId: ra.principalId,
-        role: obj.spec.roleAssignments?.find((s) => s.principalId.toLowerCase() === ra.principalId && roleGuidMatches(s.role, ra.roleGuid))?.role ?? ra.roleGuid,
+        role: obj.spec.roleAssignments?.find((s) => s.principalId.toLowerCase() === ra.principalId && roleGuid(s.role) === ra.roleGuid)?.role ?? ra.roleGuid,
         scope: ra.scope,
         id: ra.id,
       })),
@@ -314,10 +316,6 @@ export class GalleryShareReconciler implements Reconciler {
     await this.writeStatus(obj, { state: 'progressing', reason: failure.kind === 'throttled' ? 'Throttled' : failure.code, message: failure.message });
     throw new AzureFailureError(failure);
   }
-}
-
-function roleGuidMatches(role: string, guid: string): boolean {
-  return roleGuid(role) === guid;
 }
 
 function sameStatus(current: GalleryShareStatus | undefined, next: GalleryShareStatus): boolean {
