@@ -167,6 +167,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail('azureCaFile', `${azureCaFile} holds no PEM certificate`);
   }
 
+  if (raw.kubeconfig) {
+    try {
+      readFile(raw.kubeconfig);
+    } catch (err) {
+      fail('kubeconfig', `cannot read ${raw.kubeconfig}: ${(err as Error).message}`);
+    }
+  }
+
   let leaderElectionNamespace = raw.leaderElectionNamespace;
   if (leaderElectionNamespace === undefined) {
     try {

@@ -95,7 +95,10 @@ async function main(): Promise<void> {
     manager
       .stop()
       .catch((err: Error) => logger.error({ err: err.message }, 'shutdown failed'))
-      .finally(() => process.exit(code));
+      .finally(() => {
+        azure.close();
+        process.exit(code);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM', 0));
   process.on('SIGINT', () => shutdown('SIGINT', 0));

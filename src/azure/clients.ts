@@ -1,12 +1,13 @@
 // Azure SDK clients built with the configured endpoint, scope and CA, one per credential and
-// subscription. The SDKs' own retries are off: a throttled or failing call goes back to the
+// subscription, all sending through one keep-alive agent. The SDKs' own retries are off: a throttled or failing call goes back to the
 // controller's queue at once, which waits exactly Retry-After or backs off per object, so no
 // worker ever sleeps inside the SDK. Every request is reported to an observer (metrics).
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { armScope, tlsOptions, type AzureEnvironment } from './environment.js';
+import { Agent } from 'node:https';
+import { armScope, secureContext, type AzureEnvironment } from './environment.js';
 import { retryAfterMsFromHeaders } from './errors.js';
 
 export interface AzureRequestObserver {
@@ -97,6 +98,13 @@ function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
 
 export class AzureClients {
   readonly gate = new ThrottleGate();
+  /**
+   * Shared by every client. Left to themselves, the SDKs give each client its own HTTP client and
+   * agent, so a thousand subscriptions meant a thousand connection pools; and with an extra CA,
+   * Node parsed the whole root store again for each new connection (measured: about 60 MiB of
+   * RSS at 1,000 GalleryShares). One agent with one TLS context reuses both.
+   */
+  private readonly agent: Agent;
 
   private readonly compute = new WeakMap<TokenCredential, Map<string, ComputeManagementClient>>();
   private readonly authorization = new WeakMap<TokenCredential, Map<string, AuthorizationManagementClient>>();
@@ -104,10 +112,12 @@ export class AzureClients {
   constructor(
     readonly env: AzureEnvironment,
     private readonly observe: AzureRequestObserver = () => {},
-  ) {}
+  ) {
+    const context = secureContext(env);
+    this.agent = new Agent({ keepAlive: true, ...(context ? { secureContext: context } : {}) });
+  }
 
   private common() {
-    const tls = tlsOptions(this.env);
     return {
       endpoint: this.env.armEndpoint,
       retryOptions: { maxRetries: 0 },
@@ -115,7 +125,7 @@ export class AzureClients {
         { policy: throttleGatePolicy(this.gate), position: 'perCall' as const },
         { policy: observerPolicy(this.observe), position: 'perRetry' as const },
       ],
-      ...(tls ? { tlsOptions: tls } : {}),
+      agent: this.agent,
     };
   }
 
@@ -139,5 +149,10 @@ export class AzureClients {
       bySubscription.set(subscriptionId, client);
     }
     return client;
+  }
+
+  /** Closes the kept-alive connections (at shutdown). */
+  close(): void {
+    this.agent.destroy();
   }
 }

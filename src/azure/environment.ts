@@ -1,7 +1,7 @@
 // Where Azure is: the Resource Manager endpoint, the Entra authority host, the token scope, and an
 // extra CA for sovereign clouds behind a private CA or for the emulator. Nothing here ever turns
 // TLS verification off.
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 export interface AzureEnvironment {
   armEndpoint: string;
@@ -22,6 +22,15 @@ export function armScope(env: AzureEnvironment): string {
  */
 export function tlsOptions(env: AzureEnvironment): { ca: string[] } | undefined {
   return env.extraCa ? { ca: [...rootCertificates, env.extraCa] } : undefined;
+}
+
+/**
+ * The same trust as a TLS context, built once: a `ca` option on an agent would make Node parse
+ * every root certificate again for each new connection.
+ */
+export function secureContext(env: AzureEnvironment): SecureContext | undefined {
+  const tls = tlsOptions(env);
+  return tls ? createSecureContext(tls) : undefined;
 }
 
 /** MSAL asks login.microsoftonline.com for instance metadata unless told not to; only do so for it. */

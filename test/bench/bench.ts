@@ -21,7 +21,7 @@ import type { GalleryRecord } from '../azure-emulator/world.js';
 import { authorization, compute, ids, raw, sampleSeed, secretCredential, secrets } from '../emulator/helpers.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { createTestNamespace, installCrds, kubeClients } from '../support/kube.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { chartNodeOptions, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, sumByLabel, table } from './measure.js';
 
 // ----- Settings -------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ if (flags.help) {
       '  --lro-ms         duration of a share operation (default 1000)\n' +
       '  --json PATH      also write the report as JSON\n' +
       '  --requests-log PATH  write the emulator\'s request log of the create phase (JSON lines), to look into the counts\n' +
-      '  --operator-node-options STR  NODE_OPTIONS for the operator processes, with "=" (--operator-node-options="--max-old-space-size=100"; node refuses --cpu-prof there)',
+      '  --operator-node-options STR  NODE_OPTIONS for the operator processes, with "=" (default: the chart\'s nodeOptions; "" for V8\'s defaults; node refuses --cpu-prof there)',
   );
   process.exit(0);
 }
@@ -77,7 +77,9 @@ const LRO_MS = positiveInt('lro-ms', flags['lro-ms'], 1000);
 const RESYNC_SECONDS = Math.max(20, Math.ceil(N / 25));
 const CREATE_CONCURRENCY = 20;
 const OPERATOR_FLAGS = ['--workers', String(WORKERS), '--leader-elect', 'false', '--log-level', 'info'];
-const OPERATOR_ENV = flags['operator-node-options'] ? { NODE_OPTIONS: flags['operator-node-options'] } : undefined;
+// The operator runs with the chart's NODE_OPTIONS (its V8 heap limits), as in production, unless
+// told otherwise ("" for V8's own defaults).
+const OPERATOR_NODE_OPTIONS = flags['operator-node-options'] ?? chartNodeOptions();
 
 const RG = ids.galleryRG;
 const SUBSCRIPTION = ids.gallerySubscription;
@@ -291,7 +293,7 @@ async function main(): Promise<Report> {
 
   // ----- Phase 1: the operator makes N GalleryShares Ready ------------------------------------
   const operatorArgs = [...OPERATOR_FLAGS, '--resync-interval', '24h'];
-  let operator = await startOperator({ kubeconfig: controlPlane.kubeconfigPath, armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: operatorArgs, env: OPERATOR_ENV, compiled: true });
+  let operator = await startOperator({ kubeconfig: controlPlane.kubeconfigPath, armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: operatorArgs, nodeOptions: OPERATOR_NODE_OPTIONS });
   cleanups.push({ name: 'the operator', run: () => stopOperator(operator) });
   const pid = operator.child.pid!;
   // operator-process.ts starts `setpriv --pdeathsig KILL -- node ...`; setpriv execs node, so the
@@ -385,8 +387,7 @@ async function main(): Promise<Report> {
     armEndpoint: azure.armEndpoint,
     caPath: azure.caPath,
     extraArgs: [...OPERATOR_FLAGS, '--resync-interval', `${RESYNC_SECONDS}s`],
-    env: OPERATOR_ENV,
-    compiled: true,
+    nodeOptions: OPERATOR_NODE_OPTIONS,
   });
   memory = new MemorySampler(operator.child.pid!);
   say(`operator restarted with --resync-interval ${RESYNC_SECONDS}s; waiting for its restart pass`);
@@ -470,7 +471,7 @@ async function main(): Promise<Report> {
       resyncIntervalSeconds: RESYNC_SECONDS,
       createConcurrency: CREATE_CONCURRENCY,
       operatorFlags: OPERATOR_FLAGS,
-      operatorRunsThrough: 'node dist/main.js (compiled, as in the container image)',
+      operatorRunsThrough: `NODE_OPTIONS="${OPERATOR_NODE_OPTIONS}" node dist/main.js (the bundle the image runs${flags['operator-node-options'] === undefined ? ", with the chart's nodeOptions" : ''})`,
     },
     operator: {
       createAllMs,

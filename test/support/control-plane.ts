@@ -20,11 +20,15 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Called with one line per step, for people watching `npm run cluster`. */
   log?: (line: string) => void;
+  /** More kube-apiserver flags (a test that needs, say, --watch-cache=false). */
+  apiserverArgs?: string[];
 }
 
 export interface ControlPlane {
   /** https://127.0.0.1:<port> */
   server: string;
+  /** http://127.0.0.1:<port>: etcd's client URL (its JSON gateway serves /v3/kv/...). */
+  etcdUrl: string;
   /** Admin kubeconfig (system:masters). */
   kubeconfigPath: string;
   /** Directory with certificates, logs and etcd data; removed by stop(). */
@@ -273,6 +277,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       ...(options.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
+      ...(options.apiserverArgs ?? []),
     ];
     const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs, dir);
     children.push({ name: 'kube-apiserver', child: apiserver });
@@ -317,7 +322,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
 
     const processes = new Map(children.map(({ name, child }) => [name, child.pid ?? -1]));
-    return { server, kubeconfigPath, dir, processes, certs, stop };
+    return { server, etcdUrl, kubeconfigPath, dir, processes, certs, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,9 +1,12 @@
-// Runs the operator as its own process, as in production (node src/main.ts through tsx), against
-// the test control plane and an Azure emulator. Its log lines are kept so tests can read them
+// Runs the operator as its own process, as in production: the bundle the image runs
+// (dist/main.js, rebuilt from src/ once per test process so it is never stale), with the Node
+// options the chart sets, against the test control plane and an Azure emulator. Its log lines are kept so tests can read them
 // (and check that no secret is in them).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { bundleOperator } from '../../scripts/bundle.js';
 import { freePort } from './control-plane.js';
 import { repoRoot } from './kube.js';
 
@@ -22,16 +25,23 @@ export interface OperatorOptions {
   caPath: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Run the compiled operator (dist/main.js, as the container image does) instead of src/ through tsx. */
-  compiled?: boolean;
+  /** NODE_OPTIONS for the operator; default: the chart's `nodeOptions` (what production runs with). */
+  nodeOptions?: string;
+}
+
+let bundled: Promise<string> | undefined;
+
+/** The chart's default NODE_OPTIONS (values.yaml `nodeOptions`), which the image also sets. */
+export function chartNodeOptions(): string {
+  const values = parseYaml(readFileSync(join(repoRoot, 'charts/gallery-share-operator/values.yaml'), 'utf8')) as { nodeOptions?: string };
+  return values.nodeOptions ?? '';
 }
 
 export async function startOperator(options: OperatorOptions): Promise<OperatorProcess> {
   const port = await freePort();
-  const entry = options.compiled ? [join(repoRoot, 'dist/main.js')] : ['--import', 'tsx', join(repoRoot, 'src/main.ts')];
-  if (options.compiled && !existsSync(entry[0]!)) throw new Error('dist/main.js does not exist: run `npm run build` first');
+  bundled ??= bundleOperator();
   const args = [
-    ...entry,
+    await bundled,
     '--kubeconfig', options.kubeconfig,
     '--arm-endpoint', options.armEndpoint,
     '--authority-host', options.armEndpoint,
@@ -45,7 +55,8 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AZURE_')));
   // Under setpriv --pdeathsig, as the control plane: a killed test run leaves no operator behind.
   const [command, commandArgs] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...args]] : [process.execPath, args];
-  const child = spawn(command, commandArgs, { cwd: repoRoot, env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeOptions = options.nodeOptions ?? chartNodeOptions();
+  const child = spawn(command, commandArgs, { cwd: repoRoot, env: { ...env, NODE_OPTIONS: nodeOptions, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -43,6 +43,7 @@ describe('operator settings', () => {
     ['a tenant that is not a UUID', ['--allowed-share-tenants', 'fabrikam.com'], {}, /--allowed-share-tenants \(ALLOWED_SHARE_TENANTS\): not UUIDs: fabrikam.com/],
     ['an unknown log level', ['--log-level', 'verbose'], {}, /--log-level \(LOG_LEVEL\)/],
     ['a bad address', ['--metrics-bind-address', 'localhost'], {}, /--metrics-bind-address/],
+    ['a missing kubeconfig', ['--kubeconfig', '/nonexistent/kubeconfig'], {}, /--kubeconfig \(KUBECONFIG\): cannot read \/nonexistent\/kubeconfig/],
     ['a missing CA file', ['--azure-ca-file', '/nonexistent/ca.pem'], {}, /--azure-ca-file \(AZURE_CA_FILE\): cannot read \/nonexistent\/ca.pem/],
     ['an unknown flag', ['--wokers', '3'], {}, /unknown flag --wokers/],
     ['a flag without a value', ['--workers'], {}, /--workers needs a value/],

@@ -20,9 +20,12 @@ describe('operator command line', () => {
   });
 
   it('stops on a bad setting with a message naming it', () => {
-    const result = run(['--kubeconfig', '/nonexistent'], { WORKERS: 'many' });
+    const result = run([], { WORKERS: 'many' });
     expect(result.status).to.equal(2);
     expect(result.stderr).to.include('--workers (WORKERS): "many" must be a whole number from 1 to 200');
+    const missing = run(['--kubeconfig', '/nonexistent']);
+    expect(missing.status).to.equal(2);
+    expect(missing.stderr).to.include('--kubeconfig (KUBECONFIG): cannot read /nonexistent');
   });
 });
 
