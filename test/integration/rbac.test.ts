@@ -3,17 +3,17 @@
 // records events, elects a leader, and is refused what it does not need.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
-import { kstatus } from '../../src/runtime/kstatus.js';
+import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
-import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, type KubeClients } from '../support/kube.js';
+import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, serviceAccountKubeconfig, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { waitForGalleryShare } from '../support/wait.js';
 
 describe('the generated RBAC suffices, and no more', () => {
   let azure: RunningEmulator;
@@ -59,16 +59,7 @@ describe('the generated RBAC suffices, and no more', () => {
       subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace }],
     });
 
-    // A real service-account token from the TokenRequest API, in a kubeconfig of its own.
-    const token = await clients.core.createNamespacedServiceAccountToken({ namespace, name: 'operator', body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    const cluster = clients.kc.getCurrentCluster()!;
-    const kubeconfig = join(dir, 'operator.kubeconfig');
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config',
-      'clusters: [{name: test, cluster: {server: "' + cluster.server + '", certificate-authority-data: "' + cluster.caData + '"}}]',
-      'users: [{name: operator, user: {token: "' + token.status!.token + '"}}]',
-      'contexts: [{name: test, context: {cluster: test, user: operator}}]', 'current-context: test', '',
-    ].join('\n'));
+    const kubeconfig = await serviceAccountKubeconfig(clients, namespace, 'operator', dir);
 
     const checks: [string[], 'yes' | 'no'][] = [
       [['get', 'secrets'], 'yes'],
@@ -101,14 +92,7 @@ describe('the generated RBAC suffices, and no more', () => {
       metadata: { name: 'golden' },
       spec: { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName }, azureCredentialsRef: { name: 'gallery-owner' }, permission: 'Groups', directShare: { tenants: [ids.fabrikam] }, roleAssignments: [{ principalId: ids.tester, principalType: 'User', role: 'Reader' }] },
     });
-    const deadline = Date.now() + 30_000;
-    let gs: GalleryShare;
-    for (;;) {
-      gs = await admin.get<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares/golden`);
-      if (kstatus(gs) === 'Current') break;
-      if (Date.now() > deadline) throw new Error(`not Ready: ${JSON.stringify(gs.status)}\n${operator.logs().slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const gs = await waitForGalleryShare(admin, namespace, 'golden', undefined, { logs: () => operator!.logs() });
     expect(gs.metadata.finalizers).to.include('galleryshare.io/finalizer');
     const events = await clients.core.listNamespacedEvent({ namespace });
     expect(events.items.map((e) => e.reason)).to.include('Ready');

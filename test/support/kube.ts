@@ -2,7 +2,7 @@
 // namespace per test, CRD installation, raw requests, and kubectl with the test kubeconfig.
 import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -146,4 +146,25 @@ export async function kubectl(args: string[], kubeconfigPath = testKubeconfigPat
 /** The collection path of a kind in a namespace. */
 export function collectionPath(namespace: string, plural: string): string {
   return `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`;
+}
+
+/**
+ * A kubeconfig (written into dir) that authenticates as a ServiceAccount with a real token from
+ * the TokenRequest API, to run the operator with exactly the RBAC it is given.
+ */
+export async function serviceAccountKubeconfig(clients: KubeClients, namespace: string, serviceAccount: string, dir: string): Promise<string> {
+  const token = await clients.core.createNamespacedServiceAccountToken({ namespace, name: serviceAccount, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const cluster = clients.kc.getCurrentCluster()!;
+  const path = join(dir, `${serviceAccount}.kubeconfig`);
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1', 'kind: Config',
+      `clusters: [{name: test, cluster: {server: "${cluster.server}", certificate-authority-data: "${cluster.caData}"}}]`,
+      `users: [{name: ${serviceAccount}, user: {token: "${token.status!.token}"}}]`,
+      `contexts: [{name: test, context: {cluster: test, user: ${serviceAccount}}}]`, 'current-context: test', '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return path;
 }

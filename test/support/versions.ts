@@ -6,8 +6,17 @@ import { join } from 'node:path';
 
 export const KUBERNETES_VERSION = 'v1.36.3';
 export const ETCD_VERSION = 'v3.6.16';
+/** Helm renders and lints the chart in the tests (test/integration/chart.test.ts). */
+export const HELM_VERSION = 'v3.22.0';
+
+function cacheBase(): string {
+  return process.env.GSO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gallery-share-operator');
+}
 
 export function binaryCacheDir(): string {
-  const base = process.env.GSO_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gallery-share-operator');
-  return join(base, 'control-plane', `k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}`);
+  return join(cacheBase(), 'control-plane', `k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}`);
+}
+
+export function helmCacheDir(): string {
+  return join(cacheBase(), `helm-${HELM_VERSION}`);
 }
