@@ -115,8 +115,11 @@ async function main(): Promise<void> {
     'starting',
   );
   await manager.start(() => {
-    logger.error('leadership lost; exiting so that a fresh process stands by');
-    shutdown('LeaderElectionLost', 1);
+    // At once, without finishing in-flight work as a graceful shutdown would: a standby may hold
+    // the lease already, and two processes must not write to Azure at the same time. The
+    // Deployment restarts this one as a standby (controller-runtime exits the same way).
+    logger.error('leadership lost; exiting at once so that a fresh process stands by');
+    process.exit(1);
   });
 }
 

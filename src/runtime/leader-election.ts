@@ -75,9 +75,13 @@ export class LeaderElector {
     while (!this.stopped && this.leading) {
       await this.sleep(this.retryPeriodMs);
       if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) {
+      // A renewal that hangs (a partition: the request neither answers nor fails) must not keep
+      // this process leading past the renew deadline, or it would go on reconciling after a
+      // standby has taken the lease: the attempt races the time left.
+      const left = this.renewDeadlineMs - (Date.now() - this.lastRenew);
+      if (await withinMs(this.tryAcquireOrRenew(), Math.max(0, left))) {
         this.lastRenew = Date.now();
-      } else if (Date.now() - this.lastRenew > this.renewDeadlineMs) {
+      } else if (Date.now() - this.lastRenew >= this.renewDeadlineMs) {
         this.leading = false;
         log.error({ renewDeadlineMs: this.renewDeadlineMs }, 'could not renew the leader lease in time; leadership lost');
         onStopped();
@@ -161,4 +165,21 @@ export class LeaderElector {
       this.timer = setTimeout(resolve, ms);
     });
   }
+}
+
+/** The promise's answer, or false when it has not answered within ms. */
+function withinMs(attempt: Promise<boolean>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void attempt.then(
+      (ok) => {
+        clearTimeout(timer);
+        resolve(ok);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(false);
+      },
+    );
+  });
 }

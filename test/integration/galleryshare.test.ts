@@ -149,6 +149,30 @@ describe('GalleryShare end to end', function () {
     expect(tenants.sort()).to.deep.equal([partnerTenant, otherTenant].sort());
   });
 
+  it('never reports Ready for a generation whose spec it has not applied (the spec changed during a reconcile)', async () => {
+    const reader = (principalId: string, principalType: 'Group' | 'User') => ({ principalId, principalType, role: 'Reader' });
+    const group = reader(ids.imageConsumersGroup, 'Group');
+    const tester = reader(ids.tester, 'User');
+    await create(galleryShare('moving', { roleAssignments: [group] }));
+    await waitFor('moving', isReady, 'Ready');
+    // Every read of the gallery now takes 2 s, so that the reconcile of generation 2 (which
+    // finishes in one pass: role assignments need no long-running operation) is still observing
+    // when generation 3 arrives, and its status write meets a conflict.
+    await azure.control.addFault({ method: 'GET', path: `galleries/${galleryName}$`, latencyMs: 2000 });
+    try {
+      await client.patch(gsPath('moving'), { spec: { roleAssignments: [group, tester] } }, 'merge');
+      await new Promise((r) => setTimeout(r, 700));
+      await client.patch(gsPath('moving'), { spec: { roleAssignments: [tester] } }, 'merge');
+      // kstatus Current means Ready for observedGeneration == generation: the first time it holds,
+      // the status must describe generation 3 (the tester only), not what generation 2 did.
+      const ready = await waitFor('moving', isReady, 'Ready at generation 3');
+      expect(ready.metadata.generation).to.equal(3);
+      expect(ready.status?.roleAssignments?.map((r) => r.principalId), 'a Ready status describes the current spec').to.deep.equal([ids.tester]);
+    } finally {
+      await azure.control.clearFaults();
+    }
+  });
+
   it('deletes what it added with deletionPolicy Delete, and leaves Azure alone with Orphan', async () => {
     await create(galleryShare('golden'));
     await waitFor('golden', isReady, 'Ready');

@@ -12,74 +12,16 @@
 // cache would otherwise serve the old resourceVersion from memory for a while after compaction,
 // and the informer would simply resume.
 import { expect } from 'chai';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
+import { CuttableProxy } from '../support/cuttable-proxy.js';
 import { createTestNamespace, installCrds, kubeClients, loadYamlDocuments, repoRoot } from '../support/kube.js';
 
 const sample = loadYamlDocuments(join(repoRoot, 'config/samples/galleryshare.yaml'))[0] as unknown as GalleryShare;
-
-/**
- * A TCP proxy to the API server that can drop every connection and refuse new ones (disconnect),
- * or leave the current connections open but carrying nothing while new ones work (freeze).
- */
-class CuttableProxy {
-  private readonly sockets = new Set<Socket>();
-  private readonly server: Server;
-  private cut = false;
-  port = 0;
-
-  constructor(private readonly targetPort: number) {
-    this.server = createServer((client) => this.forward(client));
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.port = typeof address === 'object' && address ? address.port : 0;
-    return this;
-  }
-
-  private forward(client: Socket): void {
-    if (this.cut) return void client.destroy();
-    const upstream = connect(this.targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  }
-
-  disconnect(): void {
-    this.cut = true;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  reconnect(): void {
-    this.cut = false;
-  }
-
-  freeze(): void {
-    for (const s of this.sockets) {
-      s.unpipe();
-      s.pause();
-    }
-    this.sockets.clear();
-  }
-
-  close(): Promise<void> {
-    this.disconnect();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** Compacts etcd up to its current revision through etcd's JSON gateway, as the API server does. */
 async function compactEtcd(etcdUrl: string): Promise<number> {

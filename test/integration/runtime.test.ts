@@ -13,6 +13,7 @@ import { OperatorMetrics } from '../../src/runtime/metrics.js';
 import { writeStatus } from '../../src/runtime/object-writes.js';
 import { createTestNamespace, deleteNamespace, kubeClients, loadYamlDocuments, repoRoot, type KubeClients } from '../support/kube.js';
 import { join } from 'node:path';
+import { CuttableProxy } from '../support/cuttable-proxy.js';
 
 const logger = pino({ level: 'silent' });
 const sample = loadYamlDocuments(join(repoRoot, 'config/samples/galleryshare.yaml'))[0] as unknown as GalleryShare;
@@ -108,6 +109,34 @@ describe('controller runtime on a real API server', () => {
     expect(Date.now() - started, 'not before the lease duration').to.be.at.least(1900);
     await c.stop();
     expect(leaders).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('leader election: a leader cut off by a partition gives leadership up within the renew deadline', async () => {
+    // The elector reaches the API server through a proxy that then swallows every connection:
+    // renewals neither answer nor fail. It must stop leading by the renew deadline, before the
+    // lease (which others judge by its duration) can pass to a standby.
+    const proxy = await new CuttableProxy(Number(new URL(clients.kc.getCurrentCluster()!.server).port)).listen();
+    const viaProxy = kubeClients();
+    viaProxy.kc.clusters[0] = { ...viaProxy.kc.clusters[0]!, server: `https://127.0.0.1:${proxy.port}` };
+    const partitioned = new KubeClient(viaProxy.kc);
+    const timings = { leaseDurationMs: 4000, renewDeadlineMs: 2000, retryPeriodMs: 200 };
+    const leader = new LeaderElector({ client: partitioned, namespace, name: 'gso-partition', identity: 'cut-off', logger, ...timings });
+    let lostAt: number | undefined;
+    try {
+      void leader.run(() => {}, () => (lostAt = Date.now()));
+      await eventually(() => leader.isLeader(), 'the leader to lead');
+      await new Promise((r) => setTimeout(r, 500));
+      const lease = await client.get<{ spec: { renewTime: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/gso-partition`);
+      proxy.blackhole();
+      await eventually(() => lostAt !== undefined, 'leadership to be given up', 8_000);
+      expect(leader.isLeader()).to.equal(false);
+      const sinceRenewal = lostAt! - Date.parse(lease.spec.renewTime);
+      expect(sinceRenewal, 'gave up before the lease duration ran out').to.be.below(timings.leaseDurationMs);
+    } finally {
+      await proxy.close();
+      await leader.stop();
+      partitioned.close();
+    }
   });
 
   it('controller: reconciles each key, ignores its own status writes, retries errors and honours retryAfterMs', async () => {

@@ -247,14 +247,19 @@ export class GalleryShareReconciler implements Reconciler {
 
   // ----- Status -------------------------------------------------------------------------------
 
-  private statusFrom(obj: GalleryShare, outcome: Outcome, observation?: Observation, details: ConditionInput[] = []): GalleryShareStatus {
+  /**
+   * The status for what this reconcile saw and did. Generation and spec are those of the object
+   * it reconciled, never of a newer one read after a write conflict: stamping a newer generation
+   * on this outcome would report Ready for a spec not yet applied. The conditions build on the
+   * latest stored ones (`current`).
+   */
+  private statusFrom(obj: GalleryShare, current: GalleryShareStatus | undefined, outcome: Outcome, observation?: Observation, details: ConditionInput[] = []): GalleryShareStatus {
     const generation = obj.metadata.generation ?? 0;
     const now = new Date();
-    let conditions: Condition[] = [...((obj.status?.conditions) ?? [])];
+    let conditions: Condition[] = [...(current?.conditions ?? [])];
     for (const detail of details) conditions = setCondition(conditions, detail, generation, now);
     conditions = applyOutcome(conditions, outcome, generation, now);
-    const previous = obj.status ?? {};
-    if (!observation) return { ...previous, observedGeneration: generation, conditions };
+    if (!observation) return { ...current, observedGeneration: generation, conditions };
     const g = observation.gallery;
     return {
       observedGeneration: generation,
@@ -274,7 +279,7 @@ export class GalleryShareReconciler implements Reconciler {
   }
 
   private async writeStatus(obj: GalleryShare, outcome: Outcome, observation?: Observation, details?: ConditionInput[]): Promise<void> {
-    await writeStatus(this.deps.client, GALLERY_SHARE_PATHS, obj, (latest) => this.statusFrom(latest, outcome, observation, details), sameStatus);
+    await writeStatus(this.deps.client, GALLERY_SHARE_PATHS, obj, (latest) => this.statusFrom(obj, latest.status, outcome, observation, details), sameStatus);
   }
 
   private async writeAndFinish(obj: GalleryShare, outcome: Outcome, observation: Observation, details: ConditionInput[]): Promise<ReconcileResult> {
