@@ -48,7 +48,11 @@ const ADVICE: Record<string, string> = {
   CredentialUnavailable: "The operator has no Azure identity of its own here: set azureCredentialsRef on the object, or configure workload identity, managed identity or the AZURE_* variables for the operator.",
 };
 
-const RETRYABLE_CODES = new Set(['OperationNotAllowed', 'Conflict', 'AnotherOperationInProgress', 'RetryableError', 'ServiceUnavailable', 'InternalServerError', 'GatewayTimeout', 'REQUEST_SEND_ERROR', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+// Transient whatever the HTTP status: Azure's own "try again" codes and dropped connections.
+const RETRYABLE_CODES = new Set(['AnotherOperationInProgress', 'RetryableError', 'ServiceUnavailable', 'InternalServerError', 'GatewayTimeout', 'REQUEST_SEND_ERROR', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+// Transient only as a 409 (or as the failure of a long-running operation): another operation is
+// running on the resource. The same codes with 400 are a refusal that waiting will not change.
+const CONFLICT_CODES = new Set(['OperationNotAllowed', 'Conflict']);
 
 export function advice(code: string): string | undefined {
   return ADVICE[code];
@@ -103,10 +107,20 @@ export function classifyAzureError(error: unknown, doing: string): AzureFailure 
   if (status === 429) {
     return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
   }
-  if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || status === 0) {
+  if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || (status === 409 && CONFLICT_CODES.has(code)) || status === 0) {
     return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };
   }
   return { kind: 'terminal', code, message: `Azure refused ${doing} (${status} ${code}): ${message}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
+}
+
+/**
+ * A long-running operation that Azure ran and reports as failed (no HTTP status of its own): it
+ * is tried again when its code is transient (a server error, another operation in the way), and
+ * stalls otherwise.
+ */
+export function classifyOperationFailure(code: string, message: string, doing: string): AzureFailure {
+  if (RETRYABLE_CODES.has(code) || CONFLICT_CODES.has(code)) return { kind: 'retryable', code, message: `Azure failed to finish ${doing} (${code}): ${firstLine(message)}` };
+  return { kind: 'terminal', code, message: `Azure could not finish ${doing} (${code}): ${firstLine(message)}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
 }
 
 /** An AzureFailure as a throwable, carrying Retry-After for the controller's queue. */

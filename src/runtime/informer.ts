@@ -73,6 +73,8 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   private stopped = false;
   private synced = false;
   private currentWatch: AbortController | undefined;
+  /** Ends the current watch attempt at once, even one still connecting (for stop()). */
+  private abandonWatch: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private syncWaiters: (() => void)[] = [];
 
@@ -108,6 +110,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   async stop(): Promise<void> {
     this.stopped = true;
     this.currentWatch?.abort();
+    this.abandonWatch?.();
     for (const resolve of this.syncWaiters.splice(0)) resolve();
     await this.running;
   }
@@ -185,6 +188,7 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
         clearTimeout(watchdog);
         resolve({ resourceVersion: latest, reason });
       };
+      this.abandonWatch = () => finish('ended');
       const armWatchdog = () => {
         clearTimeout(watchdog);
         watchdog = setTimeout(() => {
@@ -196,11 +200,16 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
         watchdog.unref();
       };
       armWatchdog();
+      // client-node hands out a watch's abort controller only once the response has begun, so a
+      // watch can be given up (watchdog, stop) while still connecting: it must never touch the
+      // cache afterwards, and is aborted as soon as its controller arrives.
+      this.currentWatch = undefined;
       new Watch(this.options.kc)
         .watch(
           this.options.path,
           { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
           (type: string, obj: T & { code?: number }) => {
+            if (settled) return;
             armWatchdog();
             if (type === 'ERROR') {
               if (obj.code === 410) outcome = 'gone';
@@ -230,8 +239,8 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
           },
         )
         .then((controller) => {
-          this.currentWatch = controller;
-          if (this.stopped) controller.abort();
+          if (settled || this.stopped) controller.abort();
+          else this.currentWatch = controller;
         })
         .catch(() => finish('error'));
     });

@@ -316,6 +316,23 @@ describe('GalleryShare end to end', function () {
     expect(Date.parse(next.time) - Date.parse(log[rejected]!.time), 'waited Retry-After').to.be.at.least(2900);
   });
 
+  it('keeps polling a running share operation after a failed poll, instead of starting it again', async () => {
+    await azure.control.setOptions({ lroDurationMs: 4000 });
+    await azure.control.addFault({ method: 'GET', path: '/operations/', status: 503, code: 'ServiceUnavailable', message: 'try later', count: 1 });
+    try {
+      await azure.control.clearRequests();
+      await create(galleryShare('slow', { roleAssignments: [] }));
+      await waitFor('slow', isReady, 'Ready');
+      const log = await azure.control.requests();
+      expect(log.some((r) => r.faultId !== undefined && r.path.includes('/operations/')), 'a poll failed').to.equal(true);
+      const shares = log.filter((r) => r.method === 'POST' && r.path.toLowerCase().endsWith(`galleries/${galleryName.toLowerCase()}/share`));
+      expect(shares, 'one share call').to.have.length(1);
+    } finally {
+      await azure.control.setOptions({ lroDurationMs: 300 });
+      await azure.control.clearFaults();
+    }
+  });
+
   it('recovers from 5xx answers by retrying', async () => {
     await azure.control.addFault({ method: 'POST', path: `galleries/${galleryName}/share$`, status: 503, code: 'ServiceUnavailable', message: 'try later', count: 2 });
     await create(galleryShare('flaky'));

@@ -1,7 +1,10 @@
 // The one classification of Azure and Entra failures: what waits exactly, what backs off, and
 // what stalls with the code as reason and advice in the message.
 import { expect } from 'chai';
-import { classifyAzureError } from '../../src/azure/errors.js';
+import { classifyAzureError, classifyOperationFailure } from '../../src/azure/errors.js';
+import { OperationFailedError } from '../../src/azure/gallery-sharing.js';
+import { classifyFailure } from '../../src/controllers/shared/failures.js';
+import { KubeApiError } from '../../src/runtime/kube-client.js';
 import { operationName } from '../../src/azure/clients.js';
 
 const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name.toLowerCase()] });
@@ -32,11 +35,38 @@ describe('classifyAzureError', () => {
     expect(classifyAzureError({ name: 'CredentialUnavailableError', message: 'no identity' }, 'x')).to.deep.include({ kind: 'terminal', code: 'CredentialUnavailable' });
   });
 
+  it('takes OperationNotAllowed and Conflict as transient only as a 409 (another operation running), not as a 400 refusal', () => {
+    expect(classifyAzureError({ name: 'RestError', statusCode: 409, code: 'Conflict', message: 'busy' }, 'x').kind).to.equal('retryable');
+    const refused = classifyAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotAllowed', message: 'Changing the sharing permission is not allowed while the gallery is shared.' }, 'changing the permission');
+    expect(refused).to.deep.include({ kind: 'terminal', code: 'OperationNotAllowed' });
+    expect(refused.message).to.include('Changing the sharing permission is not allowed');
+  });
+
   it('names operations for metrics by method and resource type', () => {
     const base = 'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g';
     expect(operationName('GET', `${base}?api-version=1`)).to.equal('GET galleries');
     expect(operationName('POST', `${base}/share`)).to.equal('POST share');
     expect(operationName('PUT', `${base}/providers/Microsoft.Authorization/roleAssignments/x`)).to.equal('PUT roleAssignments');
     expect(operationName('GET', 'https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/locations/westus/operations/1')).to.equal('GET operations');
+  });
+});
+
+describe('classifyFailure (what a controller does with any failure)', () => {
+  it('retries a long-running operation that failed for a transient reason, and stalls on one that a person must fix', () => {
+    expect(classifyFailure(new OperationFailedError('InternalServerError', 'An internal error occurred.'), 'sharing the gallery')).to.deep.include({ kind: 'retryable', code: 'InternalServerError' });
+    expect(classifyFailure(new OperationFailedError('AnotherOperationInProgress', 'busy'), 'sharing the gallery').kind).to.equal('retryable');
+    const invalid = classifyFailure(new OperationFailedError('InvalidParameter', 'Tenant 123 is not valid.'), 'sharing the gallery');
+    expect(invalid).to.deep.include({ kind: 'terminal', code: 'InvalidParameter' });
+    expect(invalid.message).to.include('Tenant 123 is not valid.').and.include('correct the spec');
+    expect(classifyOperationFailure('OperationFailed', 'the operation failed', 'x').kind).to.equal('terminal');
+  });
+
+  it('names a Kubernetes refusal as such, not as something Azure refused', () => {
+    const forbidden = classifyFailure(new KubeApiError(403, 'Forbidden', 'GET /api/v1/namespaces/a/secrets/s: 403 secrets "s" is forbidden', {}), 'reading the credentials');
+    expect(forbidden).to.deep.include({ kind: 'terminal', code: 'KubernetesForbidden' });
+    expect(forbidden.message).to.include('Kubernetes API refused').and.include('RBAC').and.not.include('Azure');
+    const outage = classifyFailure(new KubeApiError(503, 'ServiceUnavailable', 'GET /api/v1/namespaces/a/secrets/s: 503', {}), 'reading the credentials');
+    expect(outage).to.deep.include({ kind: 'retryable', code: 'KubernetesServiceUnavailable' });
+    expect(classifyFailure({ name: 'RestError', statusCode: 403, code: 'AuthorizationFailed', message: 'no' }, 'x').message).to.include('Azure refused');
   });
 });

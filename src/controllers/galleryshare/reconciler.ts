@@ -9,7 +9,7 @@ import { FINALIZER, GROUP, VERSION, type GalleryShare, type GalleryShareStatus }
 import { galleryId } from '../../azure/arm-ids.js';
 import type { AzureClients } from '../../azure/clients.js';
 import { roleGuid } from '../../azure/roles.js';
-import { AzureFailureError, classifyAzureError, type AzureFailure } from '../../azure/errors.js';
+import { AzureFailureError } from '../../azure/errors.js';
 import {
   createRoleAssignment,
   deleteRoleAssignment,
@@ -28,6 +28,7 @@ import type { ObjectCache } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
 import type { CredentialResolver } from '../shared/credentials.js';
+import { classifyFailure } from '../shared/failures.js';
 import { checkPolicy, isOwned, outcomeOf, planDeletion, planGalleryShare, type Action, type Observation, type Policy } from './plan.js';
 
 export const GALLERY_SHARE_PATHS = {
@@ -188,7 +189,10 @@ export class GalleryShareReconciler implements Reconciler {
       if (polled.done) this.inFlight.delete(key);
       return polled;
     } catch (err) {
-      this.inFlight.delete(key);
+      // The operation's own failure, or an operation Azure no longer knows, ends it. A poll that
+      // failed (dropped connection, 5xx, throttling) does not: the next reconcile polls again
+      // rather than starting a second share call while the first may still be running.
+      if (err instanceof OperationFailedError || (err as { statusCode?: number }).statusCode === 404) this.inFlight.delete(key);
       if (err instanceof OperationFailedError) {
         this.deps.events.record(obj, 'Warning', err.code, `Azure could not ${pending.description}: ${err.message}`);
       }
@@ -221,7 +225,7 @@ export class GalleryShareReconciler implements Reconciler {
           }
         }
       } catch (err) {
-        const failure = classifyAzureError(err, 'undoing the sharing before deletion');
+        const failure = classifyFailure(err, 'undoing the sharing before deletion');
         if (failure.kind !== 'terminal') throw new AzureFailureError(failure);
         const message = `${failure.message} The GalleryShare keeps its finalizer until this works; to delete it without changing Azure, set spec.deletionPolicy: Orphan.`;
         await this.stall(obj, { reason: failure.code, message });
@@ -311,9 +315,7 @@ export class GalleryShareReconciler implements Reconciler {
 
   /** Maps a failure to status and to what the queue does next. */
   private async fail(obj: GalleryShare, err: unknown, doing: string, logger: Logger): Promise<ReconcileResult> {
-    const failure: AzureFailure = err instanceof OperationFailedError
-      ? { kind: 'terminal', code: err.code, message: `Azure could not finish ${doing}: ${err.message}` }
-      : classifyAzureError(err, doing);
+    const failure = classifyFailure(err, doing);
     if (failure.kind === 'terminal') return this.stall(obj, { reason: failure.code, message: failure.message });
     logger.warn({ code: failure.code, kind: failure.kind }, failure.message);
     // Repeats of the same event are counted on one Event, so a flapping Azure does not flood.
