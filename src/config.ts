@@ -27,6 +27,8 @@ export interface OperatorConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   shutdownTimeoutMs: number;
   policy: PolicyConfig;
+  /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
+  identity: IdentityKind;
 }
 
 export class ConfigError extends Error {
@@ -66,12 +68,68 @@ export const SETTINGS = {
   allowCommunitySharing: { flag: '--allow-community-sharing', env: 'ALLOW_COMMUNITY_SHARING', default: 'false', description: 'Policy: whether GalleryShares may publish galleries to the community (everyone).' },
 } satisfies Record<string, Setting>;
 
-/** The default Azure identity comes from @azure/identity's standard variables (README lists them). */
-export const AZURE_IDENTITY_VARIABLES = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_FEDERATED_TOKEN_FILE'];
+/**
+ * The operator's own Azure identity, for objects without azureCredentialsRef: @azure/identity's
+ * standard variables, never flags (a secret on a command line is visible to every process).
+ * Which identity they make: workload identity when a token file is given, else a client secret or
+ * certificate, else managed identity (with AZURE_CLIENT_ID: the user-assigned one).
+ */
+export const IDENTITY_VARIABLES = {
+  tenantId: { env: 'AZURE_TENANT_ID', description: "Tenant of the operator's own identity (a UUID)." },
+  clientId: { env: 'AZURE_CLIENT_ID', description: "Application (client) id of the operator's own identity, or of a user-assigned managed identity (a UUID)." },
+  clientSecret: { env: 'AZURE_CLIENT_SECRET', description: 'Client secret of that application (with AZURE_TENANT_ID and AZURE_CLIENT_ID).' },
+  certificatePath: { env: 'AZURE_CLIENT_CERTIFICATE_PATH', description: 'PEM file with the certificate and private key of that application, instead of a secret.' },
+  federatedTokenFile: { env: 'AZURE_FEDERATED_TOKEN_FILE', description: 'Workload identity token file (set by the AKS webhook, with AZURE_TENANT_ID and AZURE_CLIENT_ID).' },
+} as const;
+
+export type IdentityKind = 'workload identity' | 'client secret' | 'client certificate' | 'managed identity';
 
 export function helpText(): string {
   const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(30)} ${s.env.padEnd(32)} default ${s.default}\n      ${s.description}`);
-  return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n`;
+  const identity = Object.values(IDENTITY_VARIABLES).map((v) => `  ${''.padEnd(30)} ${v.env.padEnd(32)}\n      ${v.description}`);
+  return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n`;
+}
+
+/** Which identity the variables make, or a ConfigError naming the variable that is wrong. */
+export function checkIdentityVariables(env: NodeJS.ProcessEnv, readFile: (path: string) => string): IdentityKind {
+  const v = IDENTITY_VARIABLES;
+  const fail = (variable: string, why: string): never => {
+    throw new ConfigError(`${variable}: ${why}`);
+  };
+  const tenantId = env[v.tenantId.env];
+  const clientId = env[v.clientId.env];
+  if (tenantId && !UUID.test(tenantId)) fail(v.tenantId.env, `"${tenantId}" is not a UUID (use the directory (tenant) id, not a domain name)`);
+  if (clientId && !UUID.test(clientId)) fail(v.clientId.env, `"${clientId}" is not a UUID (use the application (client) id)`);
+  const needsBoth = (variable: string) => {
+    const missing = [!tenantId && v.tenantId.env, !clientId && v.clientId.env].filter(Boolean);
+    if (missing.length) fail(variable, `needs ${missing.join(' and ')} as well`);
+  };
+  const readable = (variable: string, path: string): string => {
+    try {
+      return readFile(path);
+    } catch (err) {
+      return fail(variable, `cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const tokenFile = env[v.federatedTokenFile.env];
+  if (tokenFile) {
+    needsBoth(v.federatedTokenFile.env);
+    readable(v.federatedTokenFile.env, tokenFile);
+    return 'workload identity';
+  }
+  if (env[v.clientSecret.env]) {
+    needsBoth(v.clientSecret.env);
+    return 'client secret';
+  }
+  const certificatePath = env[v.certificatePath.env];
+  if (certificatePath) {
+    needsBoth(v.certificatePath.env);
+    const pem = readable(v.certificatePath.env, certificatePath);
+    if (!(pem.includes('PRIVATE KEY-----') && pem.includes('BEGIN CERTIFICATE'))) fail(v.certificatePath.env, `${certificatePath} must be PEM holding both the certificate and its private key`);
+    return 'client certificate';
+  }
+  if (tenantId && !clientId) fail(v.tenantId.env, `is set without ${v.clientId.env} and ${v.clientSecret.env}, ${v.certificatePath.env} or ${v.federatedTokenFile.env}: the identity is incomplete`);
+  return 'managed identity';
 }
 
 type Raw = Partial<Record<keyof typeof SETTINGS, string>>;
@@ -206,6 +264,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
       allowedShareTenants: idSet('allowedShareTenants'),
       allowCommunitySharing: bool('allowCommunitySharing'),
     },
+    identity: checkIdentityVariables(env, readFile),
   };
 }
 

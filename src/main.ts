@@ -111,6 +111,7 @@ async function main(): Promise<void> {
       workers: config.workers,
       resyncIntervalMs: config.resyncIntervalMs,
       leaderElection: config.leaderElect,
+      ownAzureIdentity: config.identity,
     },
     'starting',
   );

@@ -250,6 +250,24 @@ describe('GalleryShare end to end', function () {
     expect((await azure.control.requests()).filter((r) => r.path.toLowerCase().includes(galleryName.toLowerCase()))).to.deep.equal([]);
   });
 
+  it('deletes a GalleryShare that policy refused without touching Azure, even what its spec names', async () => {
+    // The partner tenant was shared by hand; the GalleryShare names it too, but also a refused tenant.
+    const shared = await adminRequest('POST', `${galleryPath()}/share`, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [partnerTenant] }] });
+    expect(shared.status, shared.text).to.be.oneOf([200, 202]);
+    const tenantsNow = async () => (((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { type: string; ids: string[] }[]).find((g) => g.type === 'AADTenants')?.ids ?? [];
+    for (let i = 0; i < 50 && !(await tenantsNow()).includes(partnerTenant); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await tenantsNow()).to.deep.equal([partnerTenant]);
+
+    await create(galleryShare('refused', { directShare: { tenants: [partnerTenant, '9f8e7d6c-5b4a-4321-8fed-cba987654321'] }, roleAssignments: [] }));
+    await waitFor('refused', (o) => condition(o, 'Stalled')?.reason === 'PolicyViolation', 'Stalled PolicyViolation');
+    await azure.control.clearRequests();
+    await client.delete(gsPath('refused'));
+    await waitUntilGone('refused');
+    const writes = (await azure.control.requests()).filter((r) => r.method !== 'GET' && r.path.toLowerCase().includes(galleryName.toLowerCase()));
+    expect(writes, 'no write to the gallery').to.deep.equal([]);
+    expect(await tenantsNow(), 'the tenant shared by hand stays').to.deep.equal([partnerTenant]);
+  });
+
   it('stalls on a missing gallery, saying what to do', async () => {
     await create(galleryShare('nowhere', { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: 'noSuchGallery' } }));
     const gs = await waitFor('nowhere', (o) => kstatus(o) === 'Failed', 'Stalled');

@@ -7,6 +7,9 @@ const noFile = (path: string): string => {
   throw new Error(`ENOENT: ${path}`);
 };
 
+const TENANT = '6dc731fe-4bb4-4a4e-9d1a-2b7f3c8e9a10';
+const APP = '05de60fa-1b2c-4d3e-8f90-a1b2c3d4e5f6';
+
 describe('operator settings', () => {
   it('has production defaults', () => {
     const config = loadConfig([], {}, noFile);
@@ -46,13 +49,37 @@ describe('operator settings', () => {
     ['a missing kubeconfig', ['--kubeconfig', '/nonexistent/kubeconfig'], {}, /--kubeconfig \(KUBECONFIG\): cannot read \/nonexistent\/kubeconfig/],
     ['a missing CA file', ['--azure-ca-file', '/nonexistent/ca.pem'], {}, /--azure-ca-file \(AZURE_CA_FILE\): cannot read \/nonexistent\/ca.pem/],
     ['an unknown flag', ['--wokers', '3'], {}, /unknown flag --wokers/],
+    ['a tenant of the own identity that is a domain', [], { AZURE_TENANT_ID: 'contoso.com', AZURE_CLIENT_ID: APP, AZURE_CLIENT_SECRET: 's3cr3t-value' }, /AZURE_TENANT_ID: "contoso.com" is not a UUID/],
+    ['a client secret without its tenant', [], { AZURE_CLIENT_ID: APP, AZURE_CLIENT_SECRET: 's3cr3t-value' }, /AZURE_CLIENT_SECRET: needs AZURE_TENANT_ID as well/],
+    ['an unreadable identity certificate', [], { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_CERTIFICATE_PATH: '/nonexistent/cert.pem' }, /AZURE_CLIENT_CERTIFICATE_PATH: cannot read \/nonexistent\/cert.pem/],
+    ['a workload identity token file without a client id', [], { AZURE_TENANT_ID: TENANT, AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' }, /AZURE_FEDERATED_TOKEN_FILE: needs AZURE_CLIENT_ID as well/],
+    ['a tenant alone', [], { AZURE_TENANT_ID: TENANT }, /AZURE_TENANT_ID: is set without AZURE_CLIENT_ID/],
     ['a flag without a value', ['--workers'], {}, /--workers needs a value/],
   ];
   for (const [what, argv, env, message] of bad) {
     it(`refuses ${what}, naming the setting`, () => {
       expect(() => loadConfig(argv, env, noFile)).to.throw(ConfigError, message);
+      try {
+        loadConfig(argv, env, noFile);
+      } catch (err) {
+        expect((err as Error).message, 'no secret in the message').not.to.include('s3cr3t-value');
+      }
     });
   }
+
+  it("tells which identity the operator's own variables make", () => {
+    const files: Record<string, string> = { '/token': 'eyJ...', '/cert.pem': '-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n' };
+    const read = (path: string) => {
+      if (files[path] === undefined) throw new Error(`ENOENT ${path}`);
+      return files[path];
+    };
+    const kind = (env: NodeJS.ProcessEnv) => loadConfig([], env, read).identity;
+    expect(kind({})).to.equal('managed identity');
+    expect(kind({ AZURE_CLIENT_ID: APP })).to.equal('managed identity');
+    expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_SECRET: 'x' })).to.equal('client secret');
+    expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_CERTIFICATE_PATH: '/cert.pem' })).to.equal('client certificate');
+    expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_FEDERATED_TOKEN_FILE: '/token' })).to.equal('workload identity');
+  });
 
   it('parses durations', () => {
     expect(parseDuration('1h30m')).to.equal(5_400_000);

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SETTINGS } from '../../src/config.js';
+import { IDENTITY_VARIABLES, SETTINGS } from '../../src/config.js';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -17,6 +17,7 @@ describe('operator command line', () => {
       expect(result.stdout).to.include(setting.flag);
       expect(result.stdout).to.include(setting.env);
     }
+    for (const variable of Object.values(IDENTITY_VARIABLES)) expect(result.stdout).to.include(variable.env);
   });
 
   it('stops on a bad setting with a message naming it', () => {
@@ -34,5 +35,6 @@ describe('README settings table', () => {
     const { readFileSync } = await import('node:fs');
     const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
     for (const setting of Object.values(SETTINGS)) expect(readme).to.include(`| \`${setting.flag}\` | \`${setting.env}\` |`);
+    for (const variable of Object.values(IDENTITY_VARIABLES)) expect(readme).to.include(`| (none) | \`${variable.env}\` | | ${variable.description} |`);
   });
 });

@@ -82,6 +82,9 @@ const EVENT_REASON: Record<string, string> = {
   deleteRoleAssignment: 'RoleAssignmentDeleted',
 };
 
+/** The detail conditions that only a reconcile that observed the gallery and planned writes. */
+const SYNC_CONDITIONS = new Set(['DirectShareSynced', 'RoleAssignmentsSynced', 'CommunitySynced']);
+
 export class GalleryShareReconciler implements Reconciler {
   private readonly inFlight = new Map<string, InFlight>();
 
@@ -203,7 +206,11 @@ export class GalleryShareReconciler implements Reconciler {
   private async finalize(obj: GalleryShare, logger: Logger): Promise<ReconcileResult> {
     const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return {};
-    const orphan = obj.spec.deletionPolicy === 'Orphan' || this.olderClaimant(obj) !== undefined;
+    // Delete undoes what this object did. One that never got to reconcile the gallery (refused
+    // by policy or claimed by an older one from the start) did nothing, so its deletion leaves
+    // Azure alone, even where the gallery happens to hold what its spec names.
+    const acted = this.inFlight.has(key) || (obj.status?.conditions ?? []).some((c) => SYNC_CONDITIONS.has(c.type));
+    const orphan = obj.spec.deletionPolicy === 'Orphan' || this.olderClaimant(obj) !== undefined || !acted;
     if (!orphan) {
       try {
         const { credential } = await this.deps.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name, { lastKnownIfGone: true });
