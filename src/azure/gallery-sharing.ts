@@ -17,6 +17,8 @@ export interface ObservedGallery {
   tenants: string[];
   communityEnabled: boolean;
   communityPublicNames: string[];
+  /** The publisher details the gallery has for community publishing, when it has any. */
+  communityInfo?: CommunityInfo;
   provisioningState?: string;
 }
 
@@ -69,8 +71,14 @@ function toObservedGallery(gallery: Gallery): ObservedGallery {
     tenants: group('AADTenants'),
     communityEnabled: profile?.communityGalleryInfo?.communityGalleryEnabled ?? false,
     communityPublicNames: profile?.communityGalleryInfo?.publicNames ?? [],
+    ...(communityInfoOf(profile?.communityGalleryInfo) ? { communityInfo: communityInfoOf(profile?.communityGalleryInfo) } : {}),
     provisioningState: gallery.provisioningState,
   };
+}
+
+function communityInfoOf(info: { publisherUri?: string; publisherContact?: string; eula?: string; publicNamePrefix?: string } | undefined): CommunityInfo | undefined {
+  if (!info?.publisherUri && !info?.publisherContact && !info?.eula && !info?.publicNamePrefix) return undefined;
+  return { publisherUri: info.publisherUri ?? '', publisherContact: info.publisherContact ?? '', eula: info.eula ?? '', publicNamePrefix: info.publicNamePrefix ?? '' };
 }
 
 /** One read: the gallery with its share groups; undefined when it does not exist. */

@@ -68,6 +68,14 @@ describe('GalleryShare community publishing end to end', () => {
     expect(profile.permissions).to.equal('Community');
     expect(profile.communityGalleryInfo!.communityGalleryEnabled).to.equal(true);
 
+    // A new EULA while published is written to the gallery, and only then is it Ready again.
+    await client.patch(path(), { spec: { community: { eula: 'https://contoso.example.com/eula-2026' } } }, 'merge');
+    await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.observedGeneration === 2, 'Ready with the new EULA');
+    const updated = (await sharingProfile()).communityGalleryInfo!;
+    expect(updated.eula).to.equal('https://contoso.example.com/eula-2026');
+    expect(updated.communityGalleryEnabled, 'still published').to.equal(true);
+    expect(updated.publicNames).to.deep.equal(profile.communityGalleryInfo!.publicNames);
+
     await client.patch(path(), { spec: { permission: 'Private', community: null } }, 'merge');
     await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.permission === 'Private', 'Private again');
     expect((await sharingProfile()).permissions).to.equal('Private');

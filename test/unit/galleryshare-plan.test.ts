@@ -46,11 +46,12 @@ const observationArb = (spec: GalleryShareSpec): fc.Arbitrary<Observation> =>
       subscriptions: fc.subarray(ids),
       tenants: fc.subarray(ids),
       communityEnabled: fc.boolean(),
+      communityInfo: fc.constantFrom<'spec' | 'older' | 'none'>('spec', 'older', 'none'),
       keepDesired: fc.subarray(desiredRoleAssignments(spec).map((d) => d.name)),
       staleOwned: fc.array(roleAssignmentArb, { maxLength: 3 }),
       foreign: fc.array(roleAssignmentArb, { maxLength: 3 }),
     })
-    .map(({ permission, subscriptions, tenants, communityEnabled, keepDesired, staleOwned, foreign }) => {
+    .map(({ permission, subscriptions, tenants, communityEnabled, communityInfo, keepDesired, staleOwned, foreign }) => {
       const desired = desiredRoleAssignments(spec).filter((d) => keepDesired.includes(d.name));
       const toObserved = (ra: { principalId: string; role: string; image?: string; version?: string }, owned: boolean, i: number) => {
         const scope = roleScope(gallery, ra.image, ra.version);
@@ -72,6 +73,7 @@ const observationArb = (spec: GalleryShareSpec): fc.Arbitrary<Observation> =>
           tenants: permission === 'Groups' ? tenants : [],
           communityEnabled: permission === 'Community' && communityEnabled,
           communityPublicNames: [],
+          ...(permission === 'Community' && communityInfo !== 'none' ? { communityInfo: communityInfo === 'spec' ? { ...community } : { ...community, eula: 'https://c.example/eula-2019' } } : {}),
         },
         roleAssignments: unique,
       };
@@ -84,6 +86,7 @@ function apply(observation: Observation, actions: Action[]): Observation {
     switch (action.type) {
       case 'setPermission':
         next.gallery.permission = action.permission;
+        if (action.community) next.gallery.communityInfo = { ...action.community };
         break;
       case 'share':
         if (action.operation === 'Add') {
@@ -124,6 +127,7 @@ describe('GalleryShare plan (property tests)', () => {
         expect(again.actions, JSON.stringify(plan.actions)).to.deep.equal([]);
         expect(again.details.every((d) => d.status === 'True'), JSON.stringify(again.details)).to.equal(true);
         if (spec.permission) expect(after.gallery.permission).to.equal(spec.permission);
+        if (spec.community) expect(after.gallery.communityInfo, 'the publisher details of the spec').to.deep.equal(spec.community);
         if (spec.directShare) {
           expect([...after.gallery.subscriptions].sort()).to.deep.equal([...(spec.directShare.subscriptions ?? [])].sort());
           expect([...after.gallery.tenants].sort()).to.deep.equal([...(spec.directShare.tenants ?? [])].sort());

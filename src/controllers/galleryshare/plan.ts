@@ -5,7 +5,7 @@
 import type { GalleryPermission, GalleryShareSpec } from '../../api/v1alpha1/index.js';
 import type { ConditionInput, Outcome } from '../../runtime/conditions.js';
 import { roleAssignmentName, roleDefinitionId, roleScope, sameId } from '../../azure/arm-ids.js';
-import type { ObservedGallery, ObservedRoleAssignment } from '../../azure/gallery-sharing.js';
+import type { CommunityInfo, ObservedGallery, ObservedRoleAssignment } from '../../azure/gallery-sharing.js';
 import { roleGuid } from '../../azure/roles.js';
 
 export interface Observation {
@@ -110,9 +110,13 @@ export function planGalleryShare(spec: GalleryShareSpec, observed: Observation):
 
   // Permission and community publishing.
   if (wanted === 'Community') {
-    if (current !== 'Community') actions.push({ type: 'setPermission', permission: 'Community', community: spec.community });
+    // The publisher details are part of the spec too: a changed EULA or contact is written with a
+    // gallery update, as the permission is. (Whether Azure accepts a new public-name prefix once
+    // published is for Azure to say: a refusal stalls with its code and message.)
+    const detailsDiffer = spec.community !== undefined && !sameCommunityInfo(spec.community, observed.gallery.communityInfo);
+    if (current !== 'Community' || detailsDiffer) actions.push({ type: 'setPermission', permission: 'Community', community: spec.community });
     if (!observed.gallery.communityEnabled) actions.push({ type: 'share', operation: 'EnableCommunity' });
-    const synced = current === 'Community' && observed.gallery.communityEnabled;
+    const synced = current === 'Community' && observed.gallery.communityEnabled && !detailsDiffer;
     details.push(synced
       ? { type: 'CommunitySynced', status: 'True', reason: 'Published', message: `Published to the community as ${observed.gallery.communityPublicNames.join(', ') || '(public names pending)'}.` }
       : { type: 'CommunitySynced', status: 'False', reason: 'Publishing', message: 'Publishing the gallery to the community.' });
@@ -192,4 +196,8 @@ export function outcomeOf(plan: Plan): Outcome {
   if (plan.stalled) return { state: 'stalled', ...plan.stalled };
   if (plan.actions.length) return { state: 'progressing', reason: 'Progressing', message: `Applying ${plan.actions.length} change(s) in Azure.` };
   return { state: 'ready', message: 'Azure matches the spec.' };
+}
+
+function sameCommunityInfo(wanted: NonNullable<GalleryShareSpec['community']>, observed: CommunityInfo | undefined): boolean {
+  return observed !== undefined && (['publisherUri', 'publisherContact', 'eula', 'publicNamePrefix'] as const).every((key) => wanted[key] === observed[key]);
 }

@@ -56,7 +56,7 @@ interface InFlight {
 const describeAction = (a: Action): string => {
   switch (a.type) {
     case 'setPermission':
-      return `set the sharing permission to ${a.permission}`;
+      return a.community ? `set the sharing permission to ${a.permission} with the community publisher details of the spec` : `set the sharing permission to ${a.permission}`;
     case 'share':
       if (a.operation === 'Add' || a.operation === 'Remove') {
         const parts = [a.subscriptions.length && `subscriptions ${a.subscriptions.join(', ')}`, a.tenants.length && `tenants ${a.tenants.join(', ')}`].filter(Boolean).join(' and ');
