@@ -175,18 +175,21 @@ describe('GalleryShare end to end', function () {
 
   it('deletes what it added with deletionPolicy Delete, and leaves Azure alone with Orphan', async () => {
     await create(galleryShare('golden'));
-    await waitFor('golden', isReady, 'Ready');
+    const ownedIds = (await waitFor('golden', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id);
+    expect(ownedIds).to.have.length(2);
     await client.delete(gsPath('golden'));
     await waitUntilGone('golden');
     const groups = ((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { ids: string[] }[];
     expect(groups.flatMap((g) => g.ids)).to.deep.equal([]);
+    for (const id of ownedIds) expect((await adminRequest('GET', id)).status, `${id} deleted`).to.equal(404);
 
     await create(galleryShare('kept', { deletionPolicy: 'Orphan' }));
-    await waitFor('kept', isReady, 'Ready');
+    const keptIds = (await waitFor('kept', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id);
     await client.delete(gsPath('kept'));
     await waitUntilGone('kept');
     const kept = ((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { ids: string[] }[];
     expect(kept.flatMap((g) => g.ids).sort()).to.deep.equal([ids.devSubscription, partnerTenant].sort());
+    for (const id of keptIds) expect((await adminRequest('GET', id)).status, `${id} kept with Orphan`).to.equal(200);
   });
 
   it('repairs drift at the next resync, leaves foreign assignments alone, and a quiet resync costs at most 2 reads', async () => {
@@ -318,6 +321,9 @@ describe('GalleryShare end to end', function () {
     expect(text).to.match(/workqueue_retries_total\{controller="galleryshare",name="galleryshare"\} \d+/);
     expect(text).to.match(/galleryshare_azure_requests_total\{operation="GET galleries",status="200"\} \d+/);
     expect(text).to.match(/galleryshare_azure_requests_total\{operation="POST share",status="202"\} \d+/);
+    const base = operator.metricsUrl.replace(/\/metrics$/, '');
+    expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+    expect((await fetch(`${base}/readyz`)).status).to.equal(200);
   });
 
   it('honours Retry-After on 429: Reconciling, and no request to the gallery before it has passed', async () => {
@@ -332,6 +338,8 @@ describe('GalleryShare end to end', function () {
     expect(rejected).to.be.at.least(0);
     const next = log[rejected + 1]!;
     expect(Date.parse(next.time) - Date.parse(log[rejected]!.time), 'waited Retry-After').to.be.at.least(2900);
+    const metrics = await fetch(operator.metricsUrl).then((r) => r.text());
+    expect(metrics).to.match(/galleryshare_azure_throttled_requests_total\{operation="GET galleries"\} [1-9]/);
   });
 
   it('keeps polling a running share operation after a failed poll, instead of starting it again', async () => {
