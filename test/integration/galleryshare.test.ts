@@ -175,7 +175,7 @@ describe('GalleryShare end to end', function () {
 
   it('deletes what it added with deletionPolicy Delete, and leaves Azure alone with Orphan', async () => {
     await create(galleryShare('golden'));
-    const ownedIds = (await waitFor('golden', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id);
+    const ownedIds = (await waitFor('golden', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id!);
     expect(ownedIds).to.have.length(2);
     await client.delete(gsPath('golden'));
     await waitUntilGone('golden');
@@ -184,7 +184,7 @@ describe('GalleryShare end to end', function () {
     for (const id of ownedIds) expect((await adminRequest('GET', id)).status, `${id} deleted`).to.equal(404);
 
     await create(galleryShare('kept', { deletionPolicy: 'Orphan' }));
-    const keptIds = (await waitFor('kept', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id);
+    const keptIds = (await waitFor('kept', isReady, 'Ready')).status!.roleAssignments!.map((r) => r.id!);
     await client.delete(gsPath('kept'));
     await waitUntilGone('kept');
     const kept = ((await getGallery()).properties!.sharingProfile!.groups ?? []) as unknown as { ids: string[] }[];

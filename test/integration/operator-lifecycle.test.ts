@@ -121,6 +121,40 @@ describe('operator process lifecycle', function () {
     expect(standby.logs()).to.include('changing Azure');
   });
 
+  it('on SIGTERM takes no new work, lets the reconcile in flight finish, and stops at the shutdown timeout', async () => {
+    const principal = () => `${randomBytes(4).toString('hex')}-aaaa-4bbb-8ccc-${randomBytes(6).toString('hex')}`;
+    const otherGallery = `g${randomBytes(4).toString('hex')}`;
+    await createGallery(azure, otherGallery, 'Private');
+    const putsTo = async (gallery: string) => (await azure.control.requests()).filter((r) => r.method === 'PUT' && r.path.includes(gallery) && r.path.includes('roleAssignments') && r.status < 300).length;
+    // Each role-assignment PUT takes 1.5 s: the reconcile of "draining" (two of them) is in
+    // flight at SIGTERM, and with one worker "waiting" is still queued behind it.
+    await azure.control.addFault({ method: 'PUT', path: 'roleAssignments/', latencyMs: 1500 });
+    try {
+      const draining = await launch(['--leader-elect', 'false', '--workers', '1', '--shutdown-timeout', '20s']);
+      await client.create(collection(), galleryShare('draining', [principal(), principal()]));
+      const waiting = galleryShare('waiting', [principal()]);
+      waiting.spec.gallery = { ...waiting.spec.gallery, name: otherGallery };
+      await client.create(collection(), waiting);
+      for (let i = 0; i < 100 && !draining.logs().includes('changing Azure'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await draining.stop('SIGTERM'), 'clean exit').to.equal(0);
+      expect(await putsTo(galleryName), 'the reconcile in flight finished its writes').to.equal(2);
+      expect(await putsTo(otherGallery), 'no new work after SIGTERM').to.equal(0);
+      expect(draining.logs()).to.include('"msg":"stopped"').and.not.include('did not finish');
+
+      // A reconcile longer than --shutdown-timeout does not hold the process.
+      await azure.control.clearFaults();
+      await azure.control.addFault({ method: 'PUT', path: 'roleAssignments/', latencyMs: 8000 });
+      const stuck = await launch(['--leader-elect', 'false', '--workers', '1', '--shutdown-timeout', '1s']);
+      for (let i = 0; i < 100 && !stuck.logs().includes('changing Azure'); i++) await new Promise((r) => setTimeout(r, 50));
+      const signalled = Date.now();
+      await stuck.stop('SIGTERM');
+      expect(Date.now() - signalled, 'stopped at the timeout, not after the 8 s call').to.be.below(5_000);
+      expect(stuck.logs()).to.include('did not finish before the shutdown timeout');
+    } finally {
+      await azure.control.clearFaults();
+    }
+  });
+
   it('releases the lease on SIGTERM, so that a standby takes over at once', async () => {
     const election = ['--leader-elect', 'true', '--leader-election-namespace', namespace, '--leader-election-id', 'gso-test'];
     const a = await launch(election);
