@@ -11,6 +11,7 @@ import { ids, sampleSeed } from '../emulator/helpers.js';
 import { adminRequest, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
 
 describe('GalleryShare community publishing end to end', () => {
   let azure: RunningEmulator;
@@ -25,14 +26,19 @@ describe('GalleryShare community publishing end to end', () => {
     const deadline = Date.now() + 30_000;
     for (;;) {
       const gs = await client.get<GalleryShare>(path());
-      if (predicate(gs)) return gs;
+      if (predicate(gs)) {
+        await expectKstatusAgrees(gs, what);
+        return gs;
+      }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(gs.status)}\n${operator.logs().split('\n').slice(-10).join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   const sharingProfile = async () => (await adminRequest(azure, 'GET', galleryPathOf(galleryName))).body.properties!.sharingProfile!;
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // kstatus is built from Go modules on first use
+    await ensureKstatus();
     azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1, lroDurationMs: 300 } });
     clients = kubeClients();
     client = new KubeClient(clients.kc);

@@ -11,6 +11,7 @@ import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
 
 const RESYNC_SECONDS = 3;
 const partnerTenant = ids.fabrikam;
@@ -40,7 +41,11 @@ describe('GalleryShare end to end', function () {
     let last: GalleryShare | undefined;
     for (;;) {
       last = await client.get<GalleryShare>(gsPath(name)).catch(() => undefined);
-      if (last && predicate(last)) return last;
+      if (last && predicate(last)) {
+        // Every state a test waits for is also read by kstatus itself, as Flux reads it.
+        await expectKstatusAgrees(last, `${name} (${what})`);
+        return last;
+      }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status)}\noperator log tail:\n${operator.logs().split('\n').slice(-15).join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -77,7 +82,9 @@ describe('GalleryShare end to end', function () {
 
   const create = (gs: GalleryShare) => client.create<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, gs);
 
-  before(async () => {
+  before(async function () {
+    this.timeout(600_000); // kstatus is built from Go modules on first use
+    await ensureKstatus();
     azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1, lroDurationMs: 300 } });
     clients = kubeClients();
     client = new KubeClient(clients.kc);

@@ -17,6 +17,11 @@ export function binaryCacheDir(): string {
   return join(cacheBase(), 'control-plane', `k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}`);
 }
 
+/** Flux's kstatus (github.com/fluxcd/cli-utils), pinned in test/support/kstatus/go.mod. */
+export function kstatusCacheDir(sourceHash: string): string {
+  return join(cacheBase(), `kstatus-${sourceHash}`);
+}
+
 export function helmCacheDir(): string {
   return join(cacheBase(), `helm-${HELM_VERSION}`);
 }
