@@ -2,10 +2,14 @@
 // process. Each test gets its own namespace and its own gallery in the emulator.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { roleScope } from '../../src/azure/arm-ids.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
+import { generateClientCertificate } from '../azure-emulator/certificates.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
@@ -24,6 +28,8 @@ describe('GalleryShare end to end', function () {
   let client: KubeClient;
   let namespace: string;
   let galleryName: string;
+  let certificateDir: string;
+  let ownerCertificate: { certPem: string; keyPem: string; combinedPem: string };
 
   const gsPath = (name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares/${name}`;
   const galleryPath = () => galleryPathOf(galleryName);
@@ -85,7 +91,12 @@ describe('GalleryShare end to end', function () {
   before(async function () {
     this.timeout(600_000); // kstatus is built from Go modules on first use
     await ensureKstatus();
-    azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1, lroDurationMs: 300 } });
+    // The gallery owner's app also has a certificate registered, for the certificate Secret test.
+    certificateDir = mkdtempSync(join(tmpdir(), 'gso-cert-'));
+    ownerCertificate = await generateClientCertificate(certificateDir, 'owner');
+    const seed = sampleSeed();
+    seed.applications!.find((a) => a.appId === ids.galleryOwner)!.certificates = [ownerCertificate.certPem];
+    azure = await start({ seed, options: { retryAfterSeconds: 1, lroDurationMs: 300 } });
     clients = kubeClients();
     client = new KubeClient(clients.kc);
     operator = await startOperator({
@@ -100,6 +111,7 @@ describe('GalleryShare end to end', function () {
     await operator?.stop();
     client?.close();
     await azure?.stop();
+    if (certificateDir) rmSync(certificateDir, { recursive: true, force: true });
   });
 
   beforeEach(async () => {
@@ -283,6 +295,20 @@ describe('GalleryShare end to end', function () {
     const gs = await waitFor('nowhere', (o) => kstatus(o) === 'Failed', 'Stalled');
     expect(condition(gs, 'Stalled')).to.include({ reason: 'GalleryNotFound' });
     expect(condition(gs, 'Stalled')!.message).to.include('Check spec.gallery');
+  });
+
+  it('signs in with a client certificate from the Secret, and its private key appears in no log line, event or status', async () => {
+    await clients.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: 'owner-certificate' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientCertificate: ownerCertificate.combinedPem } },
+    });
+    await create(galleryShare('certified', { azureCredentialsRef: { name: 'owner-certificate' } }));
+    const gs = await waitFor('certified', isReady, 'Ready');
+    expect(gs.status?.directShare?.tenants).to.deep.equal([partnerTenant]);
+    const events = await clients.core.listNamespacedEvent({ namespace });
+    const everything = [operator.logs(), JSON.stringify(events.items), JSON.stringify(gs.status)].join('\n');
+    const keyBody = ownerCertificate.keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
+    for (const line of keyBody) expect(everything).not.to.include(line);
   });
 
   it('stalls on a wrong client secret, and the secret appears in no log line, event or status', async () => {
