@@ -12,19 +12,21 @@ export interface ObjectPaths {
 const MAX_CONFLICT_RETRIES = 5;
 
 /**
- * Replaces the status with what `computeStatus` makes of the latest object. Returns the object as
- * stored, or undefined when it no longer exists.
+ * Replaces the status with what `computeStatus` makes of the latest stored status. Returns the
+ * object as stored, or undefined when it no longer exists. `computeStatus` sees only the status,
+ * never the re-read object: after a conflict that object may carry a newer generation and spec
+ * than the one reconciled, and a status built from them would claim work not done.
  */
 export async function writeStatus<T extends KubeObject & { status?: unknown }>(
   client: KubeClient,
   paths: ObjectPaths,
   obj: T,
-  computeStatus: (latest: T) => NonNullable<T['status']>,
+  computeStatus: (current: T['status'] | undefined) => NonNullable<T['status']>,
   isSame: (current: T['status'], next: NonNullable<T['status']>) => boolean,
 ): Promise<T | undefined> {
   let latest = obj;
   for (let attempt = 0; ; attempt++) {
-    const next = computeStatus(latest);
+    const next = computeStatus(latest.status);
     if (isSame(latest.status, next)) return latest;
     const path = `${paths.objectPath(latest.metadata.namespace!, latest.metadata.name!)}/status`;
     try {

@@ -75,6 +75,11 @@ export function ownerCompute(e: RunningEmulator): ComputeManagementClient {
   return compute(e, secretCredential(e, ids.contoso, ids.galleryOwner), ids.gallerySubscription);
 }
 
+/** Fabrikam's deployer on Fabrikam's subscription: who creates VMs from the shared images. */
+export function deployerCompute(e: RunningEmulator): ComputeManagementClient {
+  return compute(e, secretCredential(e, ids.fabrikam, ids.fabrikamDeployer), ids.fabrikamSubscription);
+}
+
 /**
  * Parsed JSON read loosely: every member is again Json, so tests can walk into answers
  * (`res.body.error.code`) and hand the leaves to chai; String()/Number() give typed leaves.

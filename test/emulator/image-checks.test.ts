@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { auxiliaryAuthenticationHeaderPolicy } from '@azure/core-rest-pipeline';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { compute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
+import { deployerCompute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -25,7 +25,7 @@ describe('emulator: image checks of VM creation', () => {
   after(async () => e.stop());
   beforeEach(async () => e.control.reset());
 
-  const deployer = () => compute(e, secretCredential(e, ids.fabrikam, ids.fabrikamDeployer), ids.fabrikamSubscription);
+  const deployer = () => deployerCompute(e);
   const createVm = (client: ComputeManagementClient, name: string, location: string, imageReference: Record<string, string>) =>
     client.virtualMachines.createOrUpdate(ids.fabrikamRG, name, { location, storageProfile: { imageReference }, osProfile, networkProfile: fabrikamNetwork }, fast);
   const shared = (version: string) => ({ sharedGalleryImageId: `/SharedGalleries/${uniqueName}/Images/ubuntu-2404/Versions/${version}` });

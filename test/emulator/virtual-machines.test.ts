@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { compute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
+import { compute, deployerCompute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -22,7 +22,7 @@ describe('emulator: virtual machines and scale sets', () => {
   after(async () => e.stop());
   beforeEach(async () => e.control.reset());
 
-  const deployer = () => compute(e, secretCredential(e, ids.fabrikam, ids.fabrikamDeployer), ids.fabrikamSubscription);
+  const deployer = () => deployerCompute(e);
   const shareWithFabrikam = () => ownerCompute(e).gallerySharingProfile.update(ids.galleryRG, ids.gallery, { operationType: 'Add', groups: [{ type: 'AADTenants', ids: [ids.fabrikam] }] }, fast);
   const vm = (client: ComputeManagementClient, name: string, imageReference: Record<string, string>, extra: Record<string, unknown> = {}) =>
     client.virtualMachines.createOrUpdate(ids.fabrikamRG, name, { location: 'westus', hardwareProfile: { vmSize: 'Standard_D2s_v5' }, storageProfile: { imageReference }, osProfile, networkProfile: networkProfile(), ...extra }, fast);

@@ -21,7 +21,7 @@ import { ensureHelm } from '../support/helm.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, serviceAccountKubeconfig, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { KUBERNETES_VERSION } from '../support/versions.js';
-import { waitForGalleryShare } from '../support/wait.js';
+import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 
 const execFileAsync = promisify(execFile);
 const CHART = join(repoRoot, 'charts/gallery-share-operator');
@@ -186,12 +186,7 @@ describe('the Helm chart', function () {
       const galleryName = `g${release.replace(/-/g, '')}`;
       await createGallery(azure, galleryName, 'Groups');
       await createOwnerSecret(clients, namespace);
-      await admin.create(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'GalleryShare',
-        metadata: { name: 'golden' },
-        spec: { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName }, azureCredentialsRef: { name: 'gallery-owner' }, permission: 'Groups', directShare: { tenants: [ids.fabrikam] } },
-      });
+      await admin.create(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, galleryShareManifest('golden', galleryName, { permission: 'Groups', directShare: { tenants: [ids.fabrikam] } }));
       await waitForGalleryShare(admin, namespace, 'golden', undefined, { logs: () => operator!.logs() });
       expect(operator.logs()).not.to.match(/forbidden/i);
       const lease = await admin.get<{ spec: { holderIdentity: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${release}`);

@@ -7,11 +7,12 @@ import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, sampleSeed } from '../emulator/helpers.js';
+import { sampleSeed } from '../emulator/helpers.js';
 import { adminRequest, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
+import { galleryShareManifest } from '../support/galleryshares.js';
 
 describe('GalleryShare community publishing end to end', () => {
   let azure: RunningEmulator;
@@ -55,17 +56,13 @@ describe('GalleryShare community publishing end to end', () => {
   });
 
   it('publishes a private gallery, reports its public names, and withdraws it again', async () => {
-    await client.create(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'GalleryShare',
-      metadata: { name: 'public' },
-      spec: {
-        gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName },
-        azureCredentialsRef: { name: 'gallery-owner' },
+    await client.create(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`,
+      galleryShareManifest('public', galleryName, {
         permission: 'Community',
         community: { publisherUri: 'https://contoso.example.com', publisherContact: 'images@contoso.example.com', eula: 'https://contoso.example.com/eula', publicNamePrefix: 'contoso' },
-      },
-    });
+      }),
+    );
     const published = await waitFor((gs) => kstatus(gs) === 'Current', 'Ready');
     expect(published.status?.permission).to.equal('Community');
     expect(published.status?.communityPublicNames?.[0]).to.match(/^contoso/);

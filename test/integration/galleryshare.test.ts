@@ -14,6 +14,7 @@ import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, testKubeconfigPath, type KubeClients } from '../support/kube.js';
+import { galleryShareManifest } from '../support/galleryshares.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
 
@@ -67,24 +68,16 @@ describe('GalleryShare end to end', function () {
   const isReady = (gs: GalleryShare) => kstatus(gs) === 'Current';
   const condition = (gs: GalleryShare, type: string) => gs.status?.conditions?.find((c) => c.type === type);
 
-  function galleryShare(name: string, spec: Partial<GalleryShare['spec']> = {}): GalleryShare {
-    return {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'GalleryShare',
-      metadata: { name },
-      spec: {
-        gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName },
-        azureCredentialsRef: { name: 'gallery-owner' },
-        permission: 'Groups',
-        directShare: { subscriptions: [ids.devSubscription], tenants: [partnerTenant] },
-        roleAssignments: [
-          { principalId: ids.imageConsumersGroup, principalType: 'Group', role: 'Reader' },
-          { principalId: ids.tester, principalType: 'User', role: 'Compute Gallery Image Reader', image: 'ubuntu-2404' },
-        ],
-        ...spec,
-      },
-    };
-  }
+  const galleryShare = (name: string, spec: Partial<GalleryShare['spec']> = {}): GalleryShare =>
+    galleryShareManifest(name, galleryName, {
+      permission: 'Groups',
+      directShare: { subscriptions: [ids.devSubscription], tenants: [partnerTenant] },
+      roleAssignments: [
+        { principalId: ids.imageConsumersGroup, principalType: 'Group', role: 'Reader' },
+        { principalId: ids.tester, principalType: 'User', role: 'Compute Gallery Image Reader', image: 'ubuntu-2404' },
+      ],
+      ...spec,
+    });
 
   const create = (gs: GalleryShare) => client.create<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, gs);
 

@@ -11,6 +11,7 @@ import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
+import { galleryShareManifest } from '../support/galleryshares.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
 describe('operator process lifecycle', function () {
@@ -37,18 +38,8 @@ describe('operator process lifecycle', function () {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  function galleryShare(name: string, principals: string[]): GalleryShare {
-    return {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'GalleryShare',
-      metadata: { name },
-      spec: {
-        gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName },
-        azureCredentialsRef: { name: 'gallery-owner' },
-        roleAssignments: principals.map((principalId) => ({ principalId, principalType: 'User', role: 'Reader' })),
-      },
-    };
-  }
+  const galleryShare = (name: string, principals: string[]): GalleryShare =>
+    galleryShareManifest(name, galleryName, { roleAssignments: principals.map((principalId) => ({ principalId, principalType: 'User', role: 'Reader' })) });
   const isLeader = async (operator: OperatorProcess) => /leader_election_master_status\{name="[^"]+"\} 1/.test(await fetch(operator.metricsUrl).then((r) => r.text()).catch(() => ''));
 
   before(async () => {

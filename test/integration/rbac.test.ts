@@ -13,7 +13,7 @@ import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, serviceAccountKubeconfig, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { waitForGalleryShare } from '../support/wait.js';
+import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 
 describe('the generated RBAC suffices, and no more', () => {
   let azure: RunningEmulator;
@@ -86,12 +86,10 @@ describe('the generated RBAC suffices, and no more', () => {
       caPath: azure.caPath,
       extraArgs: ['--leader-elect', 'true', '--leader-election-namespace', namespace, '--watch-namespaces', namespace],
     });
-    await admin.create(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'GalleryShare',
-      metadata: { name: 'golden' },
-      spec: { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName }, azureCredentialsRef: { name: 'gallery-owner' }, permission: 'Groups', directShare: { tenants: [ids.fabrikam] }, roleAssignments: [{ principalId: ids.tester, principalType: 'User', role: 'Reader' }] },
-    });
+    await admin.create(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`,
+      galleryShareManifest('golden', galleryName, { permission: 'Groups', directShare: { tenants: [ids.fabrikam] }, roleAssignments: [{ principalId: ids.tester, principalType: 'User', role: 'Reader' }] }),
+    );
     const gs = await waitForGalleryShare(admin, namespace, 'golden', undefined, { logs: () => operator!.logs() });
     expect(gs.metadata.finalizers).to.include('galleryshare.io/finalizer');
     const events = await clients.core.listNamespacedEvent({ namespace });

@@ -290,7 +290,7 @@ export class GalleryShareReconciler implements Reconciler {
   }
 
   private async writeStatus(obj: GalleryShare, outcome: Outcome, observation?: Observation, details?: ConditionInput[]): Promise<void> {
-    await writeStatus(this.deps.client, GALLERY_SHARE_PATHS, obj, (latest) => this.statusFrom(obj, latest.status, outcome, observation, details), sameStatus);
+    await writeStatus(this.deps.client, GALLERY_SHARE_PATHS, obj, (current) => this.statusFrom(obj, current, outcome, observation, details), sameStatus);
   }
 
   private async writeAndFinish(obj: GalleryShare, outcome: Outcome, observation: Observation, details: ConditionInput[]): Promise<ReconcileResult> {

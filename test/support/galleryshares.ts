@@ -1,7 +1,26 @@
-// Waiting for a GalleryShare to reach a state, with what it last looked like in the error.
+// GalleryShares in the integration tests: the manifest every test starts from, and waiting for
+// one to reach a state (with what it last looked like in the error).
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
+import { ids } from '../emulator/helpers.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import type { KubeClient } from '../../src/runtime/kube-client.js';
+
+/**
+ * A GalleryShare on a gallery of the emulator's sample world that signs in with the gallery
+ * owner's Secret (azure-fixtures.ts, createOwnerSecret); `spec` adds or overrides fields.
+ */
+export function galleryShareManifest(name: string, galleryName: string, spec: Partial<GalleryShare['spec']> = {}): GalleryShare {
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: 'GalleryShare',
+    metadata: { name },
+    spec: {
+      gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: galleryName },
+      azureCredentialsRef: { name: 'gallery-owner' },
+      ...spec,
+    },
+  };
+}
 
 export async function waitForGalleryShare(
   client: KubeClient,
