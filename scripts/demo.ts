@@ -77,8 +77,8 @@ async function main(): Promise<void> {
       if (kstatus(gs) === 'Failed' || Date.now() > deadline) throw new Error(`the sample did not become Ready: ${JSON.stringify(gs.status?.conditions, null, 2)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'galleryshare', '-n', NAMESPACE, '-o', 'wide']).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message }));
-    console.log(`\n$ kubectl get galleryshare -n ${NAMESPACE} -o wide\n${stdout}`);
+    const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'gallerysharing', '-n', NAMESPACE, '-o', 'wide']).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message }));
+    console.log(`\n$ kubectl get gallerysharing -n ${NAMESPACE} -o wide\n${stdout}`);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(0)}s`);
     console.log(`
   kubeconfig:  ${kubeconfig}

@@ -26,6 +26,7 @@ export interface OperatorConfig {
   metricsBindAddress: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   shutdownTimeoutMs: number;
+  reconcileTimeoutMs: number;
   policy: PolicyConfig;
   /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
   identity: IdentityKind;
@@ -63,6 +64,7 @@ export const SETTINGS = {
   metricsBindAddress: { flag: '--metrics-bind-address', env: 'METRICS_BIND_ADDRESS', default: ':8080', description: 'host:port serving /metrics, /healthz and /readyz; "0" turns it off.' },
   logLevel: { flag: '--log-level', env: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error or fatal. Logs are JSON lines.' },
   shutdownTimeout: { flag: '--shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', default: '30s', description: 'On SIGTERM, how long in-flight reconciles may finish before the process exits.' },
+  reconcileTimeout: { flag: '--reconcile-timeout', env: 'RECONCILE_TIMEOUT', default: '1m', description: 'How long one reconcile may take; its Azure and Kubernetes calls are abandoned after it, and the object is retried with backoff.' },
   allowedShareSubscriptions: { flag: '--allowed-share-subscriptions', env: 'ALLOWED_SHARE_SUBSCRIPTIONS', default: '*', description: 'Policy: comma-separated subscription ids direct sharing may target, or * for any.' },
   allowedShareTenants: { flag: '--allowed-share-tenants', env: 'ALLOWED_SHARE_TENANTS', default: '*', description: 'Policy: comma-separated tenant ids direct sharing may target, or * for any.' },
   allowCommunitySharing: { flag: '--allow-community-sharing', env: 'ALLOW_COMMUNITY_SHARING', default: 'false', description: 'Policy: whether GalleryShares may publish galleries to the community (everyone).' },
@@ -179,7 +181,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return n;
   };
 
-  const duration = (key: 'resyncInterval' | 'shutdownTimeout', minMs: number, maxMs: number): number => {
+  const duration = (key: 'resyncInterval' | 'shutdownTimeout' | 'reconcileTimeout', minMs: number, maxMs: number): number => {
     const value = raw[key] ?? SETTINGS[key].default;
     const ms = parseDuration(value);
     if (ms === undefined) return fail(key, `"${value}" is not a duration (such as 90s, 10m or 1h)`);
@@ -259,6 +261,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     metricsBindAddress,
     logLevel: logLevel as OperatorConfig['logLevel'],
     shutdownTimeoutMs: duration('shutdownTimeout', 0, 10 * 60_000),
+    reconcileTimeoutMs: duration('reconcileTimeout', 1_000, 3600_000),
     policy: {
       allowedShareSubscriptions: idSet('allowedShareSubscriptions'),
       allowedShareTenants: idSet('allowedShareTenants'),

@@ -1,28 +1,29 @@
-// The operator process: reads the settings, builds the manager with the GalleryShare controller,
-// and handles signals (SIGTERM/SIGINT: graceful shutdown; a lost lease: exit so that the
-// Deployment restarts the process as a standby).
+// The operator process: reads the settings, checks that the installed CRDs know what it writes,
+// builds the manager with the registered controllers (src/controllers/index.ts), and handles
+// signals (SIGTERM/SIGINT: graceful shutdown; a lost lease: exit so that the Deployment restarts
+// the process as a standby).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TokenCredential } from '@azure/identity';
-import { GROUP, VERSION, type GalleryShare } from './api/v1alpha1/index.js';
+import { VERSION } from './api/v1alpha1/index.js';
 import { AzureClients } from './azure/clients.js';
 import { CredentialCache, defaultCredential } from './azure/credentials.js';
 import type { AzureEnvironment } from './azure/environment.js';
 import { ConfigError, helpText, loadConfig, type OperatorConfig } from './config.js';
-import { GalleryShareReconciler } from './controllers/galleryshare/reconciler.js';
+import { CONTROLLERS } from './controllers/index.js';
 import { credentialResolver } from './controllers/shared/credentials.js';
 import { createLogger } from './logger.js';
-import { Controller } from './runtime/controller.js';
-import { CombinedCache } from './runtime/informer.js';
+import { outdatedCrds } from './runtime/crd-check.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 
-function collectionPaths(config: OperatorConfig, plural: string): string[] {
-  if (config.watchNamespaces.length === 0) return [`/apis/${GROUP}/${VERSION}/${plural}`];
-  return config.watchNamespaces.map((ns) => `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${plural}`);
-}
+/**
+ * How soon a Stalled credentials failure is looked at again: the operator may get Secrets but
+ * not watch them, so a fixed Secret is noticed by looking again (the README says so).
+ */
+const CREDENTIALS_RECHECK_MS = 60_000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -56,7 +57,19 @@ async function main(): Promise<void> {
     leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity } : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     component: 'gallery-share-operator',
+    watchNamespaces: config.watchNamespaces,
   });
+
+  // The API server drops status fields its CRD does not know: an operator newer than its CRDs
+  // would lose the operations it records. Refuse to start rather than run like that.
+  const outdated = await outdatedCrds(manager.client, CONTROLLERS.map((c) => c.kind), VERSION);
+  if (outdated.length) {
+    process.stderr.write(
+      `gallery-share-operator: the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
+        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release, or the chart\'s crds/ directory: helm install adds CRDs but helm upgrade never updates them), then start the operator again.\n',
+    );
+    process.exit(2);
+  }
 
   const env: AzureEnvironment = {
     armEndpoint: config.armEndpoint,
@@ -75,17 +88,25 @@ async function main(): Promise<void> {
   };
   const credentials = credentialResolver(manager.client, new CredentialCache(env), defaultIdentity);
 
-  const galleryShares = new CombinedCache(collectionPaths(config, 'galleryshares').map((p) => manager.informer<GalleryShare>(p)));
-  const reconciler = new GalleryShareReconciler({
-    informer: galleryShares,
-    client: manager.client,
-    events: manager.events,
-    azure,
-    credentials,
-    policy: config.policy,
-    stalledRecheckMs: Math.min(config.resyncIntervalMs, 120_000),
-  });
-  manager.addController(new Controller({ name: 'galleryshare', informer: galleryShares, reconciler, logger, metrics, workers: config.workers, resyncMs: config.resyncIntervalMs }));
+  const stalledRecheckMs = Math.min(config.resyncIntervalMs, 120_000);
+  for (const registration of CONTROLLERS) {
+    registration.register({
+      cache: (kind) => manager.cache(kind),
+      addController: (controller) => manager.addController(controller),
+      client: manager.client,
+      events: manager.events,
+      logger,
+      metrics,
+      azure,
+      credentials,
+      policy: config.policy,
+      workers: config.workers,
+      resyncMs: config.resyncIntervalMs,
+      reconcileTimeoutMs: config.reconcileTimeoutMs,
+      stalledRecheckMs,
+      credentialsRecheckMs: Math.min(CREDENTIALS_RECHECK_MS, stalledRecheckMs),
+    });
+  }
 
   let stopping = false;
   const shutdown = (signal: string, code: number) => {

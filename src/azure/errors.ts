@@ -1,17 +1,24 @@
-// One classification of every failure that reaches the operator from Azure or Entra, used by
-// all controllers:
+// The classification of every failure that reaches the operator from Azure or Entra, used by
+// all controllers (controllers/shared/failures.ts adds Kubernetes' failures and decides what
+// each class means for status and the queue):
 //   throttled: wait exactly Retry-After, then try again (Reconciling);
 //   retryable: back off and try again (Reconciling): 5xx, timeouts, dropped connections, 409s
 //              from operations already in flight;
+//   transient: a refusal Azure documents as passing within a while (a principal not yet
+//              replicated): back off and try again (Reconciling) for that while, then Stalled;
 //   terminal:  a person must act (Stalled): reason is the ARM or Entra code, message says what
 //              happened and what to do.
 // Messages carry Azure's own words and ids, never a secret: Entra echoes no secret, and the
 // operator never adds one.
 
-export type AzureFailure =
+/** A classified failure, from Azure, Entra or Kubernetes: its class, a code, and what to say. */
+export type Failure =
   | { kind: 'throttled'; code: string; message: string; retryAfterMs: number }
   | { kind: 'retryable'; code: string; message: string }
+  | { kind: 'transient'; code: string; message: string; settlesWithinMs: number }
   | { kind: 'terminal'; code: string; message: string };
+
+export type FailureKind = Failure['kind'];
 
 interface ErrorLike {
   name?: string;
@@ -85,9 +92,17 @@ function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/)[0]!.trim();
 }
 
-export function classifyAzureError(error: unknown, doing: string): AzureFailure {
+export function classifyAzureError(error: unknown, doing: string): Failure {
   const err = (error ?? {}) as ErrorLike;
   const name = err.name ?? '';
+
+  if (name === 'AbortError') {
+    return {
+      kind: 'retryable',
+      code: 'Abandoned',
+      message: `Gave up waiting for Azure while ${doing} (the reconcile timed out, or the operator is shutting down); a change sent meanwhile may or may not have been made, so the next try reads Azure before it writes again.`,
+    };
+  }
 
   if (name === 'CredentialSecretError') return { kind: 'terminal', code: 'InvalidCredentialsSecret', message: `${err.message} ${ADVICE.InvalidCredentialsSecret}` };
 
@@ -118,17 +133,7 @@ export function classifyAzureError(error: unknown, doing: string): AzureFailure 
  * is tried again when its code is transient (a server error, another operation in the way), and
  * stalls otherwise.
  */
-export function classifyOperationFailure(code: string, message: string, doing: string): AzureFailure {
+export function classifyOperationFailure(code: string, message: string, doing: string): Failure {
   if (RETRYABLE_CODES.has(code) || CONFLICT_CODES.has(code)) return { kind: 'retryable', code, message: `Azure failed to finish ${doing} (${code}): ${firstLine(message)}` };
   return { kind: 'terminal', code, message: `Azure could not finish ${doing} (${code}): ${firstLine(message)}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
-}
-
-/** An AzureFailure as a throwable, carrying Retry-After for the controller's queue. */
-export class AzureFailureError extends Error {
-  readonly retryAfterMs?: number;
-  constructor(readonly failure: AzureFailure) {
-    super(failure.message);
-    this.name = 'AzureFailureError';
-    if (failure.kind === 'throttled') this.retryAfterMs = failure.retryAfterMs;
-  }
 }

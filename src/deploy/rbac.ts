@@ -1,23 +1,43 @@
-// The operator's Kubernetes permissions, written once: exactly the verbs and resources it uses.
-// `npm run generate` writes them to config/rbac/ and to the Helm chart's templates.
-//   galleryshares: list/watch (informers), get (re-read on a conflict), patch (finalizers)
-//   galleryshares/status: update (status is replaced through the subresource)
-//   secrets: get (azureCredentialsRef, read when reconciling; never listed or watched)
+// The operator's Kubernetes permissions: exactly the verbs and resources it uses, derived from
+// the controllers it registers (src/controllers/index.ts). `npm run generate` writes them to
+// config/rbac/ and to the Helm chart's templates.
+//   <kind> it reconciles: get (re-read on a conflict), list/watch (informers), patch (finalizers)
+//   <kind>/status: update (status is replaced through the subresource)
+//   <kind> it only reads: get/list/watch
+//   customresourcedefinitions: get, only its own (the start-up check that they know every status
+//     field it writes)
+//   secrets: get (azureCredentialsRef, read when reconciling; never listed or watched: that
+//     would let the operator read every Secret in the cluster)
 //   events: create, patch (recording, and counting repeats)
 //   leases: get, create, update (leader election, in the operator's own namespace only)
-import { GROUP } from '../api/v1alpha1/common.js';
+import { crdName, GROUP, type KindDefinition } from '../api/v1alpha1/index.js';
+import { CONTROLLERS, type ControllerRegistration } from '../controllers/index.js';
 
 export interface PolicyRule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 
-export const CLUSTER_RULES: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: ['galleryshares'], verbs: ['get', 'list', 'watch', 'patch'] },
-  { apiGroups: [GROUP], resources: ['galleryshares/status'], verbs: ['update'] },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-];
+/** The cluster-wide rules for a set of controllers. */
+export function clusterRules(controllers: readonly ControllerRegistration[]): PolicyRule[] {
+  const reconciled = controllers.map((c) => c.kind);
+  const readOnly = uniqueKinds(controllers.flatMap((c) => c.reads)).filter((k) => !reconciled.includes(k));
+  return [
+    ...(reconciled.length ? [{ apiGroups: [GROUP], resources: reconciled.map((k) => k.plural), verbs: ['get', 'list', 'watch', 'patch'] }] : []),
+    ...(reconciled.length ? [{ apiGroups: [GROUP], resources: reconciled.map((k) => `${k.plural}/status`), verbs: ['update'] }] : []),
+    ...(readOnly.length ? [{ apiGroups: [GROUP], resources: readOnly.map((k) => k.plural), verbs: ['get', 'list', 'watch'] }] : []),
+    ...(reconciled.length ? [{ apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'], resourceNames: reconciled.map(crdName) }] : []),
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  ];
+}
+
+function uniqueKinds(kinds: readonly KindDefinition[]): KindDefinition[] {
+  return [...new Set(kinds)];
+}
+
+export const CLUSTER_RULES: PolicyRule[] = clusterRules(CONTROLLERS);
 
 export const LEADER_ELECTION_RULES: PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];

@@ -5,16 +5,10 @@
 //   stalled     -> Ready=False, Stalled=True (a person must act; reason and message say what)
 // Abnormal-true conditions (Reconciling, Stalled) are removed rather than set False, as kstatus
 // recommends, so a healthy object shows only what is true.
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+import type { Condition } from '../api/v1alpha1/common.js';
 
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
+export type { Condition };
+export type ConditionStatus = Condition['status'];
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 

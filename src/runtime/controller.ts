@@ -1,13 +1,16 @@
 // The reconcile loop (controller-runtime's pkg/internal/controller, in TypeScript): informer
-// events become queue keys; N workers take keys one at a time; a reconcile returns done or
-// requeue-after, or throws. A thrown error is retried with per-key exponential backoff, unless it
-// names its own delay (`retryAfterMs`, e.g. Azure's Retry-After), which is then waited exactly.
-// After each success the key is scheduled again one resync period later, with jitter, so periodic
-// drift checks are spread over time instead of arriving all at once.
+// events (of the controller's own kind, and mapped from other kinds) become queue keys; N workers
+// take keys one at a time; a reconcile returns done or requeue-after (a poll, Azure's Retry-After:
+// a result, not an error), or throws, and a thrown error is retried with per-key exponential
+// backoff. Every reconcile runs under an AbortSignal that fires at the reconcile timeout, or when
+// shutdown has waited its timeout for in-flight work. After each success the key is scheduled
+// again one resync period later, with jitter, so periodic drift checks are spread over time
+// instead of arriving all at once.
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { PerKeyBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import type { KubeObject, ObjectCache } from './informer.js';
+import { objectKey, type InformerEvent, type KubeObject, type ObjectCache } from './informer.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -19,6 +22,8 @@ export interface Request {
 export interface ReconcileContext {
   logger: Logger;
   reconcileId: string;
+  /** Aborted when the reconcile times out or shutdown stops waiting: pass it to every call. */
+  signal: AbortSignal;
 }
 
 export interface ReconcileResult {
@@ -38,20 +43,21 @@ export interface ControllerOptions<T extends KubeObject> {
   metrics: OperatorMetrics;
   workers: number;
   resyncMs: number;
+  /** How long one reconcile may run before its signal aborts its calls. */
+  reconcileTimeoutMs: number;
   backoff?: BackoffOptions;
 }
 
-/** An error that says how long to wait before the next try (throttling). */
-export function retryAfterOf(err: unknown): number | undefined {
-  const value = (err as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  return typeof value === 'number' && value >= 0 ? value : undefined;
-}
+/** Events on another kind that concern this controller's objects: their keys. */
+export type MapToKeys<S extends KubeObject> = (event: InformerEvent, obj: S, old?: S) => string[];
 
 export class Controller<T extends KubeObject> {
   readonly queue: WorkQueue;
   private readonly backoff: PerKeyBackoff;
   private workers: Promise<void>[] = [];
   private started = false;
+  /** Fired when shutdown has waited its timeout: in-flight reconciles abandon their calls. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly options: ControllerOptions<T>) {
     this.queue = new WorkQueue(options.metrics.queueMetrics(options.name));
@@ -59,8 +65,23 @@ export class Controller<T extends KubeObject> {
     options.metrics.maxConcurrentReconciles.set({ controller: options.name }, options.workers);
     options.informer.onChange((event, obj, old) => {
       if (event === 'updated' && old && !worthReconciling(obj, old)) return;
-      this.queue.add(keyOf(obj));
+      this.queue.add(objectKey(obj));
     });
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /**
+   * A secondary watch (controller-runtime's EnqueueRequestsFromMapFunc): events on another cache
+   * (or on this kind, for relations between objects of one kind) queue the keys `map` returns.
+   */
+  watches<S extends KubeObject>(cache: ObjectCache<S>, map: MapToKeys<S>): this {
+    cache.onChange((event, obj, old) => {
+      for (const key of map(event, obj, old)) this.queue.add(key);
+    });
+    return this;
   }
 
   /** Starts the workers (on the leader only) and queues every cached object once. */
@@ -71,7 +92,10 @@ export class Controller<T extends KubeObject> {
     for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work());
   }
 
-  /** Hands out no new work and waits for in-flight reconciles, at most timeoutMs. */
+  /**
+   * Hands out no new work and waits for in-flight reconciles, at most timeoutMs; then aborts
+   * their signals, so that calls still waiting on Azure or Kubernetes are abandoned.
+   */
   async stop(timeoutMs: number): Promise<boolean> {
     this.queue.shutDown();
     let timer: NodeJS.Timeout | undefined;
@@ -82,6 +106,7 @@ export class Controller<T extends KubeObject> {
       }),
     ]);
     clearTimeout(timer);
+    if (!finished) this.shutdown.abort(new Error(`shutdown: in-flight reconciles did not finish within ${timeoutMs} ms`));
     return finished;
   }
 
@@ -104,8 +129,9 @@ export class Controller<T extends KubeObject> {
     const logger = this.options.logger.child({ controller: name, namespace, name: objectName, reconcileID: reconcileId });
     const started = process.hrtime.bigint();
     metrics.activeWorkers.inc({ controller: name });
+    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.options.reconcileTimeoutMs)]);
     try {
-      const result = await this.options.reconciler.reconcile({ namespace, name: objectName }, { logger, reconcileId });
+      const result = await this.options.reconciler.reconcile({ namespace, name: objectName }, { logger, reconcileId, signal });
       this.backoff.forget(key);
       if (result.requeueAfterMs !== undefined) {
         metrics.reconcileTotal.inc({ controller: name, result: 'requeue_after' });
@@ -117,8 +143,7 @@ export class Controller<T extends KubeObject> {
     } catch (err) {
       metrics.reconcileTotal.inc({ controller: name, result: 'error' });
       metrics.reconcileErrors.inc({ controller: name });
-      const exact = retryAfterOf(err);
-      const delay = exact ?? this.backoff.next(key);
+      const delay = this.backoff.next(key);
       logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed');
       this.queue.addRetry(key, delay);
     } finally {
@@ -126,10 +151,6 @@ export class Controller<T extends KubeObject> {
       metrics.reconcileTime.observe({ controller: name }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
-}
-
-export function keyOf(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
 /**
@@ -145,8 +166,8 @@ function worthReconciling(obj: KubeObject, old: KubeObject): boolean {
   return (
     a.generation !== b.generation ||
     String(a.deletionTimestamp ?? '') !== String(b.deletionTimestamp ?? '') ||
-    JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {}) ||
-    JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {})
+    !isDeepStrictEqual(a.annotations ?? {}, b.annotations ?? {}) ||
+    !isDeepStrictEqual(a.labels ?? {}, b.labels ?? {})
   );
 }
 

@@ -30,36 +30,42 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
+/** Per-call options: a signal that abandons the call (the reconcile's timeout, or shutdown). */
+export interface KubeCallOptions {
+  signal?: AbortSignal;
+}
+
 export class KubeClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
   constructor(readonly kc: KubeConfig) {}
 
-  get<T>(path: string): Promise<T> {
-    return this.request<T>('GET', path);
+  get<T>(path: string, options?: KubeCallOptions): Promise<T> {
+    return this.request<T>('GET', path, undefined, 'application/json', options);
   }
 
-  create<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('POST', path, body);
+  create<T>(path: string, body: unknown, options?: KubeCallOptions): Promise<T> {
+    return this.request<T>('POST', path, body, 'application/json', options);
   }
 
-  replace<T>(path: string, body: unknown): Promise<T> {
-    return this.request<T>('PUT', path, body);
+  replace<T>(path: string, body: unknown, options?: KubeCallOptions): Promise<T> {
+    return this.request<T>('PUT', path, body, 'application/json', options);
   }
 
-  patch<T>(path: string, body: unknown, type: PatchType): Promise<T> {
-    return this.request<T>('PATCH', path, body, PATCH_CONTENT_TYPES[type]);
+  patch<T>(path: string, body: unknown, type: PatchType, options?: KubeCallOptions): Promise<T> {
+    return this.request<T>('PATCH', path, body, PATCH_CONTENT_TYPES[type], options);
   }
 
-  delete<T>(path: string): Promise<T> {
-    return this.request<T>('DELETE', path);
+  delete<T>(path: string, options?: KubeCallOptions): Promise<T> {
+    return this.request<T>('DELETE', path, undefined, 'application/json', options);
   }
 
-  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', callOptions: KubeCallOptions = {}): Promise<T> {
+    callOptions.signal?.throwIfAborted();
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(path, cluster.server);
-    const options: RequestOptions = { method, headers: { accept: 'application/json' }, agent: url.protocol === 'https:' ? this.agent : undefined };
+    const options: RequestOptions = { method, headers: { accept: 'application/json' }, agent: url.protocol === 'https:' ? this.agent : undefined, ...(callOptions.signal ? { signal: callOptions.signal } : {}) };
     await this.kc.applyToHTTPSOptions(options);
     // applyToHTTPSOptions installs a fresh Agent on every call, which would make every request
     // a new TLS handshake (most of the operator's CPU under load); keep our keep-alive agent

@@ -3,10 +3,11 @@
 // standby has a warm cache when it takes over; controllers work only on the leader.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { collectionPath, type KindDefinition } from '../api/v1alpha1/index.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
 import { startHealthServer } from './health-server.js';
-import { Informer, type KubeObject } from './informer.js';
+import { CombinedCache, Informer, type KubeObject, type ObjectCache } from './informer.js';
 import { KubeClient } from './kube-client.js';
 import { LeaderElector } from './leader-election.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface ManagerOptions {
   leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   shutdownTimeoutMs: number;
   component: string;
+  /** Namespaces to watch; empty for all. */
+  watchNamespaces: readonly string[];
 }
 
 export class Manager {
@@ -27,6 +30,7 @@ export class Manager {
   readonly events: EventRecorder;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly controllers: Controller<KubeObject>[] = [];
+  private readonly caches = new Map<string, ObjectCache<KubeObject>>();
   private elector: LeaderElector | undefined;
   private health: { close(): Promise<void>; port: number } | undefined;
   private state: 'new' | 'syncing' | 'standby' | 'leading' | 'stopping' = 'new';
@@ -46,6 +50,21 @@ export class Manager {
     });
     this.informers.push(informer as unknown as Informer<KubeObject>);
     return informer;
+  }
+
+  /**
+   * The one cache of a kind, shared by every controller that reads it: one informer per watched
+   * namespace (or one for all namespaces), read as one.
+   */
+  cache<T extends KubeObject>(kind: KindDefinition): ObjectCache<T> {
+    let cache = this.caches.get(kind.plural);
+    if (!cache) {
+      const namespaces = this.options.watchNamespaces;
+      const paths = namespaces.length === 0 ? [collectionPath(kind)] : namespaces.map((ns) => collectionPath(kind, ns));
+      cache = new CombinedCache(paths.map((p) => this.informer<KubeObject>(p)));
+      this.caches.set(kind.plural, cache);
+    }
+    return cache as unknown as ObjectCache<T>;
   }
 
   addController<T extends KubeObject>(controller: Controller<T>): void {

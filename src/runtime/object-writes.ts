@@ -1,15 +1,39 @@
 // Writes to our own custom objects: status through the status subresource, and finalizers. Both
-// carry the resourceVersion they were computed from, so a concurrent change answers 409, and
-// are retried on a fresh read; a write that would change nothing is not sent.
+// carry the resourceVersion they were computed from, so a concurrent change answers 409 and the
+// write is tried again on a fresh read (client-go's retry.RetryOnConflict); a write that would
+// change nothing is not sent.
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';
 import type { KubeObject } from './informer.js';
 
-export interface ObjectPaths {
-  /** /apis/<group>/<version>/namespaces/<ns>/<plural>/<name> */
-  objectPath(namespace: string, name: string): string;
-}
-
 const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * Runs `attempt` on the object, and on a 409 Conflict reads the object again and runs it on the
+ * fresh copy, up to MAX_CONFLICT_RETRIES times. Returns undefined once the object is gone.
+ */
+export async function retryOnConflict<T extends KubeObject, R>(
+  client: KubeClient,
+  path: string,
+  obj: T,
+  attempt: (latest: T) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<R | undefined> {
+  let latest = obj;
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt(latest);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (!isConflict(err) || tries >= MAX_CONFLICT_RETRIES) throw err;
+    }
+    try {
+      latest = await client.get<T>(path, { signal });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+}
 
 /**
  * Replaces the status with what `computeStatus` makes of the latest stored status. Returns the
@@ -19,45 +43,37 @@ const MAX_CONFLICT_RETRIES = 5;
  */
 export async function writeStatus<T extends KubeObject & { status?: unknown }>(
   client: KubeClient,
-  paths: ObjectPaths,
+  objectPath: string,
   obj: T,
   computeStatus: (current: T['status'] | undefined) => NonNullable<T['status']>,
   isSame: (current: T['status'], next: NonNullable<T['status']>) => boolean,
+  signal?: AbortSignal,
 ): Promise<T | undefined> {
-  let latest = obj;
-  for (let attempt = 0; ; attempt++) {
-    const next = computeStatus(latest.status);
-    if (isSame(latest.status, next)) return latest;
-    const path = `${paths.objectPath(latest.metadata.namespace!, latest.metadata.name!)}/status`;
-    try {
-      return await client.replace<T>(path, { ...latest, status: next });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
-      latest = await client.get<T>(paths.objectPath(latest.metadata.namespace!, latest.metadata.name!));
-    }
-  }
+  return retryOnConflict(
+    client,
+    objectPath,
+    obj,
+    async (latest) => {
+      const next = computeStatus(latest.status);
+      if (isSame(latest.status, next)) return latest;
+      return client.replace<T>(`${objectPath}/status`, { ...latest, status: next }, { signal });
+    },
+    signal,
+  );
 }
 
 /** Adds or removes a finalizer; returns the object as stored (undefined once it is gone). */
-export async function setFinalizer<T extends KubeObject>(client: KubeClient, paths: ObjectPaths, obj: T, finalizer: string, present: boolean): Promise<T | undefined> {
-  let latest = obj;
-  for (let attempt = 0; ; attempt++) {
-    const current = latest.metadata.finalizers ?? [];
-    if (current.includes(finalizer) === present) return latest;
-    const finalizers = present ? [...current, finalizer] : current.filter((f) => f !== finalizer);
-    const path = paths.objectPath(latest.metadata.namespace!, latest.metadata.name!);
-    try {
-      return await client.patch<T>(path, { metadata: { finalizers, resourceVersion: latest.metadata.resourceVersion } }, 'merge');
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      if (!isConflict(err) || attempt >= MAX_CONFLICT_RETRIES) throw err;
-      try {
-        latest = await client.get<T>(path);
-      } catch (readErr) {
-        if (isNotFound(readErr)) return undefined;
-        throw readErr;
-      }
-    }
-  }
+export async function setFinalizer<T extends KubeObject>(client: KubeClient, objectPath: string, obj: T, finalizer: string, present: boolean, signal?: AbortSignal): Promise<T | undefined> {
+  return retryOnConflict(
+    client,
+    objectPath,
+    obj,
+    async (latest) => {
+      const current = latest.metadata.finalizers ?? [];
+      if (current.includes(finalizer) === present) return latest;
+      const finalizers = present ? [...current, finalizer] : current.filter((f) => f !== finalizer);
+      return client.patch<T>(objectPath, { metadata: { finalizers, resourceVersion: latest.metadata.resourceVersion } }, 'merge', { signal });
+    },
+    signal,
+  );
 }

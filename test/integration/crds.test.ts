@@ -24,7 +24,7 @@ describe('CRDs on a real API server', () => {
     await deleteNamespace(clients, namespace);
   });
 
-  it('serves the three kinds with short names, the galleryshare category and a status subresource', async () => {
+  it('serves the three kinds with short names, the gallerysharing category and a status subresource', async () => {
     const res = await rawGet(clients.kc, `/apis/${GROUP}/${VERSION}`);
     expect(res.status).to.equal(200);
     const resources = (JSON.parse(res.body) as { resources: { name: string; kind: string; namespaced: boolean; shortNames?: string[]; categories?: string[] }[] }).resources;
@@ -34,7 +34,7 @@ describe('CRDs on a real API server', () => {
       expect(resource!.kind).to.equal(kind.kind);
       expect(resource!.namespaced).to.equal(true);
       expect(resource!.shortNames).to.have.members(kind.shortNames);
-      expect(resource!.categories).to.deep.equal(['galleryshare']);
+      expect(resource!.categories).to.deep.equal(['gallerysharing']);
       expect(resources.map((r) => r.name)).to.include(`${kind.plural}/status`);
     }
   });
@@ -72,12 +72,18 @@ describe('CRDs on a real API server', () => {
     }
   });
 
-  it('lists all three kinds with `kubectl get galleryshare` (the category)', async () => {
+  it('lists all three kinds with `kubectl get gallerysharing` (the category), and `kubectl get/describe galleryshare NAME` address one object', async () => {
     for (const file of ['galleryshare.yaml', 'tenantgrant.yaml', 'sharedimagevm.yaml']) {
       const { stdout } = await kubectl(['apply', '-n', namespace, '-f', join(samplesDir, file)]);
       expect(stdout).to.match(/created/);
     }
-    const { stdout } = await kubectl(['get', 'galleryshare', '-n', namespace, '-o', 'name']);
+    // The singular name is no category any more, so a user's first commands work (with
+    // `galleryshare` as the category they failed: "you must specify only one resource").
+    const one = await kubectl(['get', 'galleryshare', 'golden-images', '-n', namespace, '-o', 'name']);
+    expect(one.stdout.trim()).to.equal('galleryshare.galleryshare.io/golden-images');
+    const described = await kubectl(['describe', 'galleryshare', 'golden-images', '-n', namespace]);
+    expect(described.stdout).to.match(/Name:\s+golden-images/).and.match(/Kind:\s+GalleryShare/);
+    const { stdout } = await kubectl(['get', 'gallerysharing', '-n', namespace, '-o', 'name']);
     const lines = stdout.trim().split('\n').sort();
     expect(lines).to.deep.equal([
       'galleryshare.galleryshare.io/golden-images',

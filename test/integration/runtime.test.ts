@@ -76,7 +76,7 @@ describe('controller runtime on a real API server', () => {
   it('writeStatus retries on a conflict and leaves the spec alone', async () => {
     const stale = await create('conflict');
     await client.patch(paths.objectPath(namespace, 'conflict'), { spec: { deletionPolicy: 'Orphan' } }, 'merge');
-    const written = await writeStatus(client, paths, stale, () => ({ observedGeneration: 2, galleryUniqueName: 'u' }), () => false);
+    const written = await writeStatus(client, paths.objectPath(namespace, 'conflict'), stale, () => ({ observedGeneration: 2, galleryUniqueName: 'u' }), () => false);
     expect(written?.status).to.deep.include({ observedGeneration: 2, galleryUniqueName: 'u' });
     expect(written?.spec.deletionPolicy).to.equal('Orphan');
   });
@@ -139,7 +139,7 @@ describe('controller runtime on a real API server', () => {
     }
   });
 
-  it('controller: reconciles each key, ignores its own status writes, retries errors and honours retryAfterMs', async () => {
+  it('controller: reconciles each key, ignores its own status writes, retries errors with backoff, and requeues exactly after a requested delay without counting an error', async () => {
     const metrics = new OperatorMetrics({ processMetrics: false });
     const informer = new Informer<GalleryShare>({ kc: clients.kc, client, path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, logger });
     const calls = new Map<string, number[]>();
@@ -150,12 +150,13 @@ describe('controller runtime on a real API server', () => {
         calls.set(name, times);
         const obj = informer.get(`${namespace}/${name}`);
         if (name === 'flaky' && times.length < 3) throw new Error('transient');
-        if (name === 'throttled' && times.length === 1) throw Object.assign(new Error('429'), { retryAfterMs: 700 });
-        if (obj) await writeStatus(client, paths, obj, () => ({ observedGeneration: obj.metadata.generation, galleryUniqueName: `n${times.length}` }), () => false);
+        // Throttling is a result (requeue after Retry-After), not an error.
+        if (name === 'throttled' && times.length === 1) return { requeueAfterMs: 700 };
+        if (obj) await writeStatus(client, paths.objectPath(obj.metadata.namespace!, obj.metadata.name!), obj, () => ({ observedGeneration: obj.metadata.generation, galleryUniqueName: `n${times.length}` }), () => false);
         return {};
       },
     };
-    const controller = new Controller({ name: 'test', informer, reconciler, logger, metrics, workers: 3, resyncMs: 60_000, backoff: { baseMs: 100, maxMs: 1000, jitter: 0 } });
+    const controller = new Controller({ name: 'test', informer, reconciler, logger, metrics, workers: 3, resyncMs: 60_000, reconcileTimeoutMs: 60_000, backoff: { baseMs: 100, maxMs: 1000, jitter: 0 } });
     await informer.start();
     controller.start();
     for (const name of ['plain', 'flaky', 'throttled']) await create(name);
@@ -168,8 +169,9 @@ describe('controller runtime on a real API server', () => {
     await client.patch(paths.objectPath(namespace, 'plain'), { spec: { deletionPolicy: 'Orphan' } }, 'merge');
     await eventually(() => calls.get('plain')!.length === 2, 'a spec change to be reconciled');
     const text = await metrics.registry.metrics();
-    expect(text).to.match(/controller_runtime_reconcile_total\{controller="test",result="error"\} 3/);
-    expect(text).to.match(/workqueue_retries_total\{controller="test",name="test"\} 3/);
+    expect(text, 'only the two failures count as errors').to.match(/controller_runtime_reconcile_total\{controller="test",result="error"\} 2/);
+    expect(text).to.match(/workqueue_retries_total\{controller="test",name="test"\} 2/);
+    expect(text).to.match(/controller_runtime_reconcile_total\{controller="test",result="requeue_after"\} 1/);
     expect(await controller.stop(5000)).to.equal(true);
     await informer.stop();
   });

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   }
   console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`kubeconfig: ${kubeconfig}`);
-  console.log(`try: kubectl --kubeconfig ${kubeconfig} get galleryshare -A`);
+  console.log(`try: kubectl --kubeconfig ${kubeconfig} get gallerysharing -A`);
   console.log('Ctrl-C stops everything.');
 }
 

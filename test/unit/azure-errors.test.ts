@@ -2,7 +2,7 @@
 // what stalls with the code as reason and advice in the message.
 import { expect } from 'chai';
 import { classifyAzureError, classifyOperationFailure } from '../../src/azure/errors.js';
-import { OperationFailedError } from '../../src/azure/gallery-sharing.js';
+import { OperationFailedError } from '../../src/azure/operations.js';
 import { classifyFailure } from '../../src/controllers/shared/failures.js';
 import { KubeApiError } from '../../src/runtime/kube-client.js';
 import { operationName } from '../../src/azure/clients.js';

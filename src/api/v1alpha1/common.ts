@@ -36,7 +36,9 @@ export interface ObjectMeta {
 export const GROUP = 'galleryshare.io';
 export const VERSION = 'v1alpha1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
-export const CATEGORY = 'galleryshare';
+// No kind's own name: `galleryshare` was GalleryShare's singular too, and made
+// `kubectl get galleryshare NAME` fail with "you must specify only one resource".
+export const CATEGORY = 'gallerysharing';
 export const FINALIZER = 'galleryshare.io/finalizer';
 
 export const DELETION_POLICIES = ['Delete', 'Orphan'] as const;
@@ -129,6 +131,45 @@ export const observedGeneration = () =>
       minimum: 0,
     }),
   );
+
+/**
+ * A long-running Azure operation an object started and that has not finished: kept in status, so
+ * that any operator process (restarted, or newly elected) polls it instead of starting it again.
+ * One shape for every kind.
+ */
+export const InFlightOperation = Type.Object(
+  {
+    action: text({ description: 'What the operation does, in the operator\'s terms (share, setPermission, createVirtualMachine, ...).', maxLength: 64, minLength: 1 }),
+    description: text({ description: 'The change the operation makes, in words.', maxLength: 1024 }),
+    resumeToken: text({
+      description: "The Azure SDK poller's serialized state (the operation's status and result URLs; no credentials), from which any operator process resumes polling.",
+      maxLength: 16384,
+      minLength: 1,
+    }),
+    startedAt: Type.String({ description: 'When the operator started the operation.', format: 'date-time' }),
+    generation: Type.Integer({ description: 'The .metadata.generation the operation was started for.', minimum: 0, format: 'int64' }),
+  },
+  { description: 'A long-running Azure operation this object started that has not finished yet; the operator polls it (from any replica) rather than starting it again.' },
+);
+export type InFlightOperation = Static<typeof InFlightOperation>;
+
+export const inFlightOperation = () => Type.Optional(InFlightOperation);
+
+/**
+ * The failure the latest reconciles met, and since when, without a success in between. Kept in
+ * status so that "Azure says this passes within a few minutes" is measured from its first
+ * occurrence, whichever operator process saw it (a restart does not start the while again).
+ */
+export const FailureRecord = Type.Object(
+  {
+    code: text({ description: 'The ARM, Entra or Kubernetes code of the failure.', maxLength: 256, minLength: 1 }),
+    since: Type.String({ description: 'When the object first met this failure without a success since.', format: 'date-time' }),
+  },
+  { description: 'The failure the latest reconciles met, and since when; cleared by a success.' },
+);
+export type FailureRecord = Static<typeof FailureRecord>;
+
+export const failureRecord = () => Type.Optional(FailureRecord);
 
 export const idList = (what: string, description: string, maxItems: number) =>
   list(uuid(`each of ${what}`, 'A UUID.'), { description, maxItems, listType: 'set' });

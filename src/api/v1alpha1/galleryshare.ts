@@ -10,6 +10,8 @@ import {
   deletionPolicy,
   galleryRef,
   observedGeneration,
+  inFlightOperation,
+  failureRecord,
   roleName,
 } from './common.js';
 import { imageName, imageVersion, list, matching, noDuplicatesIgnoringCase, oneOf, text, uuid } from './schema-kit.js';
@@ -179,6 +181,8 @@ export const GalleryShareStatus = Type.Object(
     roleAssignments: Type.Optional(
       Type.Array(ObservedRoleAssignment, { description: 'Role assignments this object owns, as observed in Azure.', maxItems: 64 }),
     ),
+    operation: inFlightOperation(),
+    lastFailure: failureRecord(),
     conditions: conditions(),
   },
   { description: 'GalleryShareStatus is what the operator observed in Azure and did.' },

@@ -4,7 +4,7 @@ export * from './roles.js';
 export * from './galleryshare.js';
 export * from './tenantgrant.js';
 export * from './sharedimagevm.js';
-export { customResourceDefinition, type KindDefinition, type PrinterColumn } from './kind.js';
+export { collectionPath, crdName, customResourceDefinition, objectPath, type KindDefinition, type PrinterColumn } from './kind.js';
 import { GalleryShareKind } from './galleryshare.js';
 import { TenantGrantKind } from './tenantgrant.js';
 import { SharedImageVMKind } from './sharedimagevm.js';

@@ -1,7 +1,8 @@
-// Turns a kind's schemas into its CustomResourceDefinition: the structural schema, the status
-// subresource, printer columns (READY, REASON, the kind's summary, AGE), short names and the
-// `galleryshare` category. This is the only place CRDs are assembled; scripts/generate.ts writes
-// them to crds/, config/crd/ and the chart.
+// A kind, defined once: its schemas become its CustomResourceDefinition (the structural schema,
+// the status subresource, printer columns READY, REASON, the kind's summary and AGE, short names
+// and the `gallerysharing` category), and its names give the API paths the operator reads and
+// writes and the RBAC rules it needs. This is the only place CRDs are assembled;
+// scripts/generate.ts writes them to crds/, config/crd/ and the chart.
 import type { TObject } from '@sinclair/typebox';
 import { CATEGORY, GROUP, VERSION } from './common.js';
 import type { CelRule } from './schema-kit.js';
@@ -26,6 +27,21 @@ export interface KindDefinition {
   summaryColumns: PrinterColumn[];
   /** Rules on the whole object; the only place CEL may read metadata.name. */
   objectRules?: CelRule[];
+}
+
+/** `<plural>.<group>`: the name of the kind's CustomResourceDefinition. */
+export function crdName(def: KindDefinition): string {
+  return `${def.plural}.${GROUP}`;
+}
+
+/** The kind's collection in one namespace, or across all namespaces when namespace is undefined. */
+export function collectionPath(def: KindDefinition, namespace?: string): string {
+  return namespace === undefined ? `/apis/${GROUP}/${VERSION}/${def.plural}` : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${def.plural}`;
+}
+
+/** One object of the kind: /apis/<group>/<version>/namespaces/<namespace>/<plural>/<name>. */
+export function objectPath(def: KindDefinition, namespace: string, name: string): string {
+  return `${collectionPath(def, namespace)}/${name}`;
 }
 
 /** Plain JSON of a TypeBox schema: drops TypeBox's symbol keys and its `Kind` markers. */
@@ -61,7 +77,7 @@ export function customResourceDefinition(def: KindDefinition): Record<string, un
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: `${def.plural}.${GROUP}`,
+      name: crdName(def),
       labels: { 'app.kubernetes.io/name': 'gallery-share-operator', 'app.kubernetes.io/part-of': 'gallery-share-operator' },
     },
     spec: {

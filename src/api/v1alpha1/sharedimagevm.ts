@@ -10,6 +10,8 @@ import {
   credentialsRef,
   deletionPolicy,
   observedGeneration,
+  inFlightOperation,
+  failureRecord,
 } from './common.js';
 import {
   celString,
@@ -211,6 +213,8 @@ export const SharedImageVMStatus = Type.Object(
     powerState: Type.Optional(text({ description: 'Power state reported by Azure (running, stopped, deallocated...).', maxLength: 32 })),
     privateIPAddress: Type.Optional(text({ description: 'Private IP address of the VM.', maxLength: 64 })),
     capacity: Type.Optional(Type.Integer({ description: 'Instances of the scale set, as observed in Azure.', minimum: 0 })),
+    operation: inFlightOperation(),
+    lastFailure: failureRecord(),
     conditions: conditions(),
   },
   { description: 'SharedImageVMStatus is what the operator observed in Azure.' },

@@ -11,6 +11,8 @@ import {
   deletionPolicy,
   galleryRef,
   observedGeneration,
+  inFlightOperation,
+  failureRecord,
   roleName,
 } from './common.js';
 import { immutable, resourceGroup, text, uuid } from './schema-kit.js';
@@ -94,6 +96,8 @@ export const TenantGrantStatus = Type.Object(
     credentialExpiresAt: Type.Optional(
       Type.String({ description: 'When the certificate in the application Secret expires, where it holds a certificate.', format: 'date-time' }),
     ),
+    operation: inFlightOperation(),
+    lastFailure: failureRecord(),
     conditions: conditions(),
   },
   { description: 'TenantGrantStatus is what the operator observed in both tenants.' },

@@ -1,12 +1,15 @@
 // The GalleryShare plan: a pure function from the spec and what was observed in Azure to the
 // actions that make Azure match the spec, and the conditions that say how far apart they are.
-// No I/O here: reconciler.ts observes, calls this, and acts. Applying the plan to the observation
+// No I/O here: handler.ts observes, the shared reconciler calls this and acts. Applying the plan to the observation
 // gives the spec, and planning again gives nothing (test/unit/galleryshare-plan.test.ts).
 import type { GalleryPermission, GalleryShareSpec } from '../../api/v1alpha1/index.js';
-import type { ConditionInput, Outcome } from '../../runtime/conditions.js';
+import type { ConditionInput } from '../../runtime/conditions.js';
 import { roleAssignmentName, roleDefinitionId, roleScope, sameId } from '../../azure/arm-ids.js';
-import type { CommunityInfo, ObservedGallery, ObservedRoleAssignment } from '../../azure/gallery-sharing.js';
+import type { CommunityInfo, ObservedGallery } from '../../azure/gallery-sharing.js';
+import type { ObservedRoleAssignment } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
+import type { KindPlan } from '../shared/handler.js';
+import type { Policy } from '../shared/policy.js';
 
 export interface Observation {
   gallery: ObservedGallery;
@@ -32,19 +35,8 @@ export type Action =
   | { type: 'createRoleAssignment'; assignment: DesiredRoleAssignment }
   | { type: 'deleteRoleAssignment'; assignment: ObservedRoleAssignment };
 
-export interface Plan {
-  actions: Action[];
-  /** Detail conditions: DirectShareSynced, RoleAssignmentsSynced, CommunitySynced. */
-  details: ConditionInput[];
-  /** Set when the spec cannot be reached without a person; no actions then. */
-  stalled?: { reason: string; message: string };
-}
-
-export interface Policy {
-  allowedShareSubscriptions?: ReadonlySet<string>;
-  allowedShareTenants?: ReadonlySet<string>;
-  allowCommunitySharing: boolean;
-}
+/** The plan: its detail conditions are DirectShareSynced, RoleAssignmentsSynced and CommunitySynced. */
+export type Plan = KindPlan<Action>;
 
 /** The owner part of our role-assignment names (see roleAssignmentName). */
 const OWNER = 'GalleryShare';
@@ -189,13 +181,6 @@ export function planDeletion(spec: GalleryShareSpec, observed: Observation): Act
     if (isOwned(o) && desiredNames.has(o.name.toLowerCase())) actions.push({ type: 'deleteRoleAssignment', assignment: o });
   }
   return actions;
-}
-
-/** The summary outcome of a plan whose actions have all been carried out (or none were needed). */
-export function outcomeOf(plan: Plan): Outcome {
-  if (plan.stalled) return { state: 'stalled', ...plan.stalled };
-  if (plan.actions.length) return { state: 'progressing', reason: 'Progressing', message: `Applying ${plan.actions.length} change(s) in Azure.` };
-  return { state: 'ready', message: 'Azure matches the spec.' };
 }
 
 function sameCommunityInfo(wanted: NonNullable<GalleryShareSpec['community']>, observed: CommunityInfo | undefined): boolean {

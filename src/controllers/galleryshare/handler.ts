@@ -1,0 +1,176 @@
+// GalleryShare's part of the shared reconciler: it reads the gallery with its share groups and
+// the role assignments at and below it (2 ARM reads), plans with plan.ts (pure), and makes one
+// change at a time: a share call or permission change (long-running: started, its resume token
+// kept in status, polled later) or a role assignment. Claims (one GalleryShare per gallery, the
+// oldest) and the operator's policy are checked before any Azure call.
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { ComputeManagementClient } from '@azure/arm-compute';
+import { GalleryShareKind, type GalleryShare, type GalleryShareStatus, type InFlightOperation } from '../../api/v1alpha1/index.js';
+import { galleryId } from '../../azure/arm-ids.js';
+import type { AzureClients } from '../../azure/clients.js';
+import { pollGalleryOperation, readGallery, startSetPermission, startShare, type GalleryOperation } from '../../azure/gallery-sharing.js';
+import type { Polled, Started } from '../../azure/operations.js';
+import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow } from '../../azure/role-assignments.js';
+import { roleGuid } from '../../azure/roles.js';
+import type { CredentialResolver } from '../shared/credentials.js';
+import type { ActionDescription, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
+import type { Policy } from '../shared/policy.js';
+import { checkPolicy, isOwned, planDeletion, planGalleryShare, type Action, type Observation } from './plan.js';
+
+export interface GalleryShareClients {
+  compute: ComputeManagementClient;
+  authorization: AuthorizationManagementClient;
+}
+
+export interface GalleryShareHandlerOptions {
+  azure: AzureClients;
+  credentials: CredentialResolver;
+  policy: Policy;
+  /** The GalleryShares that name a gallery (by its lower-cased id): an index lookup, not a scan. */
+  sharesOfGallery(galleryId: string): GalleryShare[];
+}
+
+/** The index key of a GalleryShare's gallery: its id in lower case (ARM ids ignore case). */
+export const galleryKey = (gs: GalleryShare): string => galleryId(gs.spec.gallery).toLowerCase();
+
+const EVENT_REASON: Record<string, string> = {
+  setPermission: 'PermissionChanged',
+  Add: 'Shared',
+  Remove: 'Unshared',
+  EnableCommunity: 'CommunityEnabled',
+  Reset: 'SharingReset',
+  createRoleAssignment: 'RoleAssignmentCreated',
+  deleteRoleAssignment: 'RoleAssignmentDeleted',
+};
+
+const isLongRunning = (a: Action) => a.type === 'share' || a.type === 'setPermission';
+
+export class GalleryShareHandler implements KindHandler<GalleryShare, GalleryShareClients, Observation, Action> {
+  readonly kind = GalleryShareKind;
+  readonly detailConditions = ['DirectShareSynced', 'RoleAssignmentsSynced', 'CommunitySynced'] as const;
+
+  constructor(private readonly options: GalleryShareHandlerOptions) {}
+
+  preconditions(obj: GalleryShare, phase: Phase): Explanation | undefined {
+    const claimant = this.olderClaimant(obj);
+    if (claimant) {
+      return {
+        reason: 'GalleryClaimed',
+        message: `GalleryShare ${claimant} already manages gallery ${obj.spec.gallery.name}; one gallery is managed by one GalleryShare (the oldest). Merge this spec into ${claimant}, or delete one of them.`,
+      };
+    }
+    // Policy bounds what an object may do, not what it may undo.
+    return phase === 'reconcile' ? checkPolicy(obj.spec, this.options.policy) : undefined;
+  }
+
+  async connect(obj: GalleryShare, phase: Phase): Promise<GalleryShareClients> {
+    const { credential } = await this.options.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name, { lastKnownIfGone: phase === 'delete' });
+    const { subscriptionId } = obj.spec.gallery;
+    return { compute: this.options.azure.computeClient(credential, subscriptionId), authorization: this.options.azure.authorizationClient(credential, subscriptionId) };
+  }
+
+  async observe(obj: GalleryShare, clients: GalleryShareClients, phase: Phase, signal: AbortSignal): Promise<Observation | undefined> {
+    const { gallery } = obj.spec;
+    const observedGallery = await readGallery(clients.compute, gallery.resourceGroup, gallery.name, signal);
+    if (!observedGallery) return undefined;
+    const needsAssignments = phase === 'delete' || obj.spec.roleAssignments !== undefined || (obj.status?.roleAssignments?.length ?? 0) > 0;
+    const roleAssignments = needsAssignments ? await listRoleAssignmentsAtOrBelow(clients.authorization, galleryId(gallery), signal) : [];
+    return { gallery: observedGallery, roleAssignments };
+  }
+
+  absent(obj: GalleryShare): Explanation {
+    const { subscriptionId, resourceGroup, name } = obj.spec.gallery;
+    return {
+      reason: 'GalleryNotFound',
+      message: `Gallery ${name} does not exist in resource group ${resourceGroup} of subscription ${subscriptionId}. Check spec.gallery, or create the gallery (az sig create); the operator checks again by itself.`,
+    };
+  }
+
+  plan(obj: GalleryShare, observed: Observation): KindPlan<Action> {
+    const plan = planGalleryShare(obj.spec, observed);
+    // Role assignments are synchronous and independent of the share calls: they go first, so
+    // that a long-running share operation does not hold them back for another reconcile.
+    return { ...plan, actions: [...plan.actions].sort((a, b) => Number(isLongRunning(a)) - Number(isLongRunning(b))) };
+  }
+
+  planDeletion(obj: GalleryShare, observed: Observation): Action[] {
+    return planDeletion(obj.spec, observed);
+  }
+
+  async act(obj: GalleryShare, action: Action, { compute, authorization }: GalleryShareClients, signal: AbortSignal): Promise<Started> {
+    const { resourceGroup, name } = obj.spec.gallery;
+    switch (action.type) {
+      case 'setPermission':
+        return startSetPermission(compute, resourceGroup, name, action.permission, action.community, signal);
+      case 'share':
+        return startShare(
+          compute,
+          resourceGroup,
+          name,
+          action.operation === 'Add' || action.operation === 'Remove'
+            ? { operationType: action.operation, subscriptions: action.subscriptions, tenants: action.tenants }
+            : { operationType: action.operation },
+          signal,
+        );
+      case 'createRoleAssignment':
+        await createRoleAssignment(authorization, { ...action.assignment, description: `Managed by GalleryShare ${obj.metadata.namespace}/${obj.metadata.name}` }, signal);
+        return { done: true };
+      case 'deleteRoleAssignment':
+        await deleteRoleAssignment(authorization, action.assignment.id, signal);
+        return { done: true };
+    }
+  }
+
+  resume(_obj: GalleryShare, operation: InFlightOperation, { compute }: GalleryShareClients, signal: AbortSignal): Promise<Polled> {
+    return pollGalleryOperation(compute, operation.action as GalleryOperation, operation.resumeToken, signal);
+  }
+
+  describe(action: Action): ActionDescription {
+    const operation = action.type === 'share' ? 'share' : action.type;
+    return { reason: EVENT_REASON[action.type === 'share' ? action.operation : action.type]!, text: describeAction(action), operation };
+  }
+
+  status(obj: GalleryShare, observed: Observation): Omit<GalleryShareStatus, 'observedGeneration' | 'conditions'> {
+    const g = observed.gallery;
+    return {
+      galleryUniqueName: g.uniqueName,
+      permission: g.permission,
+      ...(g.communityPublicNames.length ? { communityPublicNames: g.communityPublicNames } : {}),
+      ...(g.permission === 'Groups' ? { directShare: { subscriptions: g.subscriptions, tenants: g.tenants } } : {}),
+      roleAssignments: observed.roleAssignments.filter(isOwned).map((ra) => ({
+        name: ra.name,
+        principalId: ra.principalId,
+        role: obj.spec.roleAssignments?.find((s) => s.principalId.toLowerCase() === ra.principalId && roleGuid(s.role) === ra.roleGuid)?.role ?? ra.roleGuid,
+        scope: ra.scope,
+        id: ra.id,
+      })),
+    };
+  }
+
+  /** The older GalleryShare (by creation, then name) that names the same gallery, if any. */
+  private olderClaimant(obj: GalleryShare): string | undefined {
+    const created = (o: GalleryShare) => `${o.metadata.creationTimestamp ?? ''}|${o.metadata.namespace}/${o.metadata.name}`;
+    const older = this.options
+      .sharesOfGallery(galleryKey(obj))
+      .filter((o) => o.metadata.uid !== obj.metadata.uid && !o.metadata.deletionTimestamp && created(o) < created(obj))
+      .sort((a, b) => (created(a) < created(b) ? -1 : 1));
+    return older[0] ? `${older[0].metadata.namespace}/${older[0].metadata.name}` : undefined;
+  }
+}
+
+function describeAction(a: Action): string {
+  switch (a.type) {
+    case 'setPermission':
+      return a.community ? `set the sharing permission to ${a.permission} with the community publisher details of the spec` : `set the sharing permission to ${a.permission}`;
+    case 'share':
+      if (a.operation === 'Add' || a.operation === 'Remove') {
+        const parts = [a.subscriptions.length && `subscriptions ${a.subscriptions.join(', ')}`, a.tenants.length && `tenants ${a.tenants.join(', ')}`].filter(Boolean).join(' and ');
+        return a.operation === 'Add' ? `share with ${parts}` : `stop sharing with ${parts}`;
+      }
+      return a.operation === 'EnableCommunity' ? 'publish to the community' : 'reset sharing';
+    case 'createRoleAssignment':
+      return `assign ${a.assignment.role} to ${a.assignment.principalId} at ${a.assignment.scope}`;
+    case 'deleteRoleAssignment':
+      return `delete role assignment ${a.assignment.name} at ${a.assignment.scope}`;
+  }
+}

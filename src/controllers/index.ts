@@ -1,0 +1,91 @@
+// The controllers this operator runs, and what each one reads. main.ts registers them on the
+// manager, and the operator's RBAC rules (src/deploy/rbac.ts) are derived from this list: a kind
+// with a controller gets what reconciling needs, a kind only read gets get/list/watch, and a kind
+// with no controller yet gets nothing.
+import type { Logger } from 'pino';
+import { GalleryShareKind, type GalleryShare, type KindDefinition } from '../api/v1alpha1/index.js';
+import type { AzureClients } from '../azure/clients.js';
+import { Controller } from '../runtime/controller.js';
+import type { EventRecorder } from '../runtime/events.js';
+import type { KubeClient } from '../runtime/kube-client.js';
+import type { OperatorMetrics } from '../runtime/metrics.js';
+import type { ObjectCache, KubeObject } from '../runtime/informer.js';
+import { GalleryShareHandler, galleryKey } from './galleryshare/handler.js';
+import type { CredentialResolver } from './shared/credentials.js';
+import type { KindHandler, ManagedObject } from './shared/handler.js';
+import type { Policy } from './shared/policy.js';
+import { ManagedReconciler } from './shared/reconciler.js';
+
+/** What a controller needs from the process: the manager's caches and clients, Azure, settings. */
+export interface ControllerDeps {
+  cache<T extends KubeObject>(kind: KindDefinition): ObjectCache<T>;
+  addController<T extends KubeObject>(controller: Controller<T>): void;
+  client: KubeClient;
+  events: EventRecorder;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  azure: AzureClients;
+  credentials: CredentialResolver;
+  policy: Policy;
+  workers: number;
+  resyncMs: number;
+  reconcileTimeoutMs: number;
+  /** How soon a Stalled object is looked at again. */
+  stalledRecheckMs: number;
+  /** How soon a Stalled credentials failure is looked at again (Secrets are not watched). */
+  credentialsRecheckMs: number;
+}
+
+export interface ControllerRegistration {
+  /** The kind it reconciles. */
+  readonly kind: KindDefinition;
+  /** Other kinds it watches, read only. */
+  readonly reads: readonly KindDefinition[];
+  /** Builds its controller on the shared caches and adds it to the manager. */
+  register(deps: ControllerDeps): void;
+}
+
+/** The shared reconciler and a controller for one kind's handler. */
+function managedController<Obj extends ManagedObject, C, O, A>(deps: ControllerDeps, handler: KindHandler<Obj, C, O, A>): Controller<Obj> {
+  const cache = deps.cache<Obj>(handler.kind);
+  const reconciler = new ManagedReconciler(handler, {
+    cache,
+    client: deps.client,
+    events: deps.events,
+    stalledRecheckMs: deps.stalledRecheckMs,
+    credentialsRecheckMs: deps.credentialsRecheckMs,
+  });
+  return new Controller({
+    name: handler.kind.singular,
+    informer: cache,
+    reconciler,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    workers: deps.workers,
+    resyncMs: deps.resyncMs,
+    reconcileTimeoutMs: deps.reconcileTimeoutMs,
+  });
+}
+
+const galleryShares: ControllerRegistration = {
+  kind: GalleryShareKind,
+  reads: [],
+  register(deps) {
+    const cache = deps.cache<GalleryShare>(GalleryShareKind);
+    const sharesOfGallery = (id: string) => cache.list().filter((gs) => galleryKey(gs) === id);
+    const handler = new GalleryShareHandler({ azure: deps.azure, credentials: deps.credentials, policy: deps.policy, sharesOfGallery });
+    const controller = managedController(deps, handler);
+    // A GalleryShare waiting for a gallery another one holds (GalleryClaimed) goes on as soon as
+    // that one is gone, not at its next recheck.
+    controller.watches(cache, (event, gs, old) =>
+      event === 'deleted' || (gs.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp)
+        ? sharesOfGallery(galleryKey(gs))
+            .filter((other) => other.metadata.uid !== gs.metadata.uid)
+            .map((other) => `${other.metadata.namespace}/${other.metadata.name}`)
+        : [],
+    );
+    deps.addController(controller);
+  },
+};
+
+export const CONTROLLERS: readonly ControllerRegistration[] = [galleryShares];

@@ -1,0 +1,91 @@
+// What a kind supplies to the shared reconciler (reconciler.ts): how to connect to Azure for one
+// object, what to read (observe), what to change (plan, pure), how to make one change (act) and
+// to poll one it started (resume), and what its status says. The reconciler owns everything
+// else: cache, finalizer, deletion, preconditions, in-flight operations kept in status, events,
+// status writes, and what each failure means. The shape follows crossplane-runtime's managed
+// reconciler (one reconciler, a small external client per kind).
+import type { Condition, FailureRecord, InFlightOperation, KindDefinition } from '../../api/v1alpha1/index.js';
+import type { ConditionInput } from '../../runtime/conditions.js';
+import type { KubeObject } from '../../runtime/informer.js';
+import type { Polled, Started } from '../../azure/operations.js';
+
+export type { Polled, Started };
+
+/** Why something cannot go on, in a status condition's terms: a CamelCase reason and what to do. */
+export interface Explanation {
+  reason: string;
+  message: string;
+}
+
+/** The status fields every kind shares; a kind adds its own next to them. */
+export interface ManagedStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  operation?: InFlightOperation;
+  lastFailure?: FailureRecord;
+}
+
+/** An object the shared reconciler manages: a spec with a deletion policy, and a managed status. */
+export interface ManagedObject extends KubeObject {
+  spec: { deletionPolicy?: 'Delete' | 'Orphan' };
+  status?: ManagedStatus;
+}
+
+/** What a kind's plan says: the writes to make, in order, and the detail conditions. */
+export interface KindPlan<Action> {
+  actions: Action[];
+  /** Detail conditions (DirectShareSynced, ...): how far Azure is from the spec, part by part. */
+  details: ConditionInput[];
+  /** Set when the spec cannot be reached without a person; no actions then. */
+  stalled?: Explanation;
+}
+
+/** How an action is told in logs, events and status. */
+export interface ActionDescription {
+  /** The Event reason (CamelCase): Shared, RoleAssignmentCreated, ... */
+  reason: string;
+  /** The change in words, completing "Waiting for Azure to ...": "share with tenants ...". */
+  text: string;
+  /** The operation's name in status.operation.action, for a long-running action. */
+  operation: string;
+}
+
+/** Where a reconcile is: making Azure match the spec, or undoing it before the object goes. */
+export type Phase = 'reconcile' | 'delete';
+
+export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Action> {
+  /** The kind's definition: API paths, CRD name and RBAC come from it. */
+  readonly kind: KindDefinition;
+  /**
+   * The detail condition types of this kind. Their presence in status means the object has
+   * observed and planned at least once: one that never got that far made no change in Azure,
+   * so deleting it leaves Azure alone.
+   */
+  readonly detailConditions: readonly string[];
+  /**
+   * Checks made before any Azure call (policy, claims by other objects): an explanation stalls
+   * the object. During deletion, an explanation means the object must not touch Azure (another
+   * object holds what it names).
+   */
+  preconditions?(obj: Obj, phase: Phase): Explanation | undefined;
+  /** Credentials and SDK clients for this object (a Secret read, so it may fail). */
+  connect(obj: Obj, phase: Phase, signal: AbortSignal): Promise<Clients>;
+  /** Reads only: what Azure holds for this object, or undefined when its target does not exist. */
+  observe(obj: Obj, clients: Clients, phase: Phase, signal: AbortSignal): Promise<Observed | undefined>;
+  /** The Stalled explanation when observe found no target (GalleryNotFound, ...). */
+  absent(obj: Obj): Explanation;
+  /** Pure: the writes that make Azure match the spec, and the detail conditions. */
+  plan(obj: Obj, observed: Observed): KindPlan<Action>;
+  /** Pure: what deleting the object with deletionPolicy Delete undoes. */
+  planDeletion(obj: Obj, observed: Observed): Action[];
+  /** Makes one change. A long-running one returns its resume state without waiting for it. */
+  act(obj: Obj, action: Action, clients: Clients, signal: AbortSignal): Promise<Started>;
+  /** Polls once an operation started earlier, by this process or another. */
+  resume(obj: Obj, operation: InFlightOperation, clients: Clients, signal: AbortSignal): Promise<Polled>;
+  describe(action: Action): ActionDescription;
+  /**
+   * Pure: the kind's own status fields for what this reconcile observed. The shared fields
+   * (observedGeneration, conditions, operation) are the reconciler's; any returned are ignored.
+   */
+  status(obj: Obj, observed: Observed): Record<string, unknown>;
+}

@@ -1,0 +1,353 @@
+// The one reconciler every Azure-backed kind uses. A kind supplies a handler (handler.ts); this
+// file owns the flow, written once:
+//
+//   cache read -> deleting? finalize : ensure finalizer -> preconditions (policy, claims)
+//   -> connect (credentials) -> resume the operation recorded in status.operation, if any
+//   -> observe (reads only) -> plan (pure) -> act (one write at a time, an event each; a
+//   long-running operation is started, its resume token written to status, and the key requeued
+//   after Retry-After, so no worker waits on Azure and any process can resume it)
+//   -> look again -> status -> done, requeue-after, or back off (decideFailure, failures.ts).
+//
+// Every call gets the reconcile's AbortSignal. A write sent without an answer has an unknown
+// outcome; the next reconcile observes before it writes again, which is what every reconcile
+// does first anyway.
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { FINALIZER, objectPath, type InFlightOperation } from '../../api/v1alpha1/index.js';
+import { applyOutcome, sameConditions, setCondition, type Condition, type ConditionInput, type Outcome } from '../../runtime/conditions.js';
+import type { ReconcileContext, ReconcileResult, Reconciler, Request } from '../../runtime/controller.js';
+import type { EventRecorder } from '../../runtime/events.js';
+import type { ObjectCache } from '../../runtime/informer.js';
+import type { KubeClient } from '../../runtime/kube-client.js';
+import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
+import { classifyFailure, decideFailure } from './failures.js';
+import type { Explanation, KindHandler, KindPlan, ManagedObject, ManagedStatus, Phase } from './handler.js';
+
+export interface ManagedReconcilerOptions<Obj extends ManagedObject> {
+  cache: ObjectCache<Obj>;
+  client: KubeClient;
+  events: EventRecorder;
+  /** How soon a Stalled object is looked at again (a person may have fixed Azure meanwhile). */
+  stalledRecheckMs: number;
+  /** How soon a Stalled credentials failure is looked at again (Secrets are not watched). */
+  credentialsRecheckMs: number;
+  /** How soon to look again when Azure does not yet show the changes just made. */
+  settleMs?: number;
+  now?: () => number;
+}
+
+/** A failure that the queue retries with per-key backoff (and counts as a reconcile error). */
+export class RetryLaterError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** What one reconcile knows as it goes: the object, its logger and signal, and the operation in flight. */
+interface Run<Obj extends ManagedObject> {
+  obj: Obj;
+  key: string;
+  path: string;
+  phase: Phase;
+  logger: Logger;
+  signal: AbortSignal;
+  /** The long-running operation in flight, as status must record it after this reconcile. */
+  operation: InFlightOperation | undefined;
+}
+
+/** What one status write reports. */
+interface Report<Observed> {
+  outcome: Outcome;
+  observed?: Observed;
+  details?: ConditionInput[];
+  /** The failure met, when the outcome is one (kept in status.lastFailure), else undefined. */
+  failureCode?: string;
+}
+
+export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Action> implements Reconciler {
+  /**
+   * Operations this process started whose status write the cache may not show yet: the informer
+   * delivers our own write a moment later, and a reconcile in between must not start the
+   * operation again. Status is the record every process reads; this only bridges that moment.
+   */
+  private readonly started = new Map<string, InFlightOperation>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly handler: KindHandler<Obj, Clients, Observed, Action>,
+    private readonly options: ManagedReconcilerOptions<Obj>,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async reconcile({ namespace, name }: Request, { logger, signal }: ReconcileContext): Promise<ReconcileResult> {
+    const key = `${namespace}/${name}`;
+    const obj = this.options.cache.get(key);
+    if (!obj) {
+      this.started.delete(key);
+      return {};
+    }
+    const phase: Phase = obj.metadata.deletionTimestamp ? 'delete' : 'reconcile';
+    const run: Run<Obj> = {
+      obj,
+      key,
+      path: objectPath(this.handler.kind, namespace, name),
+      phase,
+      logger,
+      signal,
+      operation: this.started.get(key) ?? obj.status?.operation,
+    };
+    if (phase === 'delete') return this.finalize(run);
+
+    const updated = await setFinalizer(this.options.client, run.path, obj, FINALIZER, true, signal);
+    if (!updated) return {};
+    run.obj = updated;
+
+    const refusal = this.handler.preconditions?.(run.obj, 'reconcile');
+    if (refusal) return this.stall(run, { outcome: { state: 'stalled', ...refusal } });
+
+    try {
+      return await this.sync(run);
+    } catch (err) {
+      return this.failed(run, err);
+    }
+  }
+
+  // ----- Making Azure match the spec ------------------------------------------------------------
+
+  private async sync(run: Run<Obj>): Promise<ReconcileResult> {
+    const { handler } = this;
+    const clients = await handler.connect(run.obj, run.phase, run.signal);
+
+    const waiting = await this.resumeOperation(run, clients);
+    if (waiting) return waiting;
+
+    const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
+    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    const plan = handler.plan(run.obj, observed);
+    if (plan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...plan.stalled }, observed, details: plan.details });
+    if (plan.actions.length === 0) return this.finish(run, observed, plan);
+
+    for (const action of plan.actions) {
+      const pending = await this.act(run, action, clients, 'changing Azure', (done, text) => `${done ? 'Done' : 'Started'}: ${text}.`);
+      if (pending) return this.progress(run, { outcome: { state: 'progressing', ...pending }, observed, details: plan.details }, pending.retryAfterMs);
+    }
+    // Everything was carried out: look again, so that Ready says what Azure says, not what we hoped.
+    const after = await handler.observe(run.obj, clients, run.phase, run.signal);
+    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    const replan = handler.plan(run.obj, after);
+    if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
+    if (replan.actions.length > 0) {
+      const outcome: Outcome = { state: 'progressing', reason: 'Progressing', message: 'Azure does not yet show every change; checking again.' };
+      return this.progress(run, { outcome, observed: after, details: replan.details }, this.options.settleMs ?? 1_000);
+    }
+    return this.finish(run, after, replan);
+  }
+
+  /**
+   * Polls the operation in flight, if any. Returns the result to give the queue while it runs;
+   * undefined once it has finished (or there was none), and the reconcile goes on. A poll that
+   * failed (5xx, a dropped connection, throttling) keeps the operation, so that the next
+   * reconcile polls again rather than start a second one while the first may still run; the
+   * operation's own failure, or an operation Azure no longer knows, ends it.
+   */
+  private async resumeOperation(run: Run<Obj>, clients: Clients): Promise<ReconcileResult | undefined> {
+    const operation = run.operation;
+    if (!operation) return undefined;
+    let polled;
+    try {
+      polled = await this.handler.resume(run.obj, operation, clients, run.signal);
+    } catch (err) {
+      const failure = classifyFailure(err, `waiting for Azure to ${operation.description}`);
+      const ended = (err as { name?: string }).name === 'OperationFailedError' || (err as { statusCode?: number }).statusCode === 404;
+      if (ended) {
+        this.endOperation(run);
+        if ((err as { name?: string }).name === 'OperationFailedError') this.options.events.record(run.obj, 'Warning', failure.code, `Azure could not ${operation.description}: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    if (!polled.done) {
+      const outcome: Outcome = { state: 'progressing', reason: 'OperationInProgress', message: `Waiting for Azure to ${operation.description}.` };
+      return this.progress(run, { outcome }, polled.retryAfterMs);
+    }
+    this.endOperation(run);
+    return undefined;
+  }
+
+  private endOperation(run: Run<Obj>): void {
+    run.operation = undefined;
+    this.started.delete(run.key);
+  }
+
+  /**
+   * Makes one change, with a log line and an event. Returns undefined when it is done, or why the
+   * reconcile must wait (a long-running operation now recorded in run.operation, or another
+   * operation running on the resource).
+   */
+  private async act(
+    run: Run<Obj>,
+    action: Action,
+    clients: Clients,
+    logMessage: string,
+    eventText: (done: boolean, text: string) => string,
+  ): Promise<(Explanation & { retryAfterMs: number }) | undefined> {
+    const description = this.handler.describe(action);
+    run.logger.info({ action: description.operation, change: description.text }, logMessage);
+    const started = await this.handler.act(run.obj, action, clients, run.signal);
+    if (started.done) {
+      this.options.events.record(run.obj, 'Normal', description.reason, eventText(true, description.text));
+      return undefined;
+    }
+    if (!started.resumeToken) {
+      run.logger.info({ action: description.operation }, 'another operation is running on the resource; looking again later');
+      return { reason: 'OperationInProgress', message: `Azure is busy with another operation on the resource; waiting to ${description.text}.`, retryAfterMs: started.retryAfterMs };
+    }
+    this.options.events.record(run.obj, 'Normal', description.reason, eventText(false, description.text));
+    run.operation = {
+      action: description.operation,
+      description: description.text,
+      resumeToken: started.resumeToken,
+      startedAt: timestamp(new Date(this.now())),
+      generation: run.obj.metadata.generation ?? 0,
+    };
+    this.started.set(run.key, run.operation);
+    return { reason: 'OperationInProgress', message: `Waiting for Azure to ${description.text}.`, retryAfterMs: started.retryAfterMs };
+  }
+
+  // ----- Deletion -------------------------------------------------------------------------------
+
+  /**
+   * Delete undoes what the object did. One that never got to observe and plan (refused by policy,
+   * claimed by another object from the start) did nothing, so its deletion leaves Azure alone,
+   * even where Azure happens to hold what its spec names; so does one whose preconditions now
+   * say another object holds its target.
+   */
+  private async finalize(run: Run<Obj>): Promise<ReconcileResult> {
+    const { obj } = run;
+    if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return {};
+    const acted = run.operation !== undefined || (obj.status?.conditions ?? []).some((c) => this.handler.detailConditions.includes(c.type));
+    const orphan = obj.spec.deletionPolicy === 'Orphan' || !acted || this.handler.preconditions?.(obj, 'delete') !== undefined;
+    if (!orphan) {
+      try {
+        const waiting = await this.undo(run);
+        if (waiting) return waiting;
+      } catch (err) {
+        return this.failed(run, err);
+      }
+    }
+    this.started.delete(run.key);
+    await setFinalizer(this.options.client, run.path, obj, FINALIZER, false, run.signal);
+    run.logger.info({ deletionPolicy: obj.spec.deletionPolicy ?? 'Delete' }, 'finalizer removed');
+    return {};
+  }
+
+  private async undo(run: Run<Obj>): Promise<ReconcileResult | undefined> {
+    const clients = await this.handler.connect(run.obj, 'delete', run.signal);
+    const waiting = await this.resumeOperation(run, clients);
+    if (waiting) return waiting;
+    const observed = await this.handler.observe(run.obj, clients, 'delete', run.signal);
+    for (const action of observed ? this.handler.planDeletion(run.obj, observed) : []) {
+      const pending = await this.act(run, action, clients, 'undoing in Azure before deletion', (_done, text) => `Deleting: ${text}.`);
+      if (pending) return this.progress(run, { outcome: { state: 'progressing', ...pending } }, pending.retryAfterMs);
+    }
+    return undefined;
+  }
+
+  // ----- Outcomes -------------------------------------------------------------------------------
+
+  private async finish(run: Run<Obj>, observed: Observed, plan: KindPlan<Action>): Promise<ReconcileResult> {
+    const wasReady = run.obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === run.obj.metadata.generation);
+    await this.writeStatus(run, { outcome: { state: 'ready', message: 'Azure matches the spec.' }, observed, details: plan.details });
+    if (!wasReady) this.options.events.record(run.obj, 'Normal', 'Ready', 'Azure matches the spec.');
+    return {};
+  }
+
+  private async progress(run: Run<Obj>, report: Report<Observed>, retryAfterMs: number): Promise<ReconcileResult> {
+    await this.writeStatus(run, report);
+    return { requeueAfterMs: retryAfterMs };
+  }
+
+  private async stall(run: Run<Obj>, report: Report<Observed> & { outcome: { state: 'stalled' } }, recheckMs = this.options.stalledRecheckMs): Promise<ReconcileResult> {
+    const { reason, message } = report.outcome;
+    const already = run.obj.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === reason && c.message === message);
+    await this.writeStatus(run, report);
+    if (!already) this.options.events.record(run.obj, 'Warning', reason, message);
+    return { requeueAfterMs: recheckMs };
+  }
+
+  /** Maps a failure to status, an event, and what the queue does next (decideFailure). */
+  private async failed(run: Run<Obj>, err: unknown): Promise<ReconcileResult> {
+    const doing = run.phase === 'delete' ? 'undoing the changes in Azure before deletion' : `managing the ${this.handler.kind.kind}`;
+    const failure = classifyFailure(err, doing);
+    const last = run.obj.status?.lastFailure;
+    const decision = decideFailure(failure, {
+      phase: run.phase,
+      now: this.now(),
+      ...(last?.code === failure.code ? { failingSince: Date.parse(last.since) } : {}),
+      stalledRecheckMs: this.options.stalledRecheckMs,
+      credentialsRecheckMs: this.options.credentialsRecheckMs,
+    });
+    const report: Report<Observed> = { outcome: decision.outcome, failureCode: failure.code };
+    if (decision.outcome.state === 'stalled') return this.stall(run, { ...report, outcome: decision.outcome }, decision.requeue === 'backoff' ? undefined : decision.requeue.after);
+
+    run.logger.warn({ code: failure.code, kind: failure.kind }, failure.message);
+    // Repeats of the same event are counted on one Event, so a flapping Azure does not flood.
+    this.options.events.record(run.obj, 'Warning', decision.outcome.reason, `${failure.message} Retrying by itself.`);
+    await this.writeStatus(run, report);
+    if (decision.requeue === 'backoff') throw new RetryLaterError(failure.code, failure.message);
+    return { requeueAfterMs: decision.requeue.after };
+  }
+
+  // ----- Status ---------------------------------------------------------------------------------
+
+  /**
+   * The status for what this reconcile saw and did. Generation and spec are those of the object
+   * it reconciled, never of a newer one read after a write conflict: stamping a newer generation
+   * on this outcome would report Ready for a spec not yet applied. The conditions build on the
+   * latest stored ones (`current`).
+   */
+  private statusFrom(run: Run<Obj>, current: ManagedStatus | undefined, report: Report<Observed>): ManagedStatus {
+    const generation = run.obj.metadata.generation ?? 0;
+    const now = new Date(this.now());
+    let conditions: Condition[] = [...(current?.conditions ?? [])];
+    for (const detail of report.details ?? []) conditions = setCondition(conditions, detail, generation, now);
+    conditions = applyOutcome(conditions, report.outcome, generation, now);
+    const { observedGeneration: _g, conditions: _c, operation: _o, lastFailure: previousFailure, ...kindFields } = (current ?? {}) as ManagedStatus & Record<string, unknown>;
+    const fields = report.observed === undefined ? kindFields : this.handler.status(run.obj, report.observed);
+    const lastFailure = report.failureCode === undefined ? undefined : previousFailure?.code === report.failureCode ? previousFailure : { code: report.failureCode, since: timestamp(now) };
+    const status: ManagedStatus = {
+      ...withoutShared(fields),
+      observedGeneration: generation,
+      ...(run.operation ? { operation: run.operation } : {}),
+      ...(lastFailure ? { lastFailure } : {}),
+      conditions,
+    };
+    // As the API server stores it (no undefined members), so that comparing with the stored
+    // status finds "nothing changed" and no write is sent.
+    return JSON.parse(JSON.stringify(status)) as ManagedStatus;
+  }
+
+  private async writeStatus(run: Run<Obj>, report: Report<Observed>): Promise<void> {
+    await writeStatus(this.options.client, run.path, run.obj, (current) => this.statusFrom(run, current, report) as NonNullable<Obj['status']>, sameStatus, run.signal);
+  }
+}
+
+function withoutShared(fields: Record<string, unknown>): Record<string, unknown> {
+  const { observedGeneration: _g, conditions: _c, operation: _o, lastFailure: _f, ...rest } = fields;
+  return rest;
+}
+
+/** Two statuses that say the same, ignoring condition times (no write is sent for those). */
+function sameStatus(current: ManagedStatus | undefined, next: ManagedStatus): boolean {
+  if (!current) return false;
+  const { conditions: a, ...restA } = current;
+  const { conditions: b, ...restB } = next;
+  return isDeepStrictEqual(restA, restB) && sameConditions(a, b);
+}
+
+/** RFC 3339 to the second, as metav1.Time serializes. */
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
