@@ -8,7 +8,7 @@ import { auxiliaryTokens } from './arm/context.js';
 import { roleByName } from './arm/roles.js';
 import { handleEntra } from './entra/routes.js';
 import { TokenSigner } from './entra/jwt.js';
-import { faultBody, FaultInjector } from './faults.js';
+import { faultBody, FaultInjector, type HeldRequest } from './faults.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
 import { deterministicGuid, idKey } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
@@ -23,6 +23,8 @@ export interface HandledRequest {
   response?: EmulatorResponse;
   /** Destroy the connection without answering (injected fault). */
   drop?: boolean;
+  /** Keep the connection open without answering until `hang.signal` aborts (injected fault). */
+  hang?: HeldRequest;
 }
 
 export class Emulator {
@@ -150,6 +152,8 @@ export class Emulator {
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.drop) {
       result = { drop: true };
+    } else if (fault?.hang) {
+      result = { hang: this.faults.hold(fault.id) };
     } else if (fault?.status) {
       result = { response: { status: fault.status, headers: fault.headers ?? {}, body: faultBody(fault) } };
     } else {
