@@ -9,6 +9,8 @@ import { roleByName } from './arm/roles.js';
 import { handleEntra } from './entra/routes.js';
 import { TokenSigner } from './entra/jwt.js';
 import { faultBody, FaultInjector, type HeldRequest } from './faults.js';
+import { OperationHolds } from './holds.js';
+import { describeOperations, releaseHeldOperations, type OperationInfo } from './arm/lro.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
 import { deterministicGuid, idKey } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
@@ -34,6 +36,8 @@ export class Emulator {
   readonly throttle = new Throttle();
   readonly log = new RequestLog();
   readonly faults = new FaultInjector();
+  /** Paths whose new long-running operations stay InProgress until releaseOperations. */
+  readonly holds = new OperationHolds();
   /** Token audiences ARM accepts; the server adds its own endpoints once it listens. */
   audiences: string[] = ['https://management.azure.com', 'https://management.core.windows.net'];
   private clockOffsetMs = 0;
@@ -55,14 +59,26 @@ export class Emulator {
     this.clockOffsetMs += ms;
   }
 
-  /** Back to the seed: world, options, faults, log, throttling windows and clock. */
+  /** Back to the seed: world (operations included), options, faults, holds, log, throttling windows and clock. */
   reset(): void {
     this.clockOffsetMs = 0;
     this.options = mergeOptions(this.initialOptions, undefined);
     this.world = buildWorld(this.seed, this.now());
     this.faults.clear();
+    this.holds.clear();
     this.log.clear();
     this.throttle.reset();
+  }
+
+  /** Removes every hold and lets every held operation complete now (effects apply on the next request). */
+  releaseOperations(): void {
+    this.holds.clear();
+    releaseHeldOperations(this.world, this.now());
+  }
+
+  /** The operations the world remembers (running, held, or finished within the last hour). */
+  operations(): OperationInfo[] {
+    return describeOperations(this.world, this.now());
   }
 
   setOptions(patch: EmulatorOptionsPatch): EmulatorOptions {
@@ -182,6 +198,6 @@ export class Emulator {
       if (entra) return entra;
       return new ArmError(404, 'NotFound', `Nothing is served at '${request.path}'.`).toResponse();
     }
-    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now }, notes);
+    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now, holdOperations: this.holds.matches(request.path) }, notes);
   }
 }

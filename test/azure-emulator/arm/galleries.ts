@@ -5,7 +5,7 @@ import { idKey } from '../ids.js';
 import type { CommunityInfo, GalleryRecord, SharingPermission } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { currentGalleryId, findGallery, param, requireGallery, requireResourceGroup, tagsOf, locationOf } from './lookup.js';
 
 const galleryNamePattern = /^[A-Za-z0-9]([A-Za-z0-9._]{0,78}[A-Za-z0-9])?$/;
@@ -116,7 +116,7 @@ function extraPropertiesOf(props: Record<string, unknown>, previous: Record<stri
 
 function answerWrite(ctx: ArmContext, gallery: GalleryRecord, created: boolean): EmulatorResponse {
   const body = renderGallery(ctx, gallery, false);
-  if (ctx.options.lroDurationMs <= 0) return { status: created ? 201 : 200, body };
+  if (!isLongRunning(ctx)) return { status: created ? 201 : 200, body };
   const op = startOperation(ctx, { location: gallery.location });
   return { status: created ? 201 : 200, body, headers: pollingHeaders(ctx, op, false) };
 }
@@ -237,7 +237,7 @@ export function deleteGallery(ctx: ArmContext): EmulatorResponse {
   if (gallery.community?.enabled) {
     throw new ArmError(409, 'CannotDeleteResource', `Gallery '${gallery.name}' is shared to the community. Reset its sharing (share operationType Reset) before deleting it.`);
   }
-  if (ctx.options.lroDurationMs <= 0) {
+  if (!isLongRunning(ctx)) {
     ctx.world.deleteResource(gallery.id);
     return { status: 200 };
   }

@@ -6,7 +6,7 @@ import { deterministicGuid } from '../ids.js';
 import type { CommunityInfo, GalleryRecord, OperationEffect } from '../world.js';
 import { requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { applyEffect, pollingHeaders, startOperation } from './lro.js';
+import { applyEffect, isLongRunning, operationEnd, pollingHeaders, startOperation } from './lro.js';
 import { requireGallery } from './lookup.js';
 
 export const maxSharedSubscriptions = 30;
@@ -102,13 +102,13 @@ export function shareGallery(ctx: ArmContext): EmulatorResponse {
   const result: Record<string, unknown> = { operationType: type };
   if (Array.isArray(body['groups'])) result['groups'] = body['groups'];
 
-  if (ctx.options.shareMode === 'sync' || ctx.options.lroDurationMs <= 0) {
+  if (ctx.options.shareMode === 'sync' || !isLongRunning(ctx)) {
     applyEffect(ctx.world, effect);
     if (ctx.options.shareMode === 'sync') return { status: 200, body: result };
     const op = startOperation(ctx, { location: gallery.location, result, durationMs: 0 });
     return { status: 202, headers: pollingHeaders(ctx, op, true) };
   }
-  gallery.sharingInProgressUntil = ctx.now + ctx.options.lroDurationMs;
+  gallery.sharingInProgressUntil = operationEnd(ctx);
   const op = startOperation(ctx, { location: gallery.location, result, effect });
   return { status: 202, headers: pollingHeaders(ctx, op, true) };
 }
