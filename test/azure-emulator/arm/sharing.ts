@@ -2,7 +2,7 @@
 // 5-tenant limits; answered 200, or 202 with Azure-AsyncOperation + Location + Retry-After, in which
 // case the change becomes visible when the operation completes.
 import { isRecord, type EmulatorResponse } from '../http.js';
-import { deterministicGuid } from '../ids.js';
+import { communityPublicName } from '../ids.js';
 import type { CommunityInfo, GalleryRecord, OperationEffect } from '../world.js';
 import { requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
@@ -75,16 +75,17 @@ function nextSharing(gallery: GalleryRecord, type: OperationType, groups: Reques
       return { sharedSubscriptions, sharedTenants };
     }
     case 'Reset': {
-      // Reset clears the groups and turns community sharing off; the permission itself is kept.
-      const community: CommunityInfo | undefined = gallery.community ? { ...gallery.community, enabled: false, publicNames: [] } : undefined;
+      // Reset clears the groups and turns community sharing off; the permission and the public
+      // names are kept (Azure's docs say neither way): consumers no longer see the gallery.
+      const community: CommunityInfo | undefined = gallery.community ? { ...gallery.community, enabled: false } : undefined;
       return { sharedSubscriptions: [], sharedTenants: [], ...(community ? { community } : {}) };
     }
     case 'EnableCommunity': {
       if (gallery.permission !== 'Community' || !gallery.community) {
         throw armErrors.invalidParameter(`Gallery '${gallery.name}' has sharing permission '${gallery.permission}'. 'EnableCommunity' needs permission 'Community' with communityGalleryInfo.`, 'operationType');
       }
-      const prefix = gallery.community.publicNamePrefix ?? gallery.name;
-      const publicNames = gallery.community.publicNames.length > 0 ? gallery.community.publicNames : [`${prefix}-${deterministicGuid('public-name', gallery.id.toLowerCase())}`];
+      // The names were assigned when the gallery was made Community; a state loaded without them gets them now.
+      const publicNames = gallery.community.publicNames.length > 0 ? gallery.community.publicNames : [communityPublicName(gallery.id, gallery.community.publicNamePrefix ?? gallery.name)];
       return { sharedSubscriptions: gallery.sharedSubscriptions, sharedTenants: gallery.sharedTenants, community: { ...gallery.community, enabled: true, publicNames } };
     }
   }
