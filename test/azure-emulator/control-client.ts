@@ -2,7 +2,9 @@
 // /__emulator/... of a running emulator (the operator's tests, the benchmark, a second shell).
 import { request as httpsRequest } from 'node:https';
 import type { EmulatorControl, TokenRequest } from './control.js';
+import type { OperationInfo } from './arm/lro.js';
 import type { Fault, FaultSpec } from './faults.js';
+import type { OperationHold, OperationHoldSpec } from './holds.js';
 import type { EmulatorOptions, EmulatorOptionsPatch } from './options.js';
 import type { RequestLogEntry } from './request-log.js';
 import type { WorldSnapshot } from './world.js';
@@ -42,6 +44,10 @@ export function remoteControl(endpoint: string, caPem: string): EmulatorControl 
     removeFault: async (id) => void (await c('DELETE', `faults/${encodeURIComponent(id)}`)),
     clearFaults: async () => void (await c('DELETE', 'faults')),
     faults: async () => (await c<{ value: Fault[] }>('GET', 'faults')).value,
+    holdOperations: (spec: OperationHoldSpec = {}) => c<OperationHold>('POST', 'holds', spec),
+    releaseOperations: async () => void (await c('DELETE', 'holds')),
+    holds: async () => (await c<{ value: OperationHold[] }>('GET', 'holds')).value,
+    operations: async () => (await c<{ value: OperationInfo[] }>('GET', 'operations')).value,
     requests: async () => (await c<{ value: RequestLogEntry[] }>('GET', 'requests')).value,
     clearRequests: async () => void (await c('DELETE', 'requests')),
     counters: () => c<Record<string, number>>('GET', 'counters'),

@@ -41,6 +41,16 @@ async function route(control: EmulatorControl, request: EmulatorRequest, info: (
       if (id) await control.removeFault(id);
       else await control.clearFaults();
       return ok();
+    case 'GET holds':
+      return ok({ value: await control.holds() });
+    case 'POST holds':
+      if (body['path'] !== undefined && typeof body['path'] !== 'string') throw new ControlError("a hold's 'path' is a pattern (string)");
+      return ok(await control.holdOperations(typeof body['path'] === 'string' ? { path: body['path'] } : {}));
+    case 'DELETE holds':
+      await control.releaseOperations();
+      return ok();
+    case 'GET operations':
+      return ok({ value: await control.operations() });
     case 'GET requests':
       return ok({ value: await control.requests() });
     case 'DELETE requests':

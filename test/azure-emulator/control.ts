@@ -1,7 +1,9 @@
 // The control handle: what a test (in process) or another process (over HTTPS, /__emulator/...)
 // can do to the emulator besides speaking Azure: consent, faults, log, counters, state, options.
 import type { Emulator } from './emulator.js';
+import type { OperationInfo } from './arm/lro.js';
 import type { Fault, FaultSpec } from './faults.js';
+import type { OperationHold, OperationHoldSpec } from './holds.js';
 import type { EmulatorOptions, EmulatorOptionsPatch } from './options.js';
 import type { RequestLogEntry } from './request-log.js';
 import type { WorldSnapshot } from './world.js';
@@ -24,11 +26,22 @@ export interface EmulatorControl {
   removeFault(id: string): Promise<void>;
   clearFaults(): Promise<void>;
   faults(): Promise<Fault[]>;
+  /**
+   * From now on, long-running operations started by a request whose normalized path matches
+   * `spec.path` (case-insensitive regex; every request when absent) stay InProgress until
+   * releaseOperations, even when lroDurationMs is 0. Holds add up; reset removes them.
+   */
+  holdOperations(spec?: OperationHoldSpec): Promise<OperationHold>;
+  /** Removes every hold and lets every held operation complete now (effects apply on the next request). */
+  releaseOperations(): Promise<void>;
+  holds(): Promise<OperationHold[]>;
+  /** Long-running operations: running, held, or finished within the last hour (emulator time). */
+  operations(): Promise<OperationInfo[]>;
   requests(): Promise<RequestLogEntry[]>;
   clearRequests(): Promise<void>;
   /** Requests by operation name since the last reset or clearRequests. */
   counters(): Promise<Record<string, number>>;
-  /** World back to the seed; options, faults, log and clock back to the start. */
+  /** World back to the seed (operations, held ones included, are gone); options, faults, holds, log and clock back to the start. */
   reset(): Promise<void>;
   dumpState(): Promise<WorldSnapshot>;
   loadState(snapshot: WorldSnapshot): Promise<void>;
@@ -57,6 +70,10 @@ export function localControl(emulator: Emulator): EmulatorControl {
     removeFault: (id) => later(() => void emulator.faults.remove(id)),
     clearFaults: () => later(() => emulator.faults.clear()),
     faults: () => later(() => emulator.faults.list()),
+    holdOperations: (spec = {}) => later(() => emulator.holds.add(spec)),
+    releaseOperations: () => later(() => emulator.releaseOperations()),
+    holds: () => later(() => emulator.holds.list()),
+    operations: () => later(() => emulator.operations()),
     requests: () => later(() => emulator.log.list()),
     clearRequests: () => later(() => emulator.log.clear()),
     counters: () => later(() => emulator.log.counts()),

@@ -8,7 +8,9 @@ import { auxiliaryTokens } from './arm/context.js';
 import { roleByName } from './arm/roles.js';
 import { handleEntra } from './entra/routes.js';
 import { TokenSigner } from './entra/jwt.js';
-import { faultBody, FaultInjector } from './faults.js';
+import { faultBody, FaultInjector, type HeldRequest } from './faults.js';
+import { OperationHolds } from './holds.js';
+import { describeOperations, releaseHeldOperations, type OperationInfo } from './arm/lro.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
 import { deterministicGuid, idKey } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
@@ -23,6 +25,8 @@ export interface HandledRequest {
   response?: EmulatorResponse;
   /** Destroy the connection without answering (injected fault). */
   drop?: boolean;
+  /** Keep the connection open without answering until `hang.signal` aborts (injected fault). */
+  hang?: HeldRequest;
 }
 
 export class Emulator {
@@ -32,6 +36,8 @@ export class Emulator {
   readonly throttle = new Throttle();
   readonly log = new RequestLog();
   readonly faults = new FaultInjector();
+  /** Paths whose new long-running operations stay InProgress until releaseOperations. */
+  readonly holds = new OperationHolds();
   /** Token audiences ARM accepts; the server adds its own endpoints once it listens. */
   audiences: string[] = ['https://management.azure.com', 'https://management.core.windows.net'];
   private clockOffsetMs = 0;
@@ -53,14 +59,26 @@ export class Emulator {
     this.clockOffsetMs += ms;
   }
 
-  /** Back to the seed: world, options, faults, log, throttling windows and clock. */
+  /** Back to the seed: world (operations included), options, faults, holds, log, throttling windows and clock. */
   reset(): void {
     this.clockOffsetMs = 0;
     this.options = mergeOptions(this.initialOptions, undefined);
     this.world = buildWorld(this.seed, this.now());
     this.faults.clear();
+    this.holds.clear();
     this.log.clear();
     this.throttle.reset();
+  }
+
+  /** Removes every hold and lets every held operation complete now (effects apply on the next request). */
+  releaseOperations(): void {
+    this.holds.clear();
+    releaseHeldOperations(this.world, this.now());
+  }
+
+  /** The operations the world remembers (running, held, or finished within the last hour). */
+  operations(): OperationInfo[] {
+    return describeOperations(this.world, this.now());
   }
 
   setOptions(patch: EmulatorOptionsPatch): EmulatorOptions {
@@ -150,6 +168,8 @@ export class Emulator {
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.drop) {
       result = { drop: true };
+    } else if (fault?.hang) {
+      result = { hang: this.faults.hold(fault.id) };
     } else if (fault?.status) {
       result = { response: { status: fault.status, headers: fault.headers ?? {}, body: faultBody(fault) } };
     } else {
@@ -178,6 +198,6 @@ export class Emulator {
       if (entra) return entra;
       return new ArmError(404, 'NotFound', `Nothing is served at '${request.path}'.`).toResponse();
     }
-    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now }, notes);
+    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now, holdOperations: this.holds.matches(request.path) }, notes);
   }
 }

@@ -1,5 +1,5 @@
 // Fault injection: for requests matching a method and a path pattern, answer a chosen status,
-// add latency, or drop the connection; a number of times or with a probability.
+// add latency, drop the connection, or hang (never answer); a number of times or with a probability.
 import { newGuid } from './ids.js';
 
 export interface FaultSpec {
@@ -19,6 +19,12 @@ export interface FaultSpec {
   latencyMs?: number;
   /** Destroy the connection without answering. */
   drop?: boolean;
+  /**
+   * Accept the request and never answer it (no byte is sent): the connection stays open until the
+   * client closes it, the fault is removed or cleared (reset included), or the emulator stops; then
+   * the socket is destroyed.
+   */
+  hang?: boolean;
   /** Matching requests affected before the fault retires; unlimited when absent. */
   count?: number;
   /** Chance (0..1) that a matching request is affected; 1 when absent. */
@@ -28,6 +34,14 @@ export interface FaultSpec {
 export interface Fault extends FaultSpec {
   id: string;
   hits: number;
+  /** For a hang fault: requests it holds open right now (0 once their clients gave up). */
+  hanging?: number;
+}
+
+/** A request held open by a hang fault: `signal` aborts when the fault goes; `release` once the socket is gone. */
+export interface HeldRequest {
+  signal: AbortSignal;
+  release(): void;
 }
 
 const defaultCodes: Record<number, string> = {
@@ -46,23 +60,54 @@ const defaultCodes: Record<number, string> = {
 export class FaultInjector {
   private faults: Fault[] = [];
   private readonly patterns = new Map<string, RegExp>();
+  /** Per hang fault: aborted when the fault is removed or cleared, which ends the requests it holds. */
+  private readonly retirements = new Map<string, AbortController>();
 
   add(spec: FaultSpec): Fault {
     // Compile now so a bad pattern fails the control call, not a later request.
     this.patterns.set(spec.path, new RegExp(spec.path, 'i'));
     const fault: Fault = { ...spec, id: newGuid(), hits: 0 };
+    delete fault.hanging;
+    if (spec.hang) {
+      fault.hanging = 0;
+      this.retirements.set(fault.id, new AbortController());
+    }
     this.faults.push(fault);
-    return fault;
+    return { ...fault };
   }
 
   remove(id: string): boolean {
     const before = this.faults.length;
     this.faults = this.faults.filter((f) => f.id !== id);
+    this.retire(id);
     return this.faults.length < before;
   }
 
   clear(): void {
     this.faults = [];
+    for (const id of [...this.retirements.keys()]) this.retire(id);
+  }
+
+  private retire(id: string): void {
+    this.retirements.get(id)?.abort();
+    this.retirements.delete(id);
+  }
+
+  /** Holds a request open for the hang fault `id` (already aborted when the fault is gone). */
+  hold(id: string): HeldRequest {
+    const controller = this.retirements.get(id);
+    if (!controller) return { signal: AbortSignal.abort(), release: () => undefined };
+    const fault = this.faults.find((f) => f.id === id);
+    if (fault) fault.hanging = (fault.hanging ?? 0) + 1;
+    let released = false;
+    return {
+      signal: controller.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (fault) fault.hanging = Math.max(0, (fault.hanging ?? 1) - 1);
+      },
+    };
   }
 
   list(): Fault[] {

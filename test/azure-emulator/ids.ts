@@ -14,6 +14,14 @@ export function deterministicGuid(...parts: string[]): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * The public name Azure gives a community gallery when it is made Community with
+ * communityGalleryInfo: the prefix, a dash and a GUID (here derived from the gallery id).
+ */
+export function communityPublicName(galleryId: string, prefix: string): string {
+  return `${prefix}-${deterministicGuid('public-name', galleryId.toLowerCase())}`;
+}
+
 export function newGuid(): string {
   return randomUUID();
 }

@@ -15,6 +15,8 @@ export type { EmulatorControl } from './control.js';
 export type { EmulatorOptions, EmulatorOptionsPatch } from './options.js';
 export type { Seed } from './seed.js';
 export type { FaultSpec, Fault } from './faults.js';
+export type { OperationHold, OperationHoldSpec } from './holds.js';
+export type { OperationInfo } from './arm/lro.js';
 export type { RequestLogEntry } from './request-log.js';
 export { generateClientCertificate } from './certificates.js';
 export { remoteControl } from './control-client.js';

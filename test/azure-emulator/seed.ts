@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { deterministicGuid, galleryId, idKey, isGuid, parseResourceId, parseVersionName, resourceGroupId, subscriptionOf } from './ids.js';
+import { communityPublicName, deterministicGuid, galleryId, idKey, isGuid, parseResourceId, parseVersionName, resourceGroupId, subscriptionOf } from './ids.js';
 import { roleByName, roleGuidOf, roleByGuid } from './arm/roles.js';
 import {
   World,
@@ -242,7 +242,8 @@ function addSeedGallery(world: World, g: SeedGallery, now: number, ensureResourc
     const enabled = c.enabled ?? false;
     gallery.community = {
       enabled,
-      publicNames: c.publicNames ?? (enabled ? [`${c.publicNamePrefix ?? name}-${deterministicGuid('public-name', id)}`] : []),
+      // A Community gallery got its public names when it was created, community-shared or not.
+      publicNames: c.publicNames ?? (permission === 'Community' ? [communityPublicName(id, c.publicNamePrefix ?? name)] : []),
       ...(c.publisherUri ? { publisherUri: c.publisherUri } : {}),
       ...(c.publisherContact ? { publisherContact: c.publisherContact } : {}),
       ...(c.eula ? { eula: c.eula } : {}),

@@ -1,11 +1,14 @@
 // The HTTPS server: reads each request, hands control paths (/__emulator/...) to the control API
-// and everything else to the emulator, and writes the answer (or drops the connection).
+// and everything else to the emulator, and writes the answer (or drops the connection, or holds it
+// open without answering).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer, type Server } from 'node:https';
 import { handleControl, controlPrefix } from './control-routes.js';
 import type { EmulatorControl } from './control.js';
 import type { Emulator } from './emulator.js';
+import type { HeldRequest } from './faults.js';
 import { parseRequestTarget, type EmulatorRequest, type EmulatorResponse } from './http.js';
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -31,6 +34,28 @@ function write(res: ServerResponse, response: EmulatorResponse): void {
   res.end(payload);
 }
 
+/**
+ * A hang fault: nothing is written; the socket is destroyed when the client closes it, when the
+ * fault is removed or cleared, or when the server stops (closeAllConnections closes it).
+ */
+function holdOpen(socket: Socket, held: HeldRequest): void {
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    held.signal.removeEventListener('abort', end);
+    socket.off('close', end);
+    held.release();
+    socket.destroy();
+  };
+  if (held.signal.aborted || socket.destroyed) {
+    end();
+    return;
+  }
+  held.signal.addEventListener('abort', end, { once: true });
+  socket.once('close', end);
+}
+
 export function createEmulatorServer(tls: { key: string; cert: string }, emulator: Emulator, control: EmulatorControl, info: () => unknown): Server {
   return createServer({ key: tls.key, cert: tls.cert, keepAliveTimeout: 30_000 }, (req, res) => {
     void (async () => {
@@ -43,6 +68,10 @@ export function createEmulatorServer(tls: { key: string; cert: string }, emulato
           return;
         }
         const handled = await emulator.handle(request);
+        if (handled.hang) {
+          holdOpen(req.socket, handled.hang);
+          return;
+        }
         if (handled.drop || !handled.response) {
           req.socket.destroy();
           return;

@@ -168,6 +168,10 @@ export interface OperationRecord {
   result?: unknown;
   /** Work applied when the operation completes (removal after a DELETE, a sharing change). */
   effect?: OperationEffect;
+  /** Held by the test (control.holdOperations): InProgress until releaseOperations. */
+  held?: boolean;
+  /** The request that started it (normalized path) and the origin its polling URLs were given for. */
+  startedBy?: { method: string; path: string; origin: string };
 }
 
 export type OperationEffect =

@@ -86,13 +86,38 @@ describe('emulator: galleries', () => {
       sharingProfile: { permissions: 'Community', communityGalleryInfo: { publisherUri: 'https://p', publisherContact: 'a@b', eula: 'https://e', publicNamePrefix: 'flex' } },
     });
     expect(community.sharingProfile?.permissions).to.equal('Community');
+    expect(community.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(false);
     const back = await client.galleries.update(ids.galleryRG, 'flexible', { sharingProfile: { permissions: 'Private' } });
     expect(back.sharingProfile?.permissions).to.equal('Private');
+    // The public names stay with the gallery (the emulator's choice): Community again, same names.
+    expect(back.sharingProfile?.communityGalleryInfo?.publicNames).to.deep.equal(community.sharingProfile?.communityGalleryInfo?.publicNames);
+    const again = await client.galleries.update(ids.galleryRG, 'flexible', { sharingProfile: { permissions: 'Community' } });
+    expect(again.sharingProfile?.communityGalleryInfo?.publicNames).to.deep.equal(community.sharingProfile?.communityGalleryInfo?.publicNames);
     const toGroups = await rejection(client.galleries.update(ids.galleryRG, 'flexible', { sharingProfile: { permissions: 'Groups' } }));
     expect(toGroups.statusCode).to.equal(400);
     expect(toGroups.code).to.equal('InvalidParameter');
     const fromGroups = await rejection(client.galleries.createOrUpdate(ids.galleryRG, ids.gallery, { location: 'westus', sharingProfile: { permissions: 'Private' } }));
     expect(fromGroups.code).to.equal('InvalidParameter');
+  });
+
+  it('assigns the public names when a gallery is made Community with communityGalleryInfo (PUT or PATCH), not yet community-shared', async () => {
+    const client = ownerCompute(e);
+    const info = { publisherUri: 'https://p', publisherContact: 'a@b', eula: 'https://e', publicNamePrefix: 'flex' };
+    const created = await client.galleries.createOrUpdate(ids.galleryRG, 'bornPublic', { location: 'westus', sharingProfile: { permissions: 'Community', communityGalleryInfo: info } });
+    expect(created.sharingProfile?.communityGalleryInfo).to.include({ communityGalleryEnabled: false, publicNamePrefix: 'flex' });
+    expect(created.sharingProfile?.communityGalleryInfo?.publicNames).to.have.length(1);
+    expect(created.sharingProfile?.communityGalleryInfo?.publicNames?.[0]).to.match(/^flex-[0-9a-f-]{36}$/);
+
+    const privateOne = await client.galleries.createOrUpdate(ids.galleryRG, 'laterPublic', { location: 'westus' });
+    expect(privateOne.sharingProfile?.communityGalleryInfo).to.equal(undefined);
+    const patched = await client.galleries.update(ids.galleryRG, 'laterPublic', { sharingProfile: { permissions: 'Community', communityGalleryInfo: { ...info, publicNamePrefix: 'later' } } });
+    const names = patched.sharingProfile?.communityGalleryInfo?.publicNames;
+    expect(patched.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(false);
+    expect(names?.[0]).to.match(/^later-[0-9a-f-]{36}$/);
+    // Another update (a new EULA) keeps them; so does GET.
+    const eula = await client.galleries.update(ids.galleryRG, 'laterPublic', { sharingProfile: { permissions: 'Community', communityGalleryInfo: { ...info, publicNamePrefix: 'later', eula: 'https://e2' } } });
+    expect(eula.sharingProfile?.communityGalleryInfo).to.include({ eula: 'https://e2' }).and.to.have.deep.property('publicNames', names);
+    expect((await client.galleries.get(ids.galleryRG, 'laterPublic')).sharingProfile?.communityGalleryInfo?.publicNames).to.deep.equal(names);
   });
 
   it('keeps a community-shared gallery Community until its sharing is reset', async () => {

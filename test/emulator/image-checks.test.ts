@@ -1,5 +1,5 @@
 // The image checks of a VM PUT that the other VM tests leave out: `latest` with excludeFromLatest
-// (global and per region), an image id without a version, a community id that is no longer public,
+// (global and per region), an image id without a version, a community id not (or no longer) public,
 // and a gallery image id in another tenant through core-rest-pipeline's auxiliary-token policy
 // (missing, expired, wrong-tenant or unauthorized auxiliary tokens).
 import { expect } from 'chai';
@@ -77,13 +77,15 @@ describe('emulator: image checks of VM creation', () => {
     expect(created.storageProfile?.imageReference?.exactVersion).to.equal('1.0.0');
   });
 
-  it('refuses a community image id once the gallery is no longer community-shared (404 GalleryImageNotFound)', async () => {
+  it('refuses a community image id before the gallery is community-shared and once it no longer is (404 GalleryImageNotFound)', async () => {
     const owner = ownerCompute(e);
     await owner.galleryImages.createOrUpdate(ids.galleryRG, 'contosoPublic', 'tools', { location: 'westus', osType: 'Linux', osState: 'Generalized', identifier: { publisher: 'Contoso', offer: 'tools', sku: '1' } }, fast);
     await owner.galleryImageVersions.createOrUpdate(ids.galleryRG, 'contosoPublic', 'tools', '1.0.0', { location: 'westus' }, fast);
-    await owner.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
     const publicName = (await owner.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile!.communityGalleryInfo!.publicNames![0]!;
     const reference = { communityGalleryImageId: `/CommunityGalleries/${publicName}/Images/tools/Versions/1.0.0` };
+    const early = await rejection(createVm(deployer(), 'pub-0', 'westus', reference));
+    expect([early.statusCode, early.code]).to.deep.equal([404, 'GalleryImageNotFound']);
+    await owner.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
     expect((await createVm(deployer(), 'pub-1', 'westus', reference)).provisioningState).to.equal('Succeeded');
     await owner.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Reset' }, fast);
     const failure = await rejection(createVm(deployer(), 'pub-2', 'westus', reference));

@@ -68,8 +68,18 @@ describe('emulator: shared and community galleries', () => {
     const client = ownerCompute(e);
     await client.galleryImages.createOrUpdate(ids.galleryRG, 'contosoPublic', 'tools', { location: 'westus', osType: 'Linux', osState: 'Generalized', identifier: { publisher: 'Contoso', offer: 'tools', sku: '1' } }, fast);
     await client.galleryImageVersions.createOrUpdate(ids.galleryRG, 'contosoPublic', 'tools', '2.0.0', { location: 'westus' }, fast);
-    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
+    // The gallery has its public name from creation, but nobody sees it under that name yet.
     const publicName = (await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile!.communityGalleryInfo!.publicNames![0]!;
+    for (const hidden of [
+      fabrikam().communityGalleries.get('westus', publicName),
+      fabrikam().communityGalleryImages.get('westus', publicName, 'tools'),
+      fabrikam().communityGalleryImageVersions.get('westus', publicName, 'tools', '2.0.0'),
+    ]) {
+      const failure = await rejection(hidden);
+      expect([failure.statusCode, failure.code]).to.deep.equal([404, 'ResourceNotFound']);
+    }
+    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
+    expect((await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile!.communityGalleryInfo!.publicNames).to.deep.equal([publicName]);
     const gallery = await fabrikam().communityGalleries.get('westus', publicName);
     expect(gallery.uniqueId).to.equal(`/CommunityGalleries/${publicName}`);
     expect(gallery.communityMetadata?.publisherUri).to.equal('https://contoso.example.com');
@@ -77,6 +87,9 @@ describe('emulator: shared and community galleries', () => {
     expect(image.uniqueId).to.equal(`/CommunityGalleries/${publicName}/Images/tools`);
     expect(await names(fabrikam().communityGalleryImageVersions.list('westus', publicName, 'tools'))).to.deep.equal(['2.0.0']);
     await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Reset' }, fast);
-    expect((await rejection(fabrikam().communityGalleries.get('westus', publicName))).statusCode).to.equal(404);
+    // Reset keeps the name on the gallery, but it no longer answers.
+    expect((await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile!.communityGalleryInfo!.publicNames).to.deep.equal([publicName]);
+    const after = await rejection(fabrikam().communityGalleries.get('westus', publicName));
+    expect([after.statusCode, after.code]).to.deep.equal([404, 'ResourceNotFound']);
   });
 });

@@ -139,12 +139,30 @@ describe('emulator: gallery sharing', () => {
     expect(failure.code).to.equal('InvalidParameter');
   });
 
-  it('enables community sharing with a public name derived from the prefix', async () => {
+  it('enables community sharing under the public names the gallery got when it was made Community; Reset disables it and keeps them', async () => {
     const client = ownerCompute(e);
+    const info = async () => (await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile?.communityGalleryInfo;
+    const before = await info();
+    expect(before?.communityGalleryEnabled).to.equal(false);
+    expect(before?.publicNames).to.have.length(1);
+    expect(before?.publicNames?.[0]).to.match(/^contoso-[0-9a-f-]{36}$/);
     await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
-    const gallery = await client.galleries.get(ids.galleryRG, 'contosoPublic');
-    expect(gallery.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(true);
-    expect(gallery.sharingProfile?.communityGalleryInfo?.publicNames?.[0]).to.match(/^contoso-[0-9a-f-]{36}$/);
+    expect(await info()).to.include({ communityGalleryEnabled: true }).and.to.have.deep.property('publicNames', before?.publicNames);
+    await client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'Reset' }, fast);
+    expect(await info()).to.include({ communityGalleryEnabled: false }).and.to.have.deep.property('publicNames', before?.publicNames);
+  });
+
+  it('shows EnableCommunity only when its operation completes (communityGalleryEnabled false while it runs)', async () => {
+    await e.control.holdOperations({ path: '/share$' });
+    const client = ownerCompute(e);
+    const poller = client.gallerySharingProfile.update(ids.galleryRG, 'contosoPublic', { operationType: 'EnableCommunity' }, fast);
+    await poller.submitted();
+    const running = await client.galleries.get(ids.galleryRG, 'contosoPublic');
+    expect(running.sharingStatus?.aggregatedState).to.equal('InProgress');
+    expect(running.sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(false);
+    await e.control.releaseOperations();
+    await poller;
+    expect((await client.galleries.get(ids.galleryRG, 'contosoPublic')).sharingProfile?.communityGalleryInfo?.communityGalleryEnabled).to.equal(true);
   });
 
   it('lets Compute Gallery Sharing Admin share but not Contributor (share/action is in its NotActions)', async () => {

@@ -25,6 +25,8 @@ export interface ArmContext {
   options: EmulatorOptions;
   now: number;
   verifyToken: TokenVerifier;
+  /** Operations this request starts are held by the test (control.holdOperations). */
+  holdOperations: boolean;
 }
 
 /** Whether the caller's role assignments at the scope or above allow an action. */

@@ -20,6 +20,8 @@ export interface ArmDependencies {
   audiences: string[];
   throttle: Throttle;
   now: number;
+  /** Operations this request starts stay InProgress until the test releases them. */
+  holdOperations: boolean;
 }
 
 /** What the request log learns while the request is handled. */
@@ -86,7 +88,7 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
     const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
     rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ?? `tenant:${caller.tenantId}`, caller.objectId, kind, deps.now);
 
-    const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken };
+    const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken, holdOperations: deps.holdOperations };
     if (match.route.action) authorize(ctx, match.route.action, request.path);
     const response = match.route.handle(ctx);
     return { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };

@@ -1,11 +1,11 @@
 // Microsoft.Compute/galleries: PUT, PATCH, GET ($expand=SharingProfile/Groups, $select=Permissions),
 // list by resource group and subscription, DELETE; the permission-change and deletion rules.
 import { isRecord, type EmulatorResponse } from '../http.js';
-import { idKey } from '../ids.js';
+import { communityPublicName, idKey } from '../ids.js';
 import type { CommunityInfo, GalleryRecord, SharingPermission } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { currentGalleryId, findGallery, param, requireGallery, requireResourceGroup, tagsOf, locationOf } from './lookup.js';
 
 const galleryNamePattern = /^[A-Za-z0-9]([A-Za-z0-9._]{0,78}[A-Za-z0-9])?$/;
@@ -98,6 +98,17 @@ function communityFromBody(sharingProfile: Record<string, unknown>, previous: Co
   return next;
 }
 
+/**
+ * Azure assigns the public names when a gallery is made Community with communityGalleryInfo (PUT
+ * or PATCH), before it is community-shared (communityGalleryEnabled stays false until
+ * EnableCommunity). Names once assigned are kept.
+ */
+function withPublicNames(gallery: Pick<GalleryRecord, 'id' | 'name' | 'permission' | 'community'>): void {
+  const c = gallery.community;
+  if (gallery.permission !== 'Community' || !c || c.publicNames.length > 0) return;
+  c.publicNames = [communityPublicName(gallery.id, c.publicNamePrefix ?? gallery.name)];
+}
+
 function requireCommunityInfo(community: CommunityInfo | undefined): void {
   for (const key of ['publisherUri', 'publisherContact', 'eula', 'publicNamePrefix'] as const) {
     if (!community?.[key]) {
@@ -116,7 +127,7 @@ function extraPropertiesOf(props: Record<string, unknown>, previous: Record<stri
 
 function answerWrite(ctx: ArmContext, gallery: GalleryRecord, created: boolean): EmulatorResponse {
   const body = renderGallery(ctx, gallery, false);
-  if (ctx.options.lroDurationMs <= 0) return { status: created ? 201 : 200, body };
+  if (!isLongRunning(ctx)) return { status: created ? 201 : 200, body };
   const op = startOperation(ctx, { location: gallery.location });
   return { status: created ? 201 : 200, body, headers: pollingHeaders(ctx, op, false) };
 }
@@ -150,6 +161,7 @@ export function putGallery(ctx: ArmContext): EmulatorResponse {
     if (next === 'Community') requireCommunityInfo(community);
     existing.permission = next;
     if (community) existing.community = community;
+    withPublicNames(existing);
     if (typeof props['description'] === 'string') existing.description = props['description'];
     const tags = tagsOf(body);
     if (tags) existing.tags = tags;
@@ -189,6 +201,7 @@ export function putGallery(ctx: ArmContext): EmulatorResponse {
   const sub = ctx.world.subscription(gallery.subscriptionId);
   if (sub) gallery.subscriptionId = sub.id;
   gallery.id = currentGalleryId({ ...ctx, params: { ...ctx.params, subscriptionId: gallery.subscriptionId } });
+  withPublicNames(gallery);
   ctx.world.putResource(gallery);
   return answerWrite(ctx, gallery, true);
 }
@@ -205,6 +218,7 @@ export function patchGallery(ctx: ArmContext): EmulatorResponse {
   if (next === 'Community') requireCommunityInfo(community);
   gallery.permission = next;
   if (community) gallery.community = community;
+  withPublicNames(gallery);
   if (typeof props['description'] === 'string') gallery.description = props['description'];
   const tags = tagsOf(body);
   if (tags) gallery.tags = tags;
@@ -237,7 +251,7 @@ export function deleteGallery(ctx: ArmContext): EmulatorResponse {
   if (gallery.community?.enabled) {
     throw new ArmError(409, 'CannotDeleteResource', `Gallery '${gallery.name}' is shared to the community. Reset its sharing (share operationType Reset) before deleting it.`);
   }
-  if (ctx.options.lroDurationMs <= 0) {
+  if (!isLongRunning(ctx)) {
     ctx.world.deleteResource(gallery.id);
     return { status: 200 };
   }

@@ -6,7 +6,7 @@ import { compareVersionNames, normalizeRegion, parseVersionName } from '../ids.j
 import type { ImageRecord, ImageVersionRecord, TargetRegionRecord } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { armErrors } from './errors.js';
-import { pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { findImage, findVersion, locationOf, param, requireGallery, requireImage, tagsOf } from './lookup.js';
 
 // ---- image definitions ----
@@ -45,7 +45,7 @@ function oneOf(value: string, allowed: string[], name: string): string {
 }
 
 function answer(ctx: ArmContext, location: string, status: number, body: unknown): EmulatorResponse {
-  if (ctx.options.lroDurationMs <= 0) return { status, body };
+  if (!isLongRunning(ctx)) return { status, body };
   const op = startOperation(ctx, { location });
   return { status, body, headers: pollingHeaders(ctx, op, false) };
 }
@@ -125,7 +125,7 @@ export function listImages(ctx: ArmContext): EmulatorResponse {
 }
 
 function deleteAnswer(ctx: ArmContext, id: string, location: string): EmulatorResponse {
-  if (ctx.options.lroDurationMs <= 0) {
+  if (!isLongRunning(ctx)) {
     ctx.world.deleteResource(id);
     return { status: 200 };
   }

@@ -9,42 +9,61 @@ import { ArmError } from './errors.js';
 
 const operationsApiVersion = '2025-12-03';
 
+/**
+ * The completion time of a held operation (and of what it governs: a provisioning state, a
+ * running share): never reached by the clock; releaseOperations replaces it with "now".
+ */
+export const heldUntil = Number.MAX_SAFE_INTEGER;
+
+/** Whether operations started by this request take time: a configured duration, or held by the test. */
+export function isLongRunning(ctx: Pick<ArmContext, 'options' | 'holdOperations'>): boolean {
+  return ctx.holdOperations || ctx.options.lroDurationMs > 0;
+}
+
+/** When an operation started by this request completes (heldUntil while held). */
+export function operationEnd(ctx: Pick<ArmContext, 'options' | 'holdOperations' | 'now'>): number {
+  return ctx.holdOperations ? heldUntil : ctx.now + ctx.options.lroDurationMs;
+}
+
 export function startOperation(
   ctx: ArmContext,
   init: { location: string; durationMs?: number; error?: { code: string; message: string }; result?: unknown; effect?: OperationRecord['effect'] },
 ): OperationRecord {
   const subscriptionId = ctx.params['subscriptionId'] ?? '';
+  const held = init.durationMs === undefined && ctx.holdOperations;
   const op: OperationRecord = {
     id: newGuid(),
     subscriptionId,
     location: init.location.replace(/\s+/g, '').toLowerCase(),
     startTime: new Date(ctx.now).toISOString(),
-    completesAt: ctx.now + (init.durationMs ?? ctx.options.lroDurationMs),
+    completesAt: init.durationMs === undefined ? operationEnd(ctx) : ctx.now + init.durationMs,
     ...(init.error ? { error: init.error } : {}),
     ...(init.result !== undefined ? { result: init.result } : {}),
     ...(init.effect ? { effect: init.effect } : {}),
+    ...(held ? { held: true } : {}),
+    startedBy: { method: ctx.request.method, path: ctx.request.path, origin: ctx.request.origin },
   };
   ctx.world.operations.set(op.id.toLowerCase(), op);
   return op;
 }
 
-function operationUrl(ctx: ArmContext, op: OperationRecord, monitor: boolean): string {
-  const base = `${ctx.request.origin}/subscriptions/${op.subscriptionId}/providers/Microsoft.Compute/locations/${op.location}/operations/${op.id}`;
+function operationUrl(origin: string, op: OperationRecord, monitor: boolean): string {
+  const base = `${origin}/subscriptions/${op.subscriptionId}/providers/Microsoft.Compute/locations/${op.location}/operations/${op.id}`;
   return `${base}?${monitor ? 'monitor=true&' : ''}api-version=${operationsApiVersion}`;
 }
 
 /** Headers that tell a client to poll: Azure-AsyncOperation, optionally Location, and Retry-After. */
 export function pollingHeaders(ctx: ArmContext, op: OperationRecord, withLocation: boolean): Record<string, string> {
   const headers: Record<string, string> = {
-    'azure-asyncoperation': operationUrl(ctx, op, false),
+    'azure-asyncoperation': operationUrl(ctx.request.origin, op, false),
     'retry-after': String(ctx.options.retryAfterSeconds),
   };
-  if (withLocation) headers['location'] = operationUrl(ctx, op, true);
+  if (withLocation) headers['location'] = operationUrl(ctx.request.origin, op, true);
   return headers;
 }
 
 export function provisioningFor(ctx: ArmContext, state: Provisioning['state']): Provisioning {
-  return ctx.options.lroDurationMs > 0 ? { state, until: ctx.now + ctx.options.lroDurationMs } : { state: 'Succeeded', until: 0 };
+  return isLongRunning(ctx) ? { state, until: operationEnd(ctx) } : { state: 'Succeeded', until: 0 };
 }
 
 export function provisioningState(record: Pick<ResourceRecord, 'provisioning'>, now: number): string {
@@ -56,6 +75,7 @@ export function provisioningState(record: Pick<ResourceRecord, 'provisioning'>, 
 /** Applies the effects of operations that are due (the removal after a DELETE). */
 export function settleOperations(world: World, now: number): void {
   for (const [key, op] of world.operations) {
+    if (op.held) continue;
     if (op.effect && op.completesAt <= now) {
       applyEffect(world, op.effect);
       delete op.effect;
@@ -80,9 +100,62 @@ export function applyEffect(world: World, effect: OperationEffect): void {
   if (effect.community) gallery.community = effect.community;
 }
 
-function statusOf(op: OperationRecord, now: number): 'InProgress' | 'Succeeded' | 'Failed' {
-  if (now < op.completesAt) return 'InProgress';
+/**
+ * Lets every held operation complete now, with what it governs: a transient provisioning state
+ * (Creating, Updating) ends, a running share stops blocking the next one. Effects (a removal, a
+ * sharing change) are applied lazily, on the next request, as for any completed operation.
+ */
+export function releaseHeldOperations(world: World, now: number): void {
+  for (const op of world.operations.values()) {
+    if (!op.held) continue;
+    op.completesAt = now;
+    delete op.held;
+  }
+  for (const r of world.resources.values()) {
+    // A resource being deleted stays Deleting until its operation's effect removes it.
+    if (r.provisioning.until === heldUntil && r.provisioning.state !== 'Deleting') r.provisioning.until = now;
+    if (r.kind === 'gallery' && r.sharingInProgressUntil === heldUntil) r.sharingInProgressUntil = now;
+  }
+}
+
+export type OperationStatus = 'InProgress' | 'Succeeded' | 'Failed';
+
+function statusOf(op: OperationRecord, now: number): OperationStatus {
+  if (op.held || now < op.completesAt) return 'InProgress';
   return op.error ? 'Failed' : 'Succeeded';
+}
+
+/** An operation as the control API lists it. */
+export interface OperationInfo {
+  id: string;
+  status: OperationStatus;
+  /** Held by the test: InProgress until releaseOperations. */
+  held: boolean;
+  startTime: string;
+  endTime?: string;
+  /** The request that started it (normalized path). */
+  method?: string;
+  path?: string;
+  /** The Azure-AsyncOperation (status) and Location (monitor) URLs handed to the client. */
+  asyncOperationUrl?: string;
+  locationUrl?: string;
+}
+
+export function describeOperations(world: World, now: number): OperationInfo[] {
+  return [...world.operations.values()].map((op) => {
+    const status = statusOf(op, now);
+    const started = op.startedBy;
+    return {
+      id: op.id,
+      status,
+      held: op.held === true,
+      startTime: op.startTime,
+      ...(status !== 'InProgress' ? { endTime: new Date(op.completesAt).toISOString() } : {}),
+      ...(started
+        ? { method: started.method, path: started.path, asyncOperationUrl: operationUrl(started.origin, op, false), locationUrl: operationUrl(started.origin, op, true) }
+        : {}),
+    };
+  });
 }
 
 /** GET .../locations/{location}/operations/{id}: the status, or with monitor=true the final result. */

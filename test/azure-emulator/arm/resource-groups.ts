@@ -4,7 +4,7 @@ import { idKey, isAtOrAbove, resourceGroupId } from '../ids.js';
 import type { ResourceGroupRecord, SubscriptionRecord } from '../world.js';
 import { pagedList, requestBody, type ArmContext } from './context.js';
 import { armErrors } from './errors.js';
-import { pollingHeaders, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, pollingHeaders, provisioningState, startOperation } from './lro.js';
 import { findResourceGroup, locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
 
 function renderSubscription(sub: SubscriptionRecord): Record<string, unknown> {
@@ -93,7 +93,7 @@ export function listResourceGroups(ctx: ArmContext): EmulatorResponse {
 export function deleteResourceGroup(ctx: ArmContext): EmulatorResponse {
   const rg = findResourceGroup(ctx);
   if (!rg) throw armErrors.resourceGroupNotFound(param(ctx, 'resourceGroupName'));
-  if (ctx.options.lroDurationMs <= 0) {
+  if (!isLongRunning(ctx)) {
     for (const child of ctx.world.resourcesBelow(rg.id)) ctx.world.deleteResource(child.id);
     ctx.world.deleteResource(rg.id);
     return { status: 200 };

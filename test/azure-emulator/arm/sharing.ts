@@ -2,11 +2,11 @@
 // 5-tenant limits; answered 200, or 202 with Azure-AsyncOperation + Location + Retry-After, in which
 // case the change becomes visible when the operation completes.
 import { isRecord, type EmulatorResponse } from '../http.js';
-import { deterministicGuid } from '../ids.js';
+import { communityPublicName } from '../ids.js';
 import type { CommunityInfo, GalleryRecord, OperationEffect } from '../world.js';
 import { requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { applyEffect, pollingHeaders, startOperation } from './lro.js';
+import { applyEffect, isLongRunning, operationEnd, pollingHeaders, startOperation } from './lro.js';
 import { requireGallery } from './lookup.js';
 
 export const maxSharedSubscriptions = 30;
@@ -75,16 +75,17 @@ function nextSharing(gallery: GalleryRecord, type: OperationType, groups: Reques
       return { sharedSubscriptions, sharedTenants };
     }
     case 'Reset': {
-      // Reset clears the groups and turns community sharing off; the permission itself is kept.
-      const community: CommunityInfo | undefined = gallery.community ? { ...gallery.community, enabled: false, publicNames: [] } : undefined;
+      // Reset clears the groups and turns community sharing off; the permission and the public
+      // names are kept (Azure's docs say neither way): consumers no longer see the gallery.
+      const community: CommunityInfo | undefined = gallery.community ? { ...gallery.community, enabled: false } : undefined;
       return { sharedSubscriptions: [], sharedTenants: [], ...(community ? { community } : {}) };
     }
     case 'EnableCommunity': {
       if (gallery.permission !== 'Community' || !gallery.community) {
         throw armErrors.invalidParameter(`Gallery '${gallery.name}' has sharing permission '${gallery.permission}'. 'EnableCommunity' needs permission 'Community' with communityGalleryInfo.`, 'operationType');
       }
-      const prefix = gallery.community.publicNamePrefix ?? gallery.name;
-      const publicNames = gallery.community.publicNames.length > 0 ? gallery.community.publicNames : [`${prefix}-${deterministicGuid('public-name', gallery.id.toLowerCase())}`];
+      // The names were assigned when the gallery was made Community; a state loaded without them gets them now.
+      const publicNames = gallery.community.publicNames.length > 0 ? gallery.community.publicNames : [communityPublicName(gallery.id, gallery.community.publicNamePrefix ?? gallery.name)];
       return { sharedSubscriptions: gallery.sharedSubscriptions, sharedTenants: gallery.sharedTenants, community: { ...gallery.community, enabled: true, publicNames } };
     }
   }
@@ -102,13 +103,13 @@ export function shareGallery(ctx: ArmContext): EmulatorResponse {
   const result: Record<string, unknown> = { operationType: type };
   if (Array.isArray(body['groups'])) result['groups'] = body['groups'];
 
-  if (ctx.options.shareMode === 'sync' || ctx.options.lroDurationMs <= 0) {
+  if (ctx.options.shareMode === 'sync' || !isLongRunning(ctx)) {
     applyEffect(ctx.world, effect);
     if (ctx.options.shareMode === 'sync') return { status: 200, body: result };
     const op = startOperation(ctx, { location: gallery.location, result, durationMs: 0 });
     return { status: 202, headers: pollingHeaders(ctx, op, true) };
   }
-  gallery.sharingInProgressUntil = ctx.now + ctx.options.lroDurationMs;
+  gallery.sharingInProgressUntil = operationEnd(ctx);
   const op = startOperation(ctx, { location: gallery.location, result, effect });
   return { status: 202, headers: pollingHeaders(ctx, op, true) };
 }

@@ -7,7 +7,7 @@ import type { VirtualMachineRecord } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
 import { checkNetworkProfile, resolveImageReference, sameRegion } from './image-reference.js';
-import { pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
 
 type Kind = VirtualMachineRecord['kind'];
@@ -94,7 +94,7 @@ function profileOf(props: Record<string, unknown>, kind: Kind): Record<string, u
 
 function answer(ctx: ArmContext, record: VirtualMachineRecord, status: number): EmulatorResponse {
   const body = renderMachine(ctx, record);
-  if (ctx.options.lroDurationMs <= 0) return { status, body };
+  if (!isLongRunning(ctx)) return { status, body };
   return { status, body, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), false) };
 }
 
@@ -187,7 +187,7 @@ function remove(ctx: ArmContext, kind: Kind): EmulatorResponse {
   requireResourceGroup(ctx);
   const record = find(ctx, kind);
   if (!record) return { status: 204 };
-  if (ctx.options.lroDurationMs <= 0) {
+  if (!isLongRunning(ctx)) {
     ctx.world.deleteResource(record.id);
     return { status: 200 };
   }
@@ -204,7 +204,7 @@ function list(ctx: ArmContext, kind: Kind): EmulatorResponse {
 function power(ctx: ArmContext, kind: Kind, state: VirtualMachineRecord['powerState']): EmulatorResponse {
   const record = requireMachine(ctx, kind);
   record.powerState = state;
-  if (ctx.options.lroDurationMs <= 0) return { status: 200 };
+  if (!isLongRunning(ctx)) return { status: 200 };
   return { status: 202, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), true) };
 }
 
