@@ -22,6 +22,11 @@ export function galleryShareManifest(name: string, galleryName: string, spec: Pa
   };
 }
 
+/** The GalleryShare collection of a namespace. */
+export function galleryShares(namespace: string): string {
+  return `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
+}
+
 export async function waitForGalleryShare(
   client: KubeClient,
   namespace: string,
