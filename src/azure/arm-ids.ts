@@ -1,7 +1,6 @@
 // Azure resource ids and names the operator computes: gallery, image and version scopes, role
-// definition ids, the unique name consumers use, and deterministic role-assignment names (UUIDv5
-// of scope, principal and role), which let the operator recognise the assignments it created
-// without keeping any state of its own.
+// definition ids, the unique name consumers use, and UUIDv5 (for the deterministic names of
+// ownership.ts).
 import { createHash } from 'node:crypto';
 
 export interface GalleryCoordinates {
@@ -41,10 +40,6 @@ export function sameId(a: string, b: string): boolean {
   return a.toLowerCase().replace(/\/+$/, '') === b.toLowerCase().replace(/\/+$/, '');
 }
 
-// A namespace of our own for UUIDv5 names (itself a random UUID, fixed forever: changing it
-// would make the operator lose track of every assignment it made).
-const ROLE_ASSIGNMENT_NAMESPACE = 'c4a5f0f2-3b1e-4f7a-9d53-6d2b8e1f0a77';
-
 /** RFC 4122 version-5 UUID of `name` in `namespace`. */
 export function uuidV5(namespace: string, name: string): string {
   const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
@@ -53,13 +48,4 @@ export function uuidV5(namespace: string, name: string): string {
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/**
- * The name the operator gives the assignment of `roleGuid` to `principalId` at `scope`. `owner`
- * (the kind that makes it) keeps the assignments of GalleryShares and TenantGrants apart, so
- * that neither ever deletes the other's.
- */
-export function roleAssignmentName(owner: string, scope: string, principalId: string, roleGuid: string): string {
-  return uuidV5(ROLE_ASSIGNMENT_NAMESPACE, `${owner}|${scope.toLowerCase()}|${principalId.toLowerCase()}|${roleGuid.toLowerCase()}`);
 }

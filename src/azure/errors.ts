@@ -20,6 +20,68 @@ export type Failure =
 
 export type FailureKind = Failure['kind'];
 
+/**
+ * What the caller knows that makes a refusal likely to pass by itself: Azure documents some
+ * refusals as replication delays, but only the context tells them from a real refusal.
+ */
+export interface TransienceContext {
+  /** Now, in ms since the epoch. */
+  now: number;
+  /** Role assignments this operator made recently (scope, and when, in ms): RBAC takes minutes to apply. */
+  recentGrants?: readonly { scope: string; at: number }[];
+  /** When consent to the application was seen given in the tenant (ms): its service principal takes a while to replicate. */
+  consentSeenAt?: number;
+  /** Regions an image version targets whose replication has not finished (lower case). */
+  replicatingRegions?: readonly string[];
+}
+
+/** How long Azure's documented delays last, at most, before a refusal means what it says. */
+export const SETTLING_MS = {
+  /** A principal created moments ago, not yet replicated to ARM ("this error might be related to a replication delay"). */
+  principalReplication: 5 * 60_000,
+  /** A role assignment takes effect ("up to 10 minutes", Azure RBAC troubleshooting). */
+  roleAssignmentPropagation: 10 * 60_000,
+  /** A service principal created by consent reaching the token service. */
+  consentReplication: 10 * 60_000,
+  /** An image version replicating to a region ("can take hours"). */
+  imageReplication: 6 * 3600_000,
+};
+
+/** The scope in an AuthorizationFailed message ("... over scope '/subscriptions/...'"), if any. */
+function refusedScope(message: string): string | undefined {
+  return /over scope '([^']+)'/i.exec(message)?.[1];
+}
+
+const isAtOrBelow = (scope: string, granted: string) => {
+  const a = scope.toLowerCase().replace(/\/+$/, '');
+  const b = granted.toLowerCase().replace(/\/+$/, '');
+  return a === b || a.startsWith(`${b}/`);
+};
+
+/**
+ * A terminal refusal re-read in its context: the refusals Azure documents as passing within a
+ * while become transient (Reconciling with backoff for that while, then Stalled).
+ */
+export function withTransience(failure: Failure, context: TransienceContext | undefined): Failure {
+  if (failure.kind !== 'terminal') return failure;
+  const transient = (settlesWithinMs: number): Failure => ({ kind: 'transient', code: failure.code, message: failure.message, settlesWithinMs });
+  if (failure.code === 'PrincipalNotFound') return transient(SETTLING_MS.principalReplication);
+  if (!context) return failure;
+  if (failure.code === 'AuthorizationFailed' || failure.code === 'LinkedAuthorizationFailed') {
+    const scope = refusedScope(failure.message);
+    const recent = (context.recentGrants ?? []).filter((g) => context.now - g.at < SETTLING_MS.roleAssignmentPropagation);
+    if (recent.some((g) => scope === undefined || isAtOrBelow(scope, g.scope))) return transient(SETTLING_MS.roleAssignmentPropagation);
+  }
+  if ((failure.code === 'AADSTS700016' || failure.code === 'AADSTS7000229') && context.consentSeenAt !== undefined && context.now - context.consentSeenAt < SETTLING_MS.consentReplication) {
+    return transient(SETTLING_MS.consentReplication);
+  }
+  if (failure.code === 'GalleryImageNotFound') {
+    const region = /not available in (\S+) region/i.exec(failure.message)?.[1]?.toLowerCase().replace(/\s+/g, '');
+    if (region && (context.replicatingRegions ?? []).includes(region)) return transient(SETTLING_MS.imageReplication);
+  }
+  return failure;
+}
+
 interface ErrorLike {
   name?: string;
   retryAfterMs?: number;

@@ -100,3 +100,72 @@ describe('served CRD check (missingFields)', () => {
     expect(missingFields(expected, { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'status')).to.deep.equal([]);
   });
 });
+
+describe('classifyFailure with context: refusals Azure documents as passing within a while', () => {
+  const now = NOW;
+  const gallery = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g';
+  const rest = (code: string, message: string, statusCode = 403) => Object.assign(new Error(message), { name: 'RestError', statusCode, code });
+  const cases: { name: string; err: Error; context?: Parameters<typeof classifyFailure>[2]; kind: string; settlesWithinMs?: number }[] = [
+    { name: 'PrincipalNotFound (replication delay), whatever the context', err: rest('PrincipalNotFound', 'Principal p does not exist in the directory t. This error might be related to a replication delay.', 400), kind: 'transient', settlesWithinMs: 300_000 },
+    {
+      name: 'AuthorizationFailed on a scope at or below a grant this operator made minutes ago',
+      err: rest('AuthorizationFailed', `The client 'c' does not have authorization to perform action 'Microsoft.Compute/galleries/read' over scope '${gallery}/images/i' or the scope is invalid.`),
+      context: { now, recentGrants: [{ scope: gallery, at: now - 60_000 }] },
+      kind: 'transient',
+      settlesWithinMs: 600_000,
+    },
+    {
+      name: 'AuthorizationFailed on a scope the recent grant does not cover',
+      err: rest('AuthorizationFailed', "... over scope '/subscriptions/s/resourceGroups/other' or the scope is invalid."),
+      context: { now, recentGrants: [{ scope: gallery, at: now - 60_000 }] },
+      kind: 'terminal',
+    },
+    {
+      name: 'AuthorizationFailed long after the grant',
+      err: rest('AuthorizationFailed', `... over scope '${gallery}' or the scope is invalid.`),
+      context: { now, recentGrants: [{ scope: gallery, at: now - 3_600_000 }] },
+      kind: 'terminal',
+    },
+    { name: 'AuthorizationFailed with no grant of ours', err: rest('AuthorizationFailed', `... over scope '${gallery}'.`), kind: 'terminal' },
+    {
+      name: 'LinkedAuthorizationFailed right after a grant',
+      err: rest('LinkedAuthorizationFailed', `The client has permission to perform action on scope '/x', however the linked subscription was not found; over scope '${gallery}'.`),
+      context: { now, recentGrants: [{ scope: gallery, at: now - 10_000 }] },
+      kind: 'transient',
+      settlesWithinMs: 600_000,
+    },
+    {
+      name: 'AADSTS700016 shortly after consent',
+      err: Object.assign(new Error('AADSTS700016: Application with identifier a was not found in the directory t.'), { name: 'AuthenticationError', statusCode: 400 }),
+      context: { now, consentSeenAt: now - 30_000 },
+      kind: 'transient',
+      settlesWithinMs: 600_000,
+    },
+    {
+      name: 'AADSTS7000229 with no consent seen',
+      err: Object.assign(new Error('AADSTS7000229: The client application a is missing service principal in the tenant t.'), { name: 'AuthenticationError', statusCode: 400 }),
+      context: { now },
+      kind: 'terminal',
+    },
+    {
+      name: 'GalleryImageNotFound for a region that is targeted but still replicating',
+      err: rest('GalleryImageNotFound', 'The gallery image /x is not available in westus region. Please contact image owner to replicate to this region, or change your requested region.', 404),
+      context: { now, replicatingRegions: ['westus'] },
+      kind: 'transient',
+      settlesWithinMs: 6 * 3_600_000,
+    },
+    {
+      name: 'GalleryImageNotFound for a region the version does not target',
+      err: rest('GalleryImageNotFound', 'The gallery image /x is not available in eastus region. Please contact image owner.', 404),
+      context: { now, replicatingRegions: ['westus'] },
+      kind: 'terminal',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const failure = classifyFailure(c.err, 'x', c.context);
+      expect(failure.kind).to.equal(c.kind);
+      if (c.settlesWithinMs !== undefined) expect(failure).to.deep.include({ settlesWithinMs: c.settlesWithinMs });
+    });
+  }
+});

@@ -125,7 +125,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
         details: [missing.length ? { type: 'Synced', status: 'False', reason: 'Adding', message: `${missing.length} to add.` } : { type: 'Synced', status: 'True', reason: 'Synced', message: `${o.spec.want.length} in place.` }],
       };
     },
-    planDeletion: (o: Obj, observed: Observed) => o.spec.want.filter((w) => observed.have.includes(w)).map((item) => ({ type: 'add', item })),
+    planDeletion: (o: Obj, observed: Observed) => ({ actions: o.spec.want.filter((w) => observed.have.includes(w)).map((item): Action => ({ type: 'add', item })) }),
     act(_o, action) {
       world.acted.push(action);
       if (behaviour.actError) return Promise.reject(behaviour.actError);
@@ -141,7 +141,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
       return Promise.resolve(polled);
     },
     describe: (a: Action) => ({ reason: 'Added', text: `add ${a.item}`, operation: 'add' }),
-    status: (_o: Obj, observed: Observed) => ({ have: observed.have }),
+    status: (_o: Obj, observed: Observed | undefined) => (observed ? { have: observed.have } : {}),
   };
   const reconciler = new ManagedReconciler(handler, { cache, client, events, stalledRecheckMs: RECHECK_MS, credentialsRecheckMs: CREDENTIALS_RECHECK_MS, now: () => NOW });
   return { world, reconciler };

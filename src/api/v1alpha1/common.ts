@@ -126,9 +126,10 @@ export const conditions = () =>
 export const observedGeneration = () =>
   Type.Optional(
     Type.Integer({
-      description: 'The .metadata.generation that the status describes; differs from it while the operator has not yet seen the latest spec.',
+      description:
+        'The .metadata.generation that the status describes; differs from it while the operator has not yet seen the latest spec. -1 (the default) until the operator first writes status.',
       format: 'int64',
-      minimum: 0,
+      minimum: -1,
     }),
   );
 

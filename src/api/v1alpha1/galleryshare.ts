@@ -147,13 +147,26 @@ export type GalleryShareSpec = Static<typeof GalleryShareSpec>;
 
 const ObservedRoleAssignment = Type.Object(
   {
-    name: text({ description: 'Name (GUID) of the role assignment in Azure, derived from scope, principal and role.', maxLength: 36 }),
+    name: text({ description: 'Name (GUID) of the role assignment in Azure, derived from this object (kind, namespace, name), scope, principal and role.', maxLength: 36 }),
     principalId: text({ description: 'Object id of the principal.', maxLength: 36 }),
     role: text({ description: 'Role as written in the spec.', maxLength: 64 }),
     scope: text({ description: 'Azure resource id the role is assigned at.', maxLength: 1024 }),
     id: Type.Optional(text({ description: 'Full Azure resource id of the role assignment.', maxLength: 2048 })),
   },
   { description: 'A role assignment this object owns.' },
+);
+
+const Adopted = Type.Object(
+  {
+    permission: text({ description: 'The sharing permission the gallery had.', maxLength: 16 }),
+    subscriptions: Type.Array(text({ description: 'A subscription id (lower case).', maxLength: 36 }), { description: 'Subscriptions the gallery was already shared with.', maxItems: 64 }),
+    tenants: Type.Array(text({ description: 'A tenant id (lower case).', maxLength: 36 }), { description: 'Tenants the gallery was already shared with.', maxItems: 16 }),
+    communityPublished: Type.Boolean({ description: 'Whether the gallery was already published to the community.' }),
+  },
+  {
+    description:
+      'What the gallery held before this object first changed it: adopted, never removed by its deletion. An entry that later leaves Azure (the object removed it, or anyone did) stops counting. Without this record, deletion with deletionPolicy Delete leaves direct shares and community publishing alone and says so in an event.',
+  },
 );
 
 export const GalleryShareStatus = Type.Object(
@@ -165,7 +178,7 @@ export const GalleryShareStatus = Type.Object(
     permission: Type.Optional(text({ description: 'The sharing permission observed in Azure.', maxLength: 16 })),
     communityPublicNames: Type.Optional(
       Type.Array(text({ description: 'A public name.', maxLength: 256 }), {
-        description: 'Public names of the community gallery, for /CommunityGalleries/<publicName>.',
+        description: 'Public names of the community gallery, for /CommunityGalleries/<publicName>; only while it is published (Azure assigns them earlier, but they resolve only once published).',
         maxItems: 16,
       }),
     ),
@@ -181,6 +194,7 @@ export const GalleryShareStatus = Type.Object(
     roleAssignments: Type.Optional(
       Type.Array(ObservedRoleAssignment, { description: 'Role assignments this object owns, as observed in Azure.', maxItems: 64 }),
     ),
+    adopted: Type.Optional(Adopted),
     operation: inFlightOperation(),
     lastFailure: failureRecord(),
     conditions: conditions(),

@@ -69,7 +69,11 @@ export function customResourceDefinition(def: KindDefinition): Record<string, un
       // The API server allows no more than the type here (metadata is implicitly specified).
       metadata: { type: 'object' },
       spec: plain(def.spec),
-      status: plain(def.status),
+      // A default on status itself, as Flux's own CRDs have: a fresh object (no operator yet,
+      // a namespace it does not watch, a kind it does not reconcile yet) then reads
+      // observedGeneration -1, which kstatus (Flux, kubectl wait) and Argo CD take as "in
+      // progress", not as healthy. A default on the field alone does nothing while status is absent.
+      status: { ...(plain(def.status) as Record<string, unknown>), default: { observedGeneration: -1 } },
     },
   };
   if (def.objectRules?.length) openAPIV3Schema['x-kubernetes-validations'] = def.objectRules;

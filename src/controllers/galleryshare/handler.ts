@@ -10,12 +10,13 @@ import { galleryId } from '../../azure/arm-ids.js';
 import type { AzureClients } from '../../azure/clients.js';
 import { pollGalleryOperation, readGallery, startSetPermission, startShare, type GalleryOperation } from '../../azure/gallery-sharing.js';
 import type { Polled, Started } from '../../azure/operations.js';
+import { isOwnedRoleAssignment, ownedDescription, type Owner } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
 import type { CredentialResolver } from '../shared/credentials.js';
-import type { ActionDescription, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
+import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
-import { checkPolicy, isOwned, planDeletion, planGalleryShare, type Action, type Observation } from './plan.js';
+import { adoptionRecord, checkPolicy, keepAdopted, planDeletion, planGalleryShare, type Action, type Adopted, type Observation } from './plan.js';
 
 export interface GalleryShareClients {
   compute: ComputeManagementClient;
@@ -29,6 +30,9 @@ export interface GalleryShareHandlerOptions {
   /** The GalleryShares that name a gallery (by its lower-cased id): an index lookup, not a scan. */
   sharesOfGallery(galleryId: string): GalleryShare[];
 }
+
+/** The owner of what a GalleryShare makes in Azure (ownership.ts). */
+export const ownerOf = (gs: GalleryShare): Owner => ({ kind: 'GalleryShare', namespace: gs.metadata.namespace ?? '', name: gs.metadata.name ?? '' });
 
 /** The index key of a GalleryShare's gallery: its id in lower case (ARM ids ignore case). */
 export const galleryKey = (gs: GalleryShare): string => galleryId(gs.spec.gallery).toLowerCase();
@@ -87,14 +91,14 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
   }
 
   plan(obj: GalleryShare, observed: Observation): KindPlan<Action> {
-    const plan = planGalleryShare(obj.spec, observed);
+    const plan = planGalleryShare(obj.spec, observed, ownerOf(obj));
     // Role assignments are synchronous and independent of the share calls: they go first, so
     // that a long-running share operation does not hold them back for another reconcile.
     return { ...plan, actions: [...plan.actions].sort((a, b) => Number(isLongRunning(a)) - Number(isLongRunning(b))) };
   }
 
-  planDeletion(obj: GalleryShare, observed: Observation): Action[] {
-    return planDeletion(obj.spec, observed);
+  planDeletion(obj: GalleryShare, observed: Observation): DeletionPlan<Action> {
+    return planDeletion(obj.spec, observed, ownerOf(obj), obj.status?.adopted as Adopted | undefined);
   }
 
   async act(obj: GalleryShare, action: Action, { compute, authorization }: GalleryShareClients, signal: AbortSignal): Promise<Started> {
@@ -113,7 +117,7 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
           signal,
         );
       case 'createRoleAssignment':
-        await createRoleAssignment(authorization, { ...action.assignment, description: `Managed by GalleryShare ${obj.metadata.namespace}/${obj.metadata.name}` }, signal);
+        await createRoleAssignment(authorization, { ...action.assignment, description: ownedDescription(ownerOf(obj)) }, signal);
         return { done: true };
       case 'deleteRoleAssignment':
         await deleteRoleAssignment(authorization, action.assignment.id, signal);
@@ -130,14 +134,20 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
     return { reason: EVENT_REASON[action.type === 'share' ? action.operation : action.type]!, text: describeAction(action), operation };
   }
 
-  status(obj: GalleryShare, observed: Observation): Omit<GalleryShareStatus, 'observedGeneration' | 'conditions'> {
+  status(obj: GalleryShare, observed: Observation | undefined, { before, current }: { before?: Observation; current?: GalleryShareStatus }): Omit<GalleryShareStatus, 'observedGeneration' | 'conditions'> {
+    const adopted = this.adopted(obj, observed, before, current);
+    // The gallery is gone: say nothing of its sharing, keep only the record.
+    if (!observed) return adopted ? { adopted } : {};
     const g = observed.gallery;
+    const owner = ownerOf(obj);
     return {
       galleryUniqueName: g.uniqueName,
       permission: g.permission,
-      ...(g.communityPublicNames.length ? { communityPublicNames: g.communityPublicNames } : {}),
+      // Azure assigns public names before publishing; they resolve only once published.
+      ...(g.communityEnabled && g.communityPublicNames.length ? { communityPublicNames: g.communityPublicNames } : {}),
       ...(g.permission === 'Groups' ? { directShare: { subscriptions: g.subscriptions, tenants: g.tenants } } : {}),
-      roleAssignments: observed.roleAssignments.filter(isOwned).map((ra) => ({
+      ...(adopted ? { adopted } : {}),
+      roleAssignments: observed.roleAssignments.filter((ra) => isOwnedRoleAssignment(ra, owner)).map((ra) => ({
         name: ra.name,
         principalId: ra.principalId,
         role: obj.spec.roleAssignments?.find((s) => s.principalId.toLowerCase() === ra.principalId && roleGuid(s.role) === ra.roleGuid)?.role ?? ra.roleGuid,
@@ -145,6 +155,20 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
         id: ra.id,
       })),
     };
+  }
+
+  /**
+   * The record of what the gallery held before this object first acted: made from the first
+   * observation of the first reconcile that got that far (the one before its first change), then
+   * kept in step with Azure. An object that acted before but has no record (a status restored
+   * without it) gets none: what it adopted can no longer be told.
+   */
+  private adopted(obj: GalleryShare, observed: Observation | undefined, before: Observation | undefined, current: GalleryShareStatus | undefined): Adopted | undefined {
+    const record = current?.adopted as Adopted | undefined;
+    if (record) return observed ? keepAdopted(record, observed.gallery) : record;
+    const actedBefore = (current?.conditions ?? []).some((c) => this.detailConditions.includes(c.type as (typeof this.detailConditions)[number]));
+    const first = before ?? observed;
+    return actedBefore || !first ? undefined : adoptionRecord(first.gallery);
   }
 
   /** The older GalleryShare (by creation, then name) that names the same gallery, if any. */

@@ -4,7 +4,8 @@
 // gives the spec, and planning again gives nothing (test/unit/galleryshare-plan.test.ts).
 import type { GalleryPermission, GalleryShareSpec } from '../../api/v1alpha1/index.js';
 import type { ConditionInput } from '../../runtime/conditions.js';
-import { roleAssignmentName, roleDefinitionId, roleScope, sameId } from '../../azure/arm-ids.js';
+import { roleDefinitionId, roleScope, sameId } from '../../azure/arm-ids.js';
+import { isOwnedRoleAssignment, roleAssignmentName, type Owner } from '../../azure/ownership.js';
 import type { CommunityInfo, ObservedGallery } from '../../azure/gallery-sharing.js';
 import type { ObservedRoleAssignment } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
@@ -38,8 +39,23 @@ export type Action =
 /** The plan: its detail conditions are DirectShareSynced, RoleAssignmentsSynced and CommunitySynced. */
 export type Plan = KindPlan<Action>;
 
-/** The owner part of our role-assignment names (see roleAssignmentName). */
-const OWNER = 'GalleryShare';
+/**
+ * What the gallery held before the object first changed it (status.adopted): the object adopts
+ * it, and its deletion never removes it. Ids in lower case.
+ */
+export interface Adopted {
+  permission: GalleryPermission;
+  subscriptions: string[];
+  tenants: string[];
+  communityPublished: boolean;
+}
+
+/** What deleting the object with deletionPolicy Delete undoes, and what it leaves for lack of a record. */
+export interface DeletionPlan {
+  actions: Action[];
+  /** Set when the adoption record is missing: what deletion leaves in Azure because it cannot tell who added it. */
+  leftAlone?: string;
+}
 
 const lower = (ids: readonly string[] | undefined) => (ids ?? []).map((id) => id.toLowerCase());
 const missing = (want: string[], have: string[]) => want.filter((id) => !have.includes(id));
@@ -59,13 +75,13 @@ export function checkPolicy(spec: GalleryShareSpec, policy: Policy): { reason: s
   };
 }
 
-/** The role assignments the spec asks for, with their deterministic names. */
-export function desiredRoleAssignments(spec: GalleryShareSpec): DesiredRoleAssignment[] {
+/** The role assignments the spec asks for, with the names the owner gives them (ownership.ts). */
+export function desiredRoleAssignments(spec: GalleryShareSpec, owner: Owner): DesiredRoleAssignment[] {
   return (spec.roleAssignments ?? []).map((ra) => {
     const scope = roleScope(spec.gallery, ra.image, ra.version);
     const guid = roleGuid(ra.role);
     return {
-      name: roleAssignmentName(OWNER, scope, ra.principalId, guid),
+      name: roleAssignmentName(owner, scope, ra.principalId, guid),
       scope,
       principalId: ra.principalId.toLowerCase(),
       principalType: ra.principalType,
@@ -76,12 +92,27 @@ export function desiredRoleAssignments(spec: GalleryShareSpec): DesiredRoleAssig
   });
 }
 
-/** Whether an observed assignment was made by the operator (its name is the one we would give it). */
-export function isOwned(ra: ObservedRoleAssignment): boolean {
-  return ra.name.toLowerCase() === roleAssignmentName(OWNER, ra.scope, ra.principalId, ra.roleGuid);
+/** What the gallery holds now, as the record of what was there before the object first acted. */
+export function adoptionRecord(gallery: ObservedGallery): Adopted {
+  return { permission: gallery.permission, subscriptions: lower(gallery.subscriptions), tenants: lower(gallery.tenants), communityPublished: gallery.communityEnabled };
 }
 
-export function planGalleryShare(spec: GalleryShareSpec, observed: Observation): Plan {
+/**
+ * The record kept up to date with what Azure holds now: an adopted entry that is gone (removed by
+ * the object itself because the spec dropped it, or by anyone) stops counting as pre-existing, so
+ * if it comes back it was added by whoever adds it then.
+ */
+export function keepAdopted(record: Adopted, gallery: ObservedGallery): Adopted {
+  const now = adoptionRecord(gallery);
+  return {
+    permission: record.permission,
+    subscriptions: record.subscriptions.filter((id) => now.subscriptions.includes(id)),
+    tenants: record.tenants.filter((id) => now.tenants.includes(id)),
+    communityPublished: record.communityPublished && now.communityPublished,
+  };
+}
+
+export function planGalleryShare(spec: GalleryShareSpec, observed: Observation, owner: Owner): Plan {
   const actions: Action[] = [];
   const details: ConditionInput[] = [];
   const current = observed.gallery.permission;
@@ -141,12 +172,10 @@ export function planGalleryShare(spec: GalleryShareSpec, observed: Observation):
       : { type: 'DirectShareSynced', status: 'True', reason: 'Synced', message: `Shared with ${wantSubs.length} subscription(s) and ${wantTenants.length} tenant(s).` });
   }
 
-  // Role assignments: create what is missing; delete only what we own and no longer want.
-  const desired = desiredRoleAssignments(spec);
-  const observedByName = new Map(observed.roleAssignments.map((ra) => [ra.name.toLowerCase(), ra]));
-  const toCreate = desired.filter((d) => !observedByName.has(d.name) && !observed.roleAssignments.some((o) => equivalent(o, d)));
-  const desiredNames = new Set(desired.map((d) => d.name));
-  const toDelete = observed.roleAssignments.filter((o) => isOwned(o) && !desiredNames.has(o.name.toLowerCase()));
+  // Role assignments: create what is missing; delete only what this object made and no longer wants.
+  const desired = desiredRoleAssignments(spec, owner);
+  const toCreate = desired.filter((d) => !observed.roleAssignments.some((o) => equivalent(o, d)));
+  const toDelete = observed.roleAssignments.filter((o) => isOwnedRoleAssignment(o, owner) && !desired.some((d) => equivalent(o, d)));
   for (const assignment of toCreate) actions.push({ type: 'createRoleAssignment', assignment });
   for (const assignment of toDelete) actions.push({ type: 'deleteRoleAssignment', assignment });
   if (spec.roleAssignments !== undefined || toDelete.length) {
@@ -167,20 +196,44 @@ function equivalent(o: ObservedRoleAssignment, d: DesiredRoleAssignment): boolea
   return sameId(o.scope, d.scope) && o.principalId.toLowerCase() === d.principalId && o.roleGuid === d.roleGuid;
 }
 
-/** What deleting the GalleryShare with deletionPolicy Delete undoes. */
-export function planDeletion(spec: GalleryShareSpec, observed: Observation): Action[] {
+/**
+ * What deleting the GalleryShare with deletionPolicy Delete undoes: what the spec names and Azure
+ * holds, less what the gallery held before the object first acted (`adopted`). Without that
+ * record (a status restored without it), who added a share or the community publishing cannot be
+ * told, so deletion leaves them and says so; role assignments carry their owner in their names,
+ * so they need no record.
+ */
+export function planDeletion(spec: GalleryShareSpec, observed: Observation, owner: Owner, adopted: Adopted | undefined): DeletionPlan {
   const actions: Action[] = [];
+  const doubtful: string[] = [];
   if (spec.directShare && observed.gallery.permission === 'Groups') {
     const subscriptions = lower(spec.directShare.subscriptions).filter((id) => lower(observed.gallery.subscriptions).includes(id));
     const tenants = lower(spec.directShare.tenants).filter((id) => lower(observed.gallery.tenants).includes(id));
-    if (subscriptions.length || tenants.length) actions.push({ type: 'share', operation: 'Remove', subscriptions, tenants });
+    if (!adopted) {
+      if (subscriptions.length || tenants.length) doubtful.push(`the direct shares with ${[...subscriptions.map((id) => `subscription ${id}`), ...tenants.map((id) => `tenant ${id}`)].join(', ')}`);
+    } else {
+      const remove = { subscriptions: missing(subscriptions, adopted.subscriptions), tenants: missing(tenants, adopted.tenants) };
+      if (remove.subscriptions.length || remove.tenants.length) actions.push({ type: 'share', operation: 'Remove', ...remove });
+    }
   }
-  if (spec.permission === 'Community' && observed.gallery.communityEnabled) actions.push({ type: 'share', operation: 'Reset' });
-  const desiredNames = new Set(desiredRoleAssignments(spec).map((d) => d.name));
+  if (spec.permission === 'Community' && observed.gallery.communityEnabled) {
+    if (!adopted) doubtful.push('the community publishing');
+    else if (!adopted.communityPublished) {
+      actions.push({ type: 'share', operation: 'Reset' });
+      // The object made the gallery a community gallery: it goes back to what it was.
+      if (adopted.permission !== 'Community') actions.push({ type: 'setPermission', permission: adopted.permission });
+    }
+  }
+  const desired = desiredRoleAssignments(spec, owner);
   for (const o of observed.roleAssignments) {
-    if (isOwned(o) && desiredNames.has(o.name.toLowerCase())) actions.push({ type: 'deleteRoleAssignment', assignment: o });
+    if (isOwnedRoleAssignment(o, owner) && desired.some((d) => equivalent(o, d))) actions.push({ type: 'deleteRoleAssignment', assignment: o });
   }
-  return actions;
+  return {
+    actions,
+    ...(doubtful.length
+      ? { leftAlone: `Left in Azure: ${doubtful.join(' and ')}. The record of what the gallery held before this GalleryShare first changed it (status.adopted) is missing, so what this object added cannot be told from what it adopted; remove them by hand if this object added them.` }
+      : {}),
+  };
 }
 
 function sameCommunityInfo(wanted: NonNullable<GalleryShareSpec['community']>, observed: CommunityInfo | undefined): boolean {

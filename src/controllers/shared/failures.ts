@@ -9,18 +9,23 @@
 //   terminal  -> Stalled <code> with what to do; looked at again after a recheck interval
 // Kubernetes failures are named as such, so that a forbidden Secret read is not reported as
 // something Azure refused.
-import { classifyAzureError, classifyOperationFailure, type Failure } from '../../azure/errors.js';
+import { classifyAzureError, classifyOperationFailure, withTransience, type Failure, type TransienceContext } from '../../azure/errors.js';
 import { OperationFailedError } from '../../azure/operations.js';
 import type { Outcome } from '../../runtime/conditions.js';
 import { KubeApiError } from '../../runtime/kube-client.js';
 import type { Phase } from './handler.js';
 
-export type { Failure };
+export type { Failure, TransienceContext };
 
-export function classifyFailure(err: unknown, doing: string): Failure {
-  if (err instanceof OperationFailedError) return classifyOperationFailure(err.code, err.message, doing);
+/**
+ * Names any failure with a class and a code. `context` (what the kind knows: grants it just made,
+ * consent just seen, regions still replicating) turns the refusals Azure documents as passing
+ * within a while into transient ones.
+ */
+export function classifyFailure(err: unknown, doing: string, context?: TransienceContext): Failure {
+  if (err instanceof OperationFailedError) return withTransience(classifyOperationFailure(err.code, err.message, doing), context);
   if (err instanceof KubeApiError) return classifyKubeFailure(err, doing);
-  return classifyAzureError(err, doing);
+  return withTransience(classifyAzureError(err, doing), context);
 }
 
 function classifyKubeFailure(err: KubeApiError, doing: string): Failure {

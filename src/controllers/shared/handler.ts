@@ -5,6 +5,7 @@
 // status writes, and what each failure means. The shape follows crossplane-runtime's managed
 // reconciler (one reconciler, a small external client per kind).
 import type { Condition, FailureRecord, InFlightOperation, KindDefinition } from '../../api/v1alpha1/index.js';
+import type { TransienceContext } from '../../azure/errors.js';
 import type { ConditionInput } from '../../runtime/conditions.js';
 import type { KubeObject } from '../../runtime/informer.js';
 import type { Polled, Started } from '../../azure/operations.js';
@@ -40,6 +41,13 @@ export interface KindPlan<Action> {
   stalled?: Explanation;
 }
 
+/** What deleting an object undoes, and what it leaves in Azure because it cannot tell who added it. */
+export interface DeletionPlan<Action> {
+  actions: Action[];
+  /** Said in a Warning event: what deletion leaves in Azure, and why. */
+  leftAlone?: string;
+}
+
 /** How an action is told in logs, events and status. */
 export interface ActionDescription {
   /** The Event reason (CamelCase): Shared, RoleAssignmentCreated, ... */
@@ -68,6 +76,11 @@ export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Actio
    * object holds what it names).
    */
   preconditions?(obj: Obj, phase: Phase): Explanation | undefined;
+  /**
+   * What makes a refusal likely to pass by itself for this object (grants it just made, consent
+   * just seen, regions still replicating), for classifyFailure.
+   */
+  transience?(obj: Obj, now: number): TransienceContext;
   /** Credentials and SDK clients for this object (a Secret read, so it may fail). */
   connect(obj: Obj, phase: Phase, signal: AbortSignal): Promise<Clients>;
   /** Reads only: what Azure holds for this object, or undefined when its target does not exist. */
@@ -76,16 +89,23 @@ export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Actio
   absent(obj: Obj): Explanation;
   /** Pure: the writes that make Azure match the spec, and the detail conditions. */
   plan(obj: Obj, observed: Observed): KindPlan<Action>;
-  /** Pure: what deleting the object with deletionPolicy Delete undoes. */
-  planDeletion(obj: Obj, observed: Observed): Action[];
+  /**
+   * Pure: what deleting the object with deletionPolicy Delete undoes: only what the object added,
+   * never what it adopted (what Azure held before it first acted).
+   */
+  planDeletion(obj: Obj, observed: Observed): DeletionPlan<Action>;
   /** Makes one change. A long-running one returns its resume state without waiting for it. */
   act(obj: Obj, action: Action, clients: Clients, signal: AbortSignal): Promise<Started>;
   /** Polls once an operation started earlier, by this process or another. */
   resume(obj: Obj, operation: InFlightOperation, clients: Clients, signal: AbortSignal): Promise<Polled>;
   describe(action: Action): ActionDescription;
   /**
-   * Pure: the kind's own status fields for what this reconcile observed. The shared fields
-   * (observedGeneration, conditions, operation) are the reconciler's; any returned are ignored.
+   * Pure: the kind's own status fields. `observed` is what this reconcile last observed, or
+   * undefined when it found the target gone: the status then claims nothing about Azure, and
+   * keeps only the kind's own records. `before` is what this reconcile observed before it made
+   * any change (for records of what Azure held before the object first acted); `current` is the
+   * stored status. The shared fields (observedGeneration, conditions, operation, lastFailure)
+   * are the reconciler's; any returned are ignored.
    */
-  status(obj: Obj, observed: Observed): Record<string, unknown>;
+  status(obj: Obj, observed: Observed | undefined, context: { before?: Observed; current?: Obj['status'] }): Record<string, unknown>;
 }

@@ -36,6 +36,9 @@ export interface ManagedReconcilerOptions<Obj extends ManagedObject> {
   now?: () => number;
 }
 
+/** How long the status write that reports an abandoned reconcile may take. */
+const REPORT_AFTER_ABORT_MS = 5_000;
+
 /** A failure that the queue retries with per-key backoff (and counts as a reconcile error). */
 export class RetryLaterError extends Error {
   constructor(readonly code: string, message: string) {
@@ -54,12 +57,19 @@ interface Run<Obj extends ManagedObject> {
   signal: AbortSignal;
   /** The long-running operation in flight, as status must record it after this reconcile. */
   operation: InFlightOperation | undefined;
+  /** What this reconcile observed before it made any change. */
+  before?: unknown;
 }
 
 /** What one status write reports. */
 interface Report<Observed> {
   outcome: Outcome;
-  observed?: Observed;
+  /**
+   * What this reconcile observed: null when it found the target gone (the status then claims
+   * nothing about it), undefined when it observed nothing (a failure, a precondition: the kind's
+   * fields stay as last observed).
+   */
+  observed?: Observed | null;
   details?: ConditionInput[];
   /** The failure met, when the outcome is one (kept in status.lastFailure), else undefined. */
   failureCode?: string;
@@ -124,7 +134,8 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     if (waiting) return waiting;
 
     const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, observed: null });
+    run.before = observed;
     const plan = handler.plan(run.obj, observed);
     if (plan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...plan.stalled }, observed, details: plan.details });
     if (plan.actions.length === 0) return this.finish(run, observed, plan);
@@ -135,7 +146,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     }
     // Everything was carried out: look again, so that Ready says what Azure says, not what we hoped.
     const after = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, observed: null });
     const replan = handler.plan(run.obj, after);
     if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
     if (replan.actions.length > 0) {
@@ -247,7 +258,9 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const waiting = await this.resumeOperation(run, clients);
     if (waiting) return waiting;
     const observed = await this.handler.observe(run.obj, clients, 'delete', run.signal);
-    for (const action of observed ? this.handler.planDeletion(run.obj, observed) : []) {
+    const plan = observed ? this.handler.planDeletion(run.obj, observed) : { actions: [] };
+    if (plan.leftAlone) this.options.events.record(run.obj, 'Warning', 'LeftInAzure', plan.leftAlone);
+    for (const action of plan.actions) {
       const pending = await this.act(run, action, clients, 'undoing in Azure before deletion', (_done, text) => `Deleting: ${text}.`);
       if (pending) return this.progress(run, { outcome: { state: 'progressing', ...pending } }, pending.retryAfterMs);
     }
@@ -279,7 +292,12 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   /** Maps a failure to status, an event, and what the queue does next (decideFailure). */
   private async failed(run: Run<Obj>, err: unknown): Promise<ReconcileResult> {
     const doing = run.phase === 'delete' ? 'undoing the changes in Azure before deletion' : `managing the ${this.handler.kind.kind}`;
-    const failure = classifyFailure(err, doing);
+    const failure = classifyFailure(err, doing, this.handler.transience?.(run.obj, this.now()));
+    if (run.signal.aborted) {
+      // The reconcile ran out of time (or shutdown stopped waiting): saying so in status is worth
+      // one more short write, which the aborted signal would refuse.
+      run.signal = AbortSignal.timeout(REPORT_AFTER_ABORT_MS);
+    }
     const last = run.obj.status?.lastFailure;
     const decision = decideFailure(failure, {
       phase: run.phase,
@@ -311,10 +329,20 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const generation = run.obj.metadata.generation ?? 0;
     const now = new Date(this.now());
     let conditions: Condition[] = [...(current?.conditions ?? [])];
+    if (report.observed === null) {
+      // The target is gone: no detail condition may still say that its parts are in place.
+      const gone = report.outcome.state === 'stalled' ? report.outcome : { reason: 'NotObserved', message: 'Azure was not observed.' };
+      for (const c of conditions.filter((c) => this.handler.detailConditions.includes(c.type))) {
+        conditions = setCondition(conditions, { type: c.type, status: 'Unknown', reason: gone.reason, message: `Not observed: ${gone.message}` }, generation, now);
+      }
+    }
     for (const detail of report.details ?? []) conditions = setCondition(conditions, detail, generation, now);
     conditions = applyOutcome(conditions, report.outcome, generation, now);
     const { observedGeneration: _g, conditions: _c, operation: _o, lastFailure: previousFailure, ...kindFields } = (current ?? {}) as ManagedStatus & Record<string, unknown>;
-    const fields = report.observed === undefined ? kindFields : this.handler.status(run.obj, report.observed);
+    const fields =
+      report.observed === undefined
+        ? kindFields
+        : this.handler.status(run.obj, report.observed ?? undefined, { before: run.before as Observed | undefined, current: current });
     const lastFailure = report.failureCode === undefined ? undefined : previousFailure?.code === report.failureCode ? previousFailure : { code: report.failureCode, since: timestamp(now) };
     const status: ManagedStatus = {
       ...withoutShared(fields),
