@@ -5,6 +5,8 @@ import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GROUP, VERSION, ALL_KINDS } from '../../src/api/v1alpha1/index.js';
+import { kstatus } from '../../src/runtime/kstatus.js';
+import { realKstatus } from '../support/real-kstatus.js';
 import { collectionPath, createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, rawGet, rawRequest, repoRoot, type KubeClients } from '../support/kube.js';
 
 const samplesDir = join(repoRoot, 'config', 'samples');
@@ -90,5 +92,23 @@ describe('CRDs on a real API server', () => {
       'sharedimagevm.galleryshare.io/web-1',
       'tenantgrant.galleryshare.io/contoso-to-fabrikam',
     ]);
+  });
+
+  it('gives a fresh object of each kind (no operator has written its status) a status that kstatus itself reads as InProgress, not Current', async function () {
+    this.timeout(600_000); // kstatus is built from Go modules on first use
+    // The case statusless-objects-read-current: no operator runs here, as when it is down, does
+    // not watch the namespace, or does not reconcile the kind yet.
+    const applied = [];
+    for (const file of ['galleryshare.yaml', 'tenantgrant.yaml', 'sharedimagevm.yaml']) {
+      const { stdout } = await kubectl(['apply', '-n', namespace, '-f', join(samplesDir, file), '-o', 'json']);
+      applied.push(JSON.parse(stdout) as { kind: string; metadata: { generation: number }; status?: { observedGeneration?: number } });
+    }
+    for (const obj of applied) expect(obj.status, `${obj.kind} defaults its status`).to.deep.equal({ observedGeneration: -1 });
+    const real = await realKstatus(applied);
+    expect(real.map((r) => r.status), 'kstatus (fluxcd/cli-utils)').to.deep.equal(['InProgress', 'InProgress', 'InProgress']);
+    expect(applied.map((o) => kstatus(o as Parameters<typeof kstatus>[0])), 'the operator\'s own model agrees').to.deep.equal(['InProgress', 'InProgress', 'InProgress']);
+    // Without the default, kstatus would say Current: the model agrees on that state too.
+    const bare = applied.map(({ status: _s, ...rest }) => rest);
+    expect((await realKstatus(bare)).map((r) => r.status)).to.deep.equal(bare.map((o) => kstatus(o as Parameters<typeof kstatus>[0])));
   });
 });

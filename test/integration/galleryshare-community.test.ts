@@ -11,8 +11,8 @@ import { sampleSeed } from '../emulator/helpers.js';
 import { adminRequest, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
-import { galleryShareManifest } from '../support/galleryshares.js';
+import { ensureKstatus } from '../support/real-kstatus.js';
+import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 
 describe('GalleryShare community publishing end to end', () => {
   let azure: RunningEmulator;
@@ -23,18 +23,7 @@ describe('GalleryShare community publishing end to end', () => {
   const galleryName = `c${randomBytes(4).toString('hex')}`;
   const path = () => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares/public`;
 
-  async function waitFor(predicate: (gs: GalleryShare) => boolean, what: string): Promise<GalleryShare> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const gs = await client.get<GalleryShare>(path());
-      if (predicate(gs)) {
-        await expectKstatusAgrees(gs, what);
-        return gs;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(gs.status)}\n${operator.logs().split('\n').slice(-10).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitFor = (predicate: (gs: GalleryShare) => boolean, what: string, name = 'public') => waitForGalleryShare(client, namespace, name, predicate, { what, logs: () => operator.logs() });
   const sharingProfile = async () => (await adminRequest(azure, 'GET', galleryPathOf(galleryName))).body.properties!.sharingProfile!;
 
   before(async function () {
@@ -80,7 +69,35 @@ describe('GalleryShare community publishing end to end', () => {
     expect(updated.publicNames).to.deep.equal(profile.communityGalleryInfo!.publicNames);
 
     await client.patch(path(), { spec: { permission: 'Private', community: null } }, 'merge');
-    await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.permission === 'Private', 'Private again');
-    expect((await sharingProfile()).permissions).to.equal('Private');
+    const withdrawn = await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.permission === 'Private', 'Private again');
+    const after = await sharingProfile();
+    expect(after.permissions).to.equal('Private');
+    // Azure keeps assigned public names on a withdrawn gallery; they resolve to nothing, so the
+    // status names none ("has a public name" is not "is published").
+    expect(after.communityGalleryInfo?.communityGalleryEnabled ?? false).to.equal(false);
+    expect(withdrawn.status?.communityPublicNames, 'no public names once withdrawn').to.equal(undefined);
+  });
+
+  it('publishes a gallery that Azure already gave public names (permission Community, not yet enabled): EnableCommunity is still called', async () => {
+    const preset = `g${galleryName}pre`;
+    const put = await adminRequest(azure, 'PUT', galleryPathOf(preset), {
+      location: 'westus',
+      properties: { sharingProfile: { permissions: 'Community', communityGalleryInfo: { publisherUri: 'https://contoso.example.com', publisherContact: 'images@contoso.example.com', eula: 'https://contoso.example.com/eula', publicNamePrefix: 'contoso' } } },
+    });
+    expect(put.status).to.be.oneOf([200, 201]);
+    const before = ((put.body.properties as unknown as { sharingProfile: { communityGalleryInfo: { publicNames?: string[]; communityGalleryEnabled?: boolean } } }).sharingProfile).communityGalleryInfo;
+    expect(before.publicNames, 'Azure names it at creation').to.have.length(1);
+    expect(before.communityGalleryEnabled).to.equal(false);
+    await client.create(
+      `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`,
+      galleryShareManifest('named', preset, {
+        permission: 'Community',
+        community: { publisherUri: 'https://contoso.example.com', publisherContact: 'images@contoso.example.com', eula: 'https://contoso.example.com/eula', publicNamePrefix: 'contoso' },
+      }),
+    );
+    const ready = await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.conditions?.find((c) => c.type === 'CommunitySynced')?.status === 'True', 'published', 'named');
+    expect(ready.status?.communityPublicNames).to.deep.equal(before.publicNames);
+    const profile = (await adminRequest(azure, 'GET', galleryPathOf(preset))).body.properties as unknown as { sharingProfile: { communityGalleryInfo: { communityGalleryEnabled: boolean } } };
+    expect(profile.sharingProfile.communityGalleryInfo.communityGalleryEnabled, 'published, not merely named').to.equal(true);
   });
 });

@@ -14,9 +14,9 @@ import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, testKubeconfigPath, type KubeClients } from '../support/kube.js';
-import { galleryShareManifest } from '../support/galleryshares.js';
+import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { ensureKstatus, expectKstatusAgrees } from '../support/real-kstatus.js';
+import { ensureKstatus } from '../support/real-kstatus.js';
 
 const RESYNC_SECONDS = 3;
 const partnerTenant = ids.fabrikam;
@@ -43,20 +43,8 @@ describe('GalleryShare end to end', function () {
     return res.body;
   }
 
-  async function waitFor(name: string, predicate: (gs: GalleryShare) => boolean, what: string, timeoutMs = 30_000): Promise<GalleryShare> {
-    const deadline = Date.now() + timeoutMs;
-    let last: GalleryShare | undefined;
-    for (;;) {
-      last = await client.get<GalleryShare>(gsPath(name)).catch(() => undefined);
-      if (last && predicate(last)) {
-        // Every state a test waits for is also read by kstatus itself, as Flux reads it.
-        await expectKstatusAgrees(last, `${name} (${what})`);
-        return last;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(last?.status)}\noperator log tail:\n${operator.logs().split('\n').slice(-15).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitFor = (name: string, predicate: (gs: GalleryShare) => boolean, what: string, timeoutMs = 30_000) =>
+    waitForGalleryShare(client, namespace, name, predicate, { what, timeoutMs, logs: () => operator.logs() });
   /** Waits until the object is gone, i.e. the operator removed its finalizer. */
   async function waitUntilGone(name: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
