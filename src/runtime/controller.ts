@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PerKeyBackoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import type { KubeObject, ObjectCache } from './informer.js';
+import { objectKey, type KubeObject, type ObjectCache } from './informer.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -59,7 +59,7 @@ export class Controller<T extends KubeObject> {
     options.metrics.maxConcurrentReconciles.set({ controller: options.name }, options.workers);
     options.informer.onChange((event, obj, old) => {
       if (event === 'updated' && old && !worthReconciling(obj, old)) return;
-      this.queue.add(keyOf(obj));
+      this.queue.add(objectKey(obj));
     });
   }
 
@@ -126,10 +126,6 @@ export class Controller<T extends KubeObject> {
       metrics.reconcileTime.observe({ controller: name }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
-}
-
-export function keyOf(obj: KubeObject): string {
-  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
 /**
