@@ -8,6 +8,7 @@ import { EventRecorder } from './events.js';
 import { startHealthServer } from './health-server.js';
 import { Informer, type KubeObject } from './informer.js';
 import { KubeClient } from './kube-client.js';
+import { kubeListerWatcher } from './list-watch.js';
 import { LeaderElector } from './leader-election.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -39,9 +40,7 @@ export class Manager {
 
   informer<T extends KubeObject>(path: string): Informer<T> {
     const informer = new Informer<T>({
-      kc: this.options.kc,
-      client: this.client,
-      path,
+      listerWatcher: kubeListerWatcher<T>(this.options.kc, this.client, path),
       logger: this.options.logger.child({ informer: path }),
     });
     this.informers.push(informer as unknown as Informer<KubeObject>);
