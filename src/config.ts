@@ -3,6 +3,7 @@
 // start-up with a message that names the setting. `--help` prints the table (the README's table
 // is the same list).
 import { readFileSync } from 'node:fs';
+import { UUID } from './api/v1alpha1/schema-kit.js';
 
 export interface PolicyConfig {
   /** Subscriptions direct sharing may target; undefined means any. */
@@ -45,7 +46,6 @@ interface Setting {
   description: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** The settings, in the order `--help` and the README list them. */
