@@ -26,21 +26,21 @@ export interface LeaderElectionTimings {
 export const DEFAULT_LEADER_ELECTION_TIMINGS: LeaderElectionTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
 /**
- * The first rule the timings break, naming them with `names` (the options here, the settings in
- * config.ts); undefined when they hold. The leader must give up (renew deadline) before a standby
- * may take over (lease duration), and must get more than one jittered retry within its deadline.
+ * The first rule the timings break, each timing shown by `label` (the options here; config.ts
+ * shows its settings); undefined when they hold. The leader must give up (renew deadline) before
+ * a standby may take over (lease duration), and must get more than one jittered retry within its
+ * deadline.
  */
 export function leaderElectionTimingsProblem(
   timings: LeaderElectionTimings,
-  names: Record<keyof LeaderElectionTimings, string> = { leaseDurationMs: 'leaseDurationMs', renewDeadlineMs: 'renewDeadlineMs', retryPeriodMs: 'retryPeriodMs' },
+  label: (key: keyof LeaderElectionTimings) => string = (key) => `${key} (${timings[key]} ms)`,
 ): string | undefined {
-  const shown = (key: keyof LeaderElectionTimings) => `${names[key]} (${timings[key]} ms)`;
   for (const key of ['leaseDurationMs', 'renewDeadlineMs', 'retryPeriodMs'] as const) {
-    if (!(timings[key] > 0)) return `${shown(key)} must be greater than zero`;
+    if (!(timings[key] > 0)) return `${label(key)} must be greater than zero`;
   }
-  if (timings.leaseDurationMs <= timings.renewDeadlineMs) return `${shown('leaseDurationMs')} must be greater than ${shown('renewDeadlineMs')}`;
+  if (timings.leaseDurationMs <= timings.renewDeadlineMs) return `${label('leaseDurationMs')} must be greater than ${label('renewDeadlineMs')}`;
   if (timings.renewDeadlineMs <= JITTER_FACTOR * timings.retryPeriodMs) {
-    return `${shown('renewDeadlineMs')} must be greater than ${JITTER_FACTOR} × ${shown('retryPeriodMs')}`;
+    return `${label('renewDeadlineMs')} must be greater than ${JITTER_FACTOR} × ${label('retryPeriodMs')}`;
   }
   return undefined;
 }

@@ -278,8 +278,8 @@ describe('leader election timings', () => {
     });
   }
 
-  it('names the timings as the caller calls them', () => {
-    const names = { leaseDurationMs: '--lease', renewDeadlineMs: '--renew', retryPeriodMs: '--retry' };
-    expect(leaderElectionTimingsProblem({ leaseDurationMs: 1_000, renewDeadlineMs: 1_000, retryPeriodMs: 100 }, names)).to.equal('--lease (1000 ms) must be greater than --renew (1000 ms)');
+  it('shows the timings as the caller labels them', () => {
+    const label = (key: keyof LeaderElectionTimings) => ({ leaseDurationMs: '--lease=1s', renewDeadlineMs: '--renew=1s', retryPeriodMs: '--retry=100ms' })[key];
+    expect(leaderElectionTimingsProblem({ leaseDurationMs: 1_000, renewDeadlineMs: 1_000, retryPeriodMs: 100 }, label)).to.equal('--lease=1s must be greater than --renew=1s');
   });
 });
