@@ -1,16 +1,13 @@
 // Every setting of the operator, in one table: its flag, its environment variable, its default,
-// how it is parsed and what it means. Flags win over environment variables. A bad value stops
-// start-up with a message that names the setting. `--help` prints the table (the README's table
-// is the same list).
+// how it is parsed and what it means. Flags win over environment variables; node:util's parseArgs
+// reads the flags, its options generated from the table. A bad value stops start-up with a
+// message that names the setting. `--help` prints the table (the README's table is the same list).
 import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { UUID } from './api/v1alpha1/schema-kit.js';
+import type { Policy } from './controllers/shared/policy.js';
+import { leaderElectionTimingsProblem, type LeaderElectionTimings } from './runtime/leader-election.js';
 
-export interface PolicyConfig {
-  /** Subscriptions direct sharing may target; undefined means any. */
-  allowedShareSubscriptions?: ReadonlySet<string>;
-  /** Tenants direct sharing may target; undefined means any. */
-  allowedShareTenants?: ReadonlySet<string>;
-  allowCommunitySharing: boolean;
-}
 
 export interface OperatorConfig {
   kubeconfig?: string;
@@ -20,14 +17,19 @@ export interface OperatorConfig {
   azureCaFile?: string;
   workers: number;
   resyncIntervalMs: number;
+  /** How long one reconcile may take before its calls are abandoned and the object retried. */
+  reconcileTimeoutMs: number;
   leaderElect: boolean;
   leaderElectionId: string;
   leaderElectionNamespace: string;
+  /** Leader election timings, valid together as client-go requires (see leaderElectionTimingsProblem). */
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   metricsBindAddress: string;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   shutdownTimeoutMs: number;
-  reconcileTimeoutMs: number;
-  policy: PolicyConfig;
+  policy: Policy;
   /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
   identity: IdentityKind;
 }
@@ -46,7 +48,6 @@ interface Setting {
   description: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** The settings, in the order `--help` and the README list them. */
@@ -58,13 +59,16 @@ export const SETTINGS = {
   azureCaFile: { flag: '--azure-ca-file', env: 'AZURE_CA_FILE', default: '(system CAs)', description: 'Extra PEM CA bundle trusted for Azure and Entra endpoints (added to the system CAs).' },
   workers: { flag: '--workers', env: 'WORKERS', default: '10', description: 'Concurrent reconciles per controller (1-200).' },
   resyncInterval: { flag: '--resync-interval', env: 'RESYNC_INTERVAL', default: '10m', description: 'How often each object is compared with Azure when nothing changed (with ±10% jitter); 1s to 24h (below a few minutes only for tests: each resync costs ARM reads).' },
+  reconcileTimeout: { flag: '--reconcile-timeout', env: 'RECONCILE_TIMEOUT', default: '1m', description: 'How long one reconcile may take; its Azure and Kubernetes calls are abandoned after it, and the object is retried with backoff. 1s to 1h.' },
   leaderElect: { flag: '--leader-elect', env: 'LEADER_ELECT', default: 'true', description: 'Elect a leader on a Lease so that only one replica reconciles (true/false).' },
   leaderElectionId: { flag: '--leader-election-id', env: 'LEADER_ELECTION_ID', default: 'gallery-share-operator', description: 'Name of the leader-election Lease.' },
   leaderElectionNamespace: { flag: '--leader-election-namespace', env: 'LEADER_ELECTION_NAMESPACE', default: "(the pod's namespace, else default)", description: 'Namespace of the leader-election Lease.' },
+  leaderElectionLeaseDuration: { flag: '--leader-election-lease-duration', env: 'LEADER_ELECTION_LEASE_DURATION', default: '15s', description: 'How long a standby waits after it last saw the leader renew the Lease before it takes the Lease over; 1s to 10m, longer than the renew deadline.' },
+  leaderElectionRenewDeadline: { flag: '--leader-election-renew-deadline', env: 'LEADER_ELECTION_RENEW_DEADLINE', default: '10s', description: 'How long the leader keeps trying to renew the Lease before it gives leadership up and exits; 100ms to 10m, longer than 1.2 × the retry period.' },
+  leaderElectionRetryPeriod: { flag: '--leader-election-retry-period', env: 'LEADER_ELECTION_RETRY_PERIOD', default: '2s', description: 'How often the leader renews the Lease and a standby tries to take it (a standby waits up to 1.2 retry periods more, at random); 100ms to 10m.' },
   metricsBindAddress: { flag: '--metrics-bind-address', env: 'METRICS_BIND_ADDRESS', default: ':8080', description: 'host:port serving /metrics, /healthz and /readyz; "0" turns it off.' },
   logLevel: { flag: '--log-level', env: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error or fatal. Logs are JSON lines.' },
   shutdownTimeout: { flag: '--shutdown-timeout', env: 'SHUTDOWN_TIMEOUT', default: '30s', description: 'On SIGTERM, how long in-flight reconciles may finish before the process exits.' },
-  reconcileTimeout: { flag: '--reconcile-timeout', env: 'RECONCILE_TIMEOUT', default: '1m', description: 'How long one reconcile may take; its Azure and Kubernetes calls are abandoned after it, and the object is retried with backoff.' },
   allowedShareSubscriptions: { flag: '--allowed-share-subscriptions', env: 'ALLOWED_SHARE_SUBSCRIPTIONS', default: '*', description: 'Policy: comma-separated subscription ids direct sharing may target, or * for any.' },
   allowedShareTenants: { flag: '--allowed-share-tenants', env: 'ALLOWED_SHARE_TENANTS', default: '*', description: 'Policy: comma-separated tenant ids direct sharing may target, or * for any.' },
   allowCommunitySharing: { flag: '--allow-community-sharing', env: 'ALLOW_COMMUNITY_SHARING', default: 'false', description: 'Policy: whether GalleryShares may publish galleries to the community (everyone).' },
@@ -87,8 +91,10 @@ export const IDENTITY_VARIABLES = {
 export type IdentityKind = 'workload identity' | 'client secret' | 'client certificate' | 'managed identity';
 
 export function helpText(): string {
-  const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(30)} ${s.env.padEnd(32)} default ${s.default}\n      ${s.description}`);
-  const identity = Object.values(IDENTITY_VARIABLES).map((v) => `  ${''.padEnd(30)} ${v.env.padEnd(32)}\n      ${v.description}`);
+  const flagWidth = Math.max(...Object.values(SETTINGS).map((s) => s.flag.length));
+  const envWidth = Math.max(...[...Object.values(SETTINGS), ...Object.values(IDENTITY_VARIABLES)].map((s) => s.env.length));
+  const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(flagWidth)} ${s.env.padEnd(envWidth)} default ${s.default}\n      ${s.description}`);
+  const identity = Object.values(IDENTITY_VARIABLES).map((v) => `  ${''.padEnd(flagWidth)} ${v.env.padEnd(envWidth)}\n      ${v.description}`);
   return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n`;
 }
 
@@ -134,31 +140,55 @@ export function checkIdentityVariables(env: NodeJS.ProcessEnv, readFile: (path: 
   return 'managed identity';
 }
 
-type Raw = Partial<Record<keyof typeof SETTINGS, string>>;
+type SettingKey = keyof typeof SETTINGS;
+type Raw = Partial<Record<SettingKey, string>>;
 
-/** Reads flags (`--name value` or `--name=value`) and environment variables into raw strings. */
+/** parseArgs options: one string option per setting, named by its flag, and --help (-h). */
+const FLAG_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(Object.values(SETTINGS).map((s: Setting) => [s.flag.slice(2), { type: 'string' as const }])),
+  help: { type: 'boolean', short: 'h' },
+};
+const KEY_BY_OPTION = new Map(Object.entries(SETTINGS).map(([key, s]) => [s.flag.slice(2), key as SettingKey]));
+
+/**
+ * The flags in argv (`--name value` or `--name=value`; the last of a repeated flag wins), and
+ * whether --help was asked. parseArgs runs lenient and the tokens are checked here, so that every
+ * mistake is a ConfigError naming the flag, as Node's own messages would not be.
+ */
+export function parseFlags(argv: readonly string[]): { flags: Raw; help: boolean } {
+  const { tokens } = parseArgs({ args: [...argv], options: FLAG_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const flags: Raw = {};
+  let help = false;
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') continue;
+    if (token.kind === 'positional') throw new ConfigError(`unexpected argument ${token.value}: the operator takes flags only (see --help)`);
+    if (token.name === 'help') {
+      help = true;
+      continue;
+    }
+    const key = KEY_BY_OPTION.get(token.name);
+    if (!key) throw new ConfigError(`unknown flag ${token.rawName} (see --help)`);
+    // Lenient parseArgs takes the next argument as the value even when it is another flag
+    // (`--workers --log-level debug`): that is a forgotten value, not a value.
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) throw new ConfigError(`${token.rawName} needs a value`);
+    flags[key] = token.value;
+  }
+  return { flags, help };
+}
+
+/** Reads environment variables, then flags over them, into raw strings. */
 export function readRaw(argv: readonly string[], env: NodeJS.ProcessEnv): Raw {
-  const byFlag = new Map(Object.entries(SETTINGS).map(([key, s]) => [s.flag, key as keyof typeof SETTINGS]));
   const raw: Raw = {};
-  for (const [key, setting] of Object.entries(SETTINGS) as [keyof typeof SETTINGS, Setting][]) {
+  for (const [key, setting] of Object.entries(SETTINGS) as [SettingKey, Setting][]) {
     if (env[setting.env] !== undefined) raw[key] = env[setting.env];
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const key = byFlag.get(flag);
-    if (!key) throw new ConfigError(`unknown flag ${flag} (see --help)`);
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    raw[key] = value;
-  }
-  return raw;
+  return { ...raw, ...parseFlags(argv).flags };
 }
 
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): OperatorConfig {
   const raw = readRaw(argv, env);
-  const name = (key: keyof typeof SETTINGS) => `${SETTINGS[key].flag} (${SETTINGS[key].env})`;
-  const fail = (key: keyof typeof SETTINGS, why: string): never => {
+  const name = (key: SettingKey) => `${SETTINGS[key].flag} (${SETTINGS[key].env})`;
+  const fail = (key: SettingKey, why: string): never => {
     throw new ConfigError(`${name(key)}: ${why}`);
   };
 
@@ -181,7 +211,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return n;
   };
 
-  const duration = (key: 'resyncInterval' | 'shutdownTimeout' | 'reconcileTimeout', minMs: number, maxMs: number): number => {
+  type DurationKey = 'resyncInterval' | 'reconcileTimeout' | 'shutdownTimeout' | 'leaderElectionLeaseDuration' | 'leaderElectionRenewDeadline' | 'leaderElectionRetryPeriod';
+  const duration = (key: DurationKey, minMs: number, maxMs: number): number => {
     const value = raw[key] ?? SETTINGS[key].default;
     const ms = parseDuration(value);
     if (ms === undefined) return fail(key, `"${value}" is not a duration (such as 90s, 10m or 1h)`);
@@ -247,6 +278,21 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   const leaderElectionId = raw.leaderElectionId ?? SETTINGS.leaderElectionId.default;
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) fail('leaderElectionId', `"${leaderElectionId}" is not a Lease name`);
 
+  // The Lease records its duration in whole seconds, hence at least 1s; the three are checked
+  // together with the elector's own rule, so that a bad combination stops start-up here.
+  const timings: LeaderElectionTimings = {
+    leaseDurationMs: duration('leaderElectionLeaseDuration', 1_000, 10 * 60_000),
+    renewDeadlineMs: duration('leaderElectionRenewDeadline', 100, 10 * 60_000),
+    retryPeriodMs: duration('leaderElectionRetryPeriod', 100, 10 * 60_000),
+  };
+  const timingSetting: Record<keyof LeaderElectionTimings, SettingKey> = {
+    leaseDurationMs: 'leaderElectionLeaseDuration',
+    renewDeadlineMs: 'leaderElectionRenewDeadline',
+    retryPeriodMs: 'leaderElectionRetryPeriod',
+  };
+  const timingsProblem = leaderElectionTimingsProblem(timings, (t) => `${name(timingSetting[t])} = ${raw[timingSetting[t]] ?? SETTINGS[timingSetting[t]].default}`);
+  if (timingsProblem) throw new ConfigError(timingsProblem);
+
   return {
     kubeconfig: raw.kubeconfig || undefined,
     watchNamespaces: namespaces,
@@ -255,13 +301,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     azureCaFile,
     workers: integer('workers', 1, 200),
     resyncIntervalMs: duration('resyncInterval', 1_000, 24 * 3600_000),
+    reconcileTimeoutMs: duration('reconcileTimeout', 1_000, 3600_000),
     leaderElect: bool('leaderElect'),
     leaderElectionId,
     leaderElectionNamespace,
+    ...timings,
     metricsBindAddress,
     logLevel: logLevel as OperatorConfig['logLevel'],
     shutdownTimeoutMs: duration('shutdownTimeout', 0, 10 * 60_000),
-    reconcileTimeoutMs: duration('reconcileTimeout', 1_000, 3600_000),
     policy: {
       allowedShareSubscriptions: idSet('allowedShareSubscriptions'),
       allowedShareTenants: idSet('allowedShareTenants'),

@@ -54,7 +54,16 @@ async function main(): Promise<void> {
     logger,
     metrics,
     healthAddress: config.metricsBindAddress === '0' ? '' : config.metricsBindAddress,
-    leaderElection: config.leaderElect ? { namespace: config.leaderElectionNamespace, name: config.leaderElectionId, identity } : undefined,
+    leaderElection: config.leaderElect
+      ? {
+          namespace: config.leaderElectionNamespace,
+          name: config.leaderElectionId,
+          identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
+        }
+      : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     component: 'gallery-share-operator',
     watchNamespaces: config.watchNamespaces,

@@ -10,6 +10,7 @@ import {
   WorkloadIdentityCredential,
   type TokenCredential,
 } from '@azure/identity';
+import { UUID } from '../api/v1alpha1/schema-kit.js';
 import { isPublicAuthority, tlsOptions, type AzureEnvironment } from './environment.js';
 
 export interface CredentialMaterial {
@@ -28,8 +29,6 @@ export class CredentialSecretError extends Error {
     this.name = 'CredentialSecretError';
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Reads credentials from Secret data (base64 values, as the API server returns them). */
 export function parseCredentialSecret(secretName: string, data: Record<string, string> | undefined, expectedKeys = 'tenantId, clientId and clientSecret or clientCertificate'): CredentialMaterial {

@@ -9,8 +9,9 @@ import { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
-import type { ObjectCache, KubeObject } from '../runtime/informer.js';
-import { GalleryShareHandler, galleryKey } from './galleryshare/handler.js';
+import { objectKey, type IndexedCache, type KubeObject } from '../runtime/informer.js';
+import { GalleryShareHandler } from './galleryshare/handler.js';
+import { GALLERY_SHARES_BY_GALLERY, galleryIndexValue, galleryShareGalleries } from './indexes.js';
 import type { CredentialResolver } from './shared/credentials.js';
 import type { KindHandler, ManagedObject } from './shared/handler.js';
 import type { Policy } from './shared/policy.js';
@@ -18,7 +19,7 @@ import { ManagedReconciler } from './shared/reconciler.js';
 
 /** What a controller needs from the process: the manager's caches and clients, Azure, settings. */
 export interface ControllerDeps {
-  cache<T extends KubeObject>(kind: KindDefinition): ObjectCache<T>;
+  cache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T>;
   addController<T extends KubeObject>(controller: Controller<T>): void;
   client: KubeClient;
   events: EventRecorder;
@@ -72,16 +73,17 @@ const galleryShares: ControllerRegistration = {
   reads: [],
   register(deps) {
     const cache = deps.cache<GalleryShare>(GalleryShareKind);
-    const sharesOfGallery = (id: string) => cache.list().filter((gs) => galleryKey(gs) === id);
+    cache.addIndex(GALLERY_SHARES_BY_GALLERY, galleryShareGalleries);
+    const sharesOfGallery = (gallery: GalleryShare['spec']['gallery']) => cache.byIndex(GALLERY_SHARES_BY_GALLERY, galleryIndexValue(gallery));
     const handler = new GalleryShareHandler({ azure: deps.azure, credentials: deps.credentials, policy: deps.policy, sharesOfGallery });
     const controller = managedController(deps, handler);
     // A GalleryShare waiting for a gallery another one holds (GalleryClaimed) goes on as soon as
     // that one is gone, not at its next recheck.
     controller.watches(cache, (event, gs, old) =>
       event === 'deleted' || (gs.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp)
-        ? sharesOfGallery(galleryKey(gs))
+        ? sharesOfGallery(gs.spec.gallery)
             .filter((other) => other.metadata.uid !== gs.metadata.uid)
-            .map((other) => `${other.metadata.namespace}/${other.metadata.name}`)
+            .map(objectKey)
         : [],
     );
     deps.addController(controller);

@@ -1,13 +1,18 @@
-// An informer: lists a kind, then watches it from the list's resourceVersion, keeping a cache
-// that reconcilers read and calling a handler for each change. It relists when the watch answers
-// 410 Gone (the resourceVersion is too old), restarts a watch that ends, and restarts a watch that
-// has gone quiet for longer than the server's own timeout allows (client-node watches have been
-// seen to stall without an error). Bookmarks keep the resourceVersion fresh.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+// An informer (client-go's reflector and indexer in one): lists a kind, then watches it from the
+// list's resourceVersion, keeping an indexed cache that reconcilers read and calling a handler for
+// each change. It relists when the watch answers 410 Gone (the resourceVersion is too old),
+// restarts a watch that ends, and restarts a watch that has gone quiet for longer than the
+// server's own timeout allows (client-node watches have been seen to stall without an error).
+// Bookmarks keep the resourceVersion fresh. The API server is reached through a ListerWatcher and
+// time through a Clock, so all of this is tested without either.
 import type { Logger } from 'pino';
 import type { ObjectMeta } from '../api/v1alpha1/common.js';
-import type { KubeClient } from './kube-client.js';
-import { isGone } from './kube-client.js';
+import { PerKeyBackoff, type BackoffOptions } from './backoff.js';
+import { realClock, type Clock } from './clock.js';
+import type { ListerWatcher, WatchEvent } from './list-watch.js';
+import { IndexedStore, type IndexFunc } from './store.js';
+
+export type { IndexFunc } from './store.js';
 
 export interface KubeObject {
   apiVersion?: string;
@@ -15,27 +20,35 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
-export type InformerEvent = 'added' | 'updated' | 'deleted';
+/**
+ * The one key of an object, `namespace/name` (`/name` when cluster-scoped): the cache's key, the
+ * work queue's key, and an index value that names another object (client-go's
+ * MetaNamespaceKeyFunc).
+ */
+export const objectKey = (obj: { metadata: Pick<ObjectMeta, 'namespace' | 'name'> }): string => `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 
-export interface InformerOptions {
-  kc: KubeConfig;
-  client: KubeClient;
-  /** Collection path: /apis/<group>/<version>/<plural> or .../namespaces/<ns>/<plural>. */
-  path: string;
+export type InformerEvent = 'added' | 'updated' | 'deleted';
+export type WatchRestartReason = 'ended' | 'gone' | 'stalled' | 'error';
+
+/**
+ * List and watch failures back off per kind of call, from half a second to half a minute, with
+ * jitter so that the informers of a restarted API server's clients do not all return at once.
+ */
+export const INFORMER_BACKOFF: BackoffOptions = { baseMs: 500, maxMs: 30_000, jitter: 0.1 };
+
+export interface InformerOptions<T> {
+  listerWatcher: ListerWatcher<T>;
   logger: Logger;
+  clock?: Clock;
+  /** Jitter for watch timeouts and backoff; Math.random unless a test fixes it. */
+  random?: () => number;
+  backoff?: BackoffOptions;
   /** Server-side watch timeout; each watch gets up to 20% jitter on top. */
   watchTimeoutSeconds?: number;
   /** A watch with no line for this long beyond its timeout is considered stalled. */
   stallGraceMs?: number;
   listPageSize?: number;
-  onWatchRestart?: (reason: 'ended' | 'gone' | 'stalled' | 'error') => void;
-}
-
-export const objectKey = (obj: KubeObject): string => `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
-
-interface WatchOutcome {
-  resourceVersion: string;
-  reason: 'ended' | 'gone' | 'stalled' | 'error';
+  onWatchRestart?: (reason: WatchRestartReason) => void;
 }
 
 /** What controllers and reconcilers read: one informer, or several (one per watched namespace). */
@@ -43,12 +56,19 @@ export interface ObjectCache<T extends KubeObject> {
   get(key: string): T | undefined;
   list(): T[];
   keys(): string[];
+  /** The objects the named index files under value; throws for an index never added. */
+  byIndex(indexName: string, value: string): T[];
   onChange(handler: (event: InformerEvent, obj: T, old?: T) => void): void;
 }
 
+/** A cache indexes are added to (client-go's Indexer): an informer, or several read as one. */
+export interface IndexedCache<T extends KubeObject> extends ObjectCache<T> {
+  addIndex(name: string, indexFunc: IndexFunc<T>): void;
+}
+
 /** Several informers read as one cache (namespaces are disjoint, so keys never collide). */
-export class CombinedCache<T extends KubeObject> implements ObjectCache<T> {
-  constructor(private readonly informers: readonly ObjectCache<T>[]) {}
+export class CombinedCache<T extends KubeObject> implements IndexedCache<T> {
+  constructor(private readonly informers: readonly IndexedCache<T>[]) {}
   get(key: string): T | undefined {
     for (const informer of this.informers) {
       const found = informer.get(key);
@@ -62,45 +82,78 @@ export class CombinedCache<T extends KubeObject> implements ObjectCache<T> {
   keys(): string[] {
     return this.informers.flatMap((i) => i.keys());
   }
+  addIndex(name: string, indexFunc: IndexFunc<T>): void {
+    for (const informer of this.informers) informer.addIndex(name, indexFunc);
+  }
+  byIndex(indexName: string, value: string): T[] {
+    return this.informers.flatMap((i) => i.byIndex(indexName, value));
+  }
   onChange(handler: (event: InformerEvent, obj: T, old?: T) => void): void {
     for (const informer of this.informers) informer.onChange(handler);
   }
 }
 
-export class Informer<T extends KubeObject> implements ObjectCache<T> {
-  private readonly cache = new Map<string, T>();
+interface WatchOutcome {
+  resourceVersion: string;
+  reason: WatchRestartReason;
+  /** Ended within a second without a single event: a server or proxy refusing to watch (client-go backs off on it too). */
+  tooShort: boolean;
+}
+
+const LIST = 'list';
+const WATCH = 'watch';
+
+export class Informer<T extends KubeObject> implements IndexedCache<T> {
+  private readonly store: IndexedStore<T>;
   private readonly handlers: ((event: InformerEvent, obj: T, old?: T) => void)[] = [];
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly backoff: PerKeyBackoff;
+  /** Aborted by stop(): wakes a backoff sleep at once. */
+  private readonly stopping = new AbortController();
   private stopped = false;
   private synced = false;
-  private currentWatch: AbortController | undefined;
   /** Ends the current watch attempt at once, even one still connecting (for stop()). */
   private abandonWatch: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private syncWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: InformerOptions) {}
+  constructor(private readonly options: InformerOptions<T>) {
+    this.clock = options.clock ?? realClock;
+    this.random = options.random ?? Math.random;
+    this.backoff = new PerKeyBackoff(options.backoff ?? INFORMER_BACKOFF, this.random);
+    this.store = new IndexedStore<T>((index, key, err) => options.logger.error({ err: describe(err), index, key }, 'index function threw; the object is missing from that index'));
+  }
 
   onChange(handler: (event: InformerEvent, obj: T, old?: T) => void): void {
     this.handlers.push(handler);
   }
 
   get(key: string): T | undefined {
-    return this.cache.get(key);
+    return this.store.get(key);
   }
 
   list(): T[] {
-    return [...this.cache.values()];
+    return this.store.list();
   }
 
   keys(): string[] {
-    return [...this.cache.keys()];
+    return this.store.keys();
+  }
+
+  addIndex(name: string, indexFunc: IndexFunc<T>): void {
+    this.store.addIndex(name, indexFunc);
+  }
+
+  byIndex(indexName: string, value: string): T[] {
+    return this.store.byIndex(indexName, value);
   }
 
   hasSynced(): boolean {
     return this.synced;
   }
 
-  /** Starts listing and watching; resolves once the first list is in the cache. */
+  /** Starts listing and watching; resolves once the first list is in the cache (or on stop()). */
   async start(): Promise<void> {
     this.running = this.run();
     if (this.synced) return;
@@ -109,61 +162,64 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.currentWatch?.abort();
+    this.stopping.abort();
     this.abandonWatch?.();
     for (const resolve of this.syncWaiters.splice(0)) resolve();
     await this.running;
   }
 
   private async run(): Promise<void> {
-    let failures = 0;
+    const signal = this.stopping.signal;
     while (!this.stopped) {
+      let resourceVersion: string | undefined;
       try {
-        let resourceVersion = await this.relist();
-        failures = 0;
-        for (;;) {
-          if (this.stopped) return;
-          const outcome = await this.watchOnce(resourceVersion);
-          if (this.stopped) return;
-          this.options.onWatchRestart?.(outcome.reason);
-          resourceVersion = outcome.resourceVersion;
-          if (outcome.reason === 'gone') break;
-          if (outcome.reason === 'error') await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures++, 6)));
-          else failures = 0;
-        }
+        resourceVersion = await this.relist();
       } catch (err) {
         if (this.stopped) return;
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(failures++, 6));
-        this.options.logger.warn({ err: describe(err), path: this.options.path, retryInMs: delay }, 'list failed; retrying');
-        await sleep(delay);
+        const delay = this.backoff.next(LIST);
+        this.options.logger.warn({ err: describe(err), retryInMs: delay }, 'list failed; retrying');
+        await this.clock.sleep(delay, signal);
+        continue;
+      }
+      if (resourceVersion === undefined) return; // stopped while listing
+      this.backoff.forget(LIST);
+      for (;;) {
+        if (this.stopped) return;
+        const outcome = await this.watchOnce(resourceVersion);
+        if (this.stopped) return;
+        this.options.onWatchRestart?.(outcome.reason);
+        resourceVersion = outcome.resourceVersion;
+        if (outcome.reason === 'gone') break;
+        if (outcome.reason === 'error' || outcome.tooShort) await this.clock.sleep(this.backoff.next(WATCH), signal);
+        else this.backoff.forget(WATCH);
       }
     }
   }
 
-  /** Lists every page, replaces the cache, and reports the differences as events. */
-  private async relist(): Promise<string> {
+  /**
+   * Lists every page, replaces the cache, and reports the differences as events; undefined when
+   * stopped meanwhile (the cache is then left as it was).
+   */
+  private async relist(): Promise<string | undefined> {
     const limit = this.options.listPageSize ?? 500;
     const fresh = new Map<string, T>();
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
-      const query = new URLSearchParams({ limit: String(limit) });
-      if (continueToken) query.set('continue', continueToken);
-      const page = await this.options.client.get<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(`${this.options.path}?${query.toString()}`);
+      const page = await this.options.listerWatcher.list({ limit, continue: continueToken });
+      if (this.stopped) return undefined;
       for (const item of page.items) fresh.set(objectKey(item), item);
-      resourceVersion = page.metadata.resourceVersion;
-      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.resourceVersion;
+      continueToken = page.continue || undefined;
     } while (continueToken);
 
-    for (const [key, old] of this.cache) {
-      if (!fresh.has(key)) {
-        this.cache.delete(key);
-        this.emit('deleted', old);
-      }
+    for (const key of this.store.keys()) {
+      if (fresh.has(key)) continue;
+      const old = this.store.delete(key)!;
+      this.emit('deleted', old);
     }
     for (const [key, obj] of fresh) {
-      const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      const old = this.store.set(key, obj);
       if (!old) this.emit('added', obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('updated', obj, old);
     }
@@ -175,74 +231,68 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   }
 
   private watchOnce(resourceVersion: string): Promise<WatchOutcome> {
-    const timeoutSeconds = Math.round((this.options.watchTimeoutSeconds ?? 300) * (1 + Math.random() * 0.2));
+    const timeoutSeconds = Math.round((this.options.watchTimeoutSeconds ?? 300) * (1 + this.random() * 0.2));
     const stallMs = timeoutSeconds * 1000 + (this.options.stallGraceMs ?? 30_000);
+    const startedAt = this.clock.now();
     let latest = resourceVersion;
-    let outcome: WatchOutcome['reason'] = 'ended';
+    let events = 0;
     return new Promise<WatchOutcome>((resolve) => {
+      // Once settled, nothing from this watch touches the cache: a watch given up (watchdog,
+      // stop) may still deliver events before its abort takes effect.
       let settled = false;
-      let watchdog: NodeJS.Timeout | undefined;
-      const finish = (reason: WatchOutcome['reason']) => {
+      let watchdog: { cancel(): void } | undefined;
+      // Assigned once watch() returns; finish() may run before that (a watch that fails at once).
+      let watch: { abort(): void } | undefined = undefined;
+      const finish = (reason: WatchRestartReason) => {
         if (settled) return;
         settled = true;
-        clearTimeout(watchdog);
-        resolve({ resourceVersion: latest, reason });
+        watchdog?.cancel();
+        watch?.abort();
+        this.abandonWatch = undefined;
+        const tooShort = reason === 'ended' && events === 0 && this.clock.now() - startedAt < 1_000;
+        resolve({ resourceVersion: latest, reason, tooShort });
       };
-      this.abandonWatch = () => finish('ended');
       const armWatchdog = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => {
-          outcome = 'stalled';
-          this.options.logger.warn({ path: this.options.path, quietMs: stallMs }, 'watch went quiet; restarting it');
-          this.currentWatch?.abort();
+        watchdog?.cancel();
+        watchdog = this.clock.setTimeout(() => {
+          this.options.logger.warn({ quietMs: stallMs }, 'watch went quiet; restarting it');
           finish('stalled');
         }, stallMs);
-        watchdog.unref();
+      };
+      const onEvent = (event: WatchEvent<T>) => {
+        if (settled) return;
+        armWatchdog();
+        if (event.type === 'ERROR') {
+          if (event.object.code === 410) return finish('gone');
+          this.options.logger.warn({ code: event.object.code, reason: event.object.reason, err: event.object.message }, 'watch failed; restarting it');
+          return finish('error');
+        }
+        const rv = event.object.metadata?.resourceVersion;
+        if (rv) latest = rv;
+        if (event.type === 'BOOKMARK') return;
+        events++;
+        const obj = event.object;
+        const key = objectKey(obj);
+        if (event.type === 'DELETED') {
+          this.store.delete(key);
+          this.emit('deleted', obj);
+        } else {
+          const old = this.store.set(key, obj);
+          this.emit(old ? 'updated' : 'added', obj, old);
+        }
+      };
+      const onDone = (err?: unknown) => {
+        if (settled) return;
+        if (!err) return finish('ended');
+        if (statusCodeOf(err) === 410) return finish('gone');
+        this.options.logger.warn({ err: describe(err) }, 'watch failed; restarting it');
+        finish('error');
       };
       armWatchdog();
-      // client-node hands out a watch's abort controller only once the response has begun, so a
-      // watch can be given up (watchdog, stop) while still connecting: it must never touch the
-      // cache afterwards, and is aborted as soon as its controller arrives.
-      this.currentWatch = undefined;
-      new Watch(this.options.kc)
-        .watch(
-          this.options.path,
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-          (type: string, obj: T & { code?: number }) => {
-            if (settled) return;
-            armWatchdog();
-            if (type === 'ERROR') {
-              if (obj.code === 410) outcome = 'gone';
-              else outcome = 'error';
-              this.currentWatch?.abort();
-              return;
-            }
-            const rv = obj.metadata?.resourceVersion;
-            if (rv) latest = rv;
-            if (type === 'BOOKMARK') return;
-            const key = objectKey(obj);
-            const old = this.cache.get(key);
-            if (type === 'DELETED') {
-              this.cache.delete(key);
-              this.emit('deleted', obj);
-            } else {
-              this.cache.set(key, obj);
-              this.emit(old ? 'updated' : 'added', obj, old);
-            }
-          },
-          (err: unknown) => {
-            if (err && outcome === 'ended' && !this.stopped) {
-              outcome = isGone(err) || (err as { statusCode?: number }).statusCode === 410 ? 'gone' : 'error';
-              if (outcome === 'error') this.options.logger.warn({ err: describe(err), path: this.options.path }, 'watch failed; restarting it');
-            }
-            finish(outcome);
-          },
-        )
-        .then((controller) => {
-          if (settled || this.stopped) controller.abort();
-          else this.currentWatch = controller;
-        })
-        .catch(() => finish('error'));
+      this.abandonWatch = () => finish('ended');
+      watch = this.options.listerWatcher.watch({ resourceVersion, timeoutSeconds }, onEvent, onDone);
+      // The watch may have ended before watch() returned (a fake, or a synchronous failure).
+      if (settled) watch.abort();
     });
   }
 
@@ -257,10 +307,12 @@ export class Informer<T extends KubeObject> implements ObjectCache<T> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** The HTTP status of a failed request: KubeApiError and client-node's watch errors both carry statusCode. */
+function statusCodeOf(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
 }
 
-export function describe(err: unknown): string {
+function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

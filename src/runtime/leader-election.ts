@@ -2,19 +2,66 @@
 // reconciles; it renews every retry period and gives up leadership if it cannot renew within the
 // renew deadline; a standby takes the lease once the holder has not renewed for a lease duration
 // (judged by this process's own clock from when it last saw the lease change, so clock skew
-// between machines does not matter); a holder that shuts down releases the lease at once.
+// between machines does not matter), trying again every retry period plus jitter so that
+// standbys do not all ask at once; a holder that shuts down releases the lease at once. The
+// timings are checked as client-go's NewLeaderElector checks them, and time is the Clock's, so
+// tests move it by hand.
 import type { Logger } from 'pino';
+import { realClock, type Clock } from './clock.js';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';
 
-export interface LeaderElectionOptions {
-  client: KubeClient;
+/** client-go's leaderelection.JitterFactor: acquire retries wait up to this much of a retry period more. */
+export const JITTER_FACTOR = 1.2;
+
+export interface LeaderElectionTimings {
+  /** How long a standby waits, from the last change of the lease it saw, before taking it over. */
+  leaseDurationMs: number;
+  /** How long the leader keeps trying to renew before it gives leadership up. */
+  renewDeadlineMs: number;
+  /** How often the leader renews and a standby tries to acquire (the latter with jitter). */
+  retryPeriodMs: number;
+}
+
+/** client-go's defaults, as controller-runtime uses them. */
+export const DEFAULT_LEADER_ELECTION_TIMINGS: LeaderElectionTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+
+/**
+ * The first rule the timings break, each timing shown by `label` (the options here; config.ts
+ * shows its settings); undefined when they hold. The leader must give up (renew deadline) before
+ * a standby may take over (lease duration), and must get more than one jittered retry within its
+ * deadline.
+ */
+export function leaderElectionTimingsProblem(
+  timings: LeaderElectionTimings,
+  label: (key: keyof LeaderElectionTimings) => string = (key) => `${key} (${timings[key]} ms)`,
+): string | undefined {
+  for (const key of ['leaseDurationMs', 'renewDeadlineMs', 'retryPeriodMs'] as const) {
+    if (!(timings[key] > 0)) return `${label(key)} must be greater than zero`;
+  }
+  if (timings.leaseDurationMs <= timings.renewDeadlineMs) return `${label('leaseDurationMs')} must be greater than ${label('renewDeadlineMs')}`;
+  if (timings.renewDeadlineMs <= JITTER_FACTOR * timings.retryPeriodMs) {
+    return `${label('renewDeadlineMs')} must be greater than ${JITTER_FACTOR} × ${label('retryPeriodMs')}`;
+  }
+  return undefined;
+}
+
+/** ms plus up to maxFactor × ms at random (client-go's wait.Jitter). */
+export function jitter(ms: number, maxFactor: number, random: () => number): number {
+  return ms + random() * maxFactor * ms;
+}
+
+/** The calls leader election makes; a KubeClient, or a fake in tests. */
+export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'replace'>;
+
+export interface LeaderElectionOptions extends Partial<LeaderElectionTimings> {
+  client: LeaseClient;
   namespace: string;
   name: string;
   identity: string;
   logger: Logger;
-  leaseDurationMs?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
+  clock?: Clock;
+  /** The jitter's random source; Math.random unless a test fixes it. */
+  random?: () => number;
 }
 
 interface Lease {
@@ -28,23 +75,30 @@ interface Lease {
   };
 }
 
-const microTime = (date: Date) => date.toISOString().replace('Z', '000Z');
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
-  private readonly leaseDurationMs: number;
-  private readonly renewDeadlineMs: number;
-  private readonly retryPeriodMs: number;
+  private readonly timings: LeaderElectionTimings;
+  private readonly clock: Clock;
+  private readonly random: () => number;
   private observed: { holder: string; renewTime: string; at: number } | undefined;
   private leading = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  /** Aborted by stop(): wakes the loop's wait at once. */
+  private readonly stopping = new AbortController();
   private lastRenew = 0;
 
+  /** Throws when the timings break client-go's rules (see leaderElectionTimingsProblem). */
   constructor(private readonly options: LeaderElectionOptions) {
-    this.leaseDurationMs = options.leaseDurationMs ?? 15_000;
-    this.renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
-    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    this.timings = {
+      leaseDurationMs: options.leaseDurationMs ?? DEFAULT_LEADER_ELECTION_TIMINGS.leaseDurationMs,
+      renewDeadlineMs: options.renewDeadlineMs ?? DEFAULT_LEADER_ELECTION_TIMINGS.renewDeadlineMs,
+      retryPeriodMs: options.retryPeriodMs ?? DEFAULT_LEADER_ELECTION_TIMINGS.retryPeriodMs,
+    };
+    const problem = leaderElectionTimingsProblem(this.timings);
+    if (problem) throw new Error(`leader election: ${problem}`);
+    this.clock = options.clock ?? realClock;
+    this.random = options.random ?? Math.random;
   }
 
   private get path(): string {
@@ -60,30 +114,34 @@ export class LeaderElector {
    * loses the lease (after which it must stop reconciling; the manager exits, as controller-runtime does).
    */
   async run(onStarted: () => void, onStopped: () => void): Promise<void> {
+    const { renewDeadlineMs, retryPeriodMs } = this.timings;
+    const signal = this.stopping.signal;
     const log = this.options.logger.child({ lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
     log.info('waiting to acquire the leader lease');
     while (!this.stopped && !this.leading) {
       if (await this.tryAcquireOrRenew()) {
+        // Stopped while the attempt was in flight: give back what it just took.
+        if (this.stopped) return this.release();
         this.leading = true;
-        this.lastRenew = Date.now();
+        this.lastRenew = this.clock.now();
         log.info('became the leader');
         onStarted();
         break;
       }
-      await this.sleep(this.retryPeriodMs);
+      await this.clock.sleep(jitter(retryPeriodMs, JITTER_FACTOR, this.random), signal);
     }
     while (!this.stopped && this.leading) {
-      await this.sleep(this.retryPeriodMs);
+      await this.clock.sleep(retryPeriodMs, signal);
       if (this.stopped) break;
       // A renewal that hangs (a partition: the request neither answers nor fails) must not keep
       // this process leading past the renew deadline, or it would go on reconciling after a
       // standby has taken the lease: the attempt races the time left.
-      const left = this.renewDeadlineMs - (Date.now() - this.lastRenew);
-      if (await withinMs(this.tryAcquireOrRenew(), Math.max(0, left))) {
-        this.lastRenew = Date.now();
-      } else if (Date.now() - this.lastRenew >= this.renewDeadlineMs) {
+      const left = renewDeadlineMs - (this.clock.now() - this.lastRenew);
+      if (await this.withinMs(this.tryAcquireOrRenew(), Math.max(0, left))) {
+        this.lastRenew = this.clock.now();
+      } else if (this.clock.now() - this.lastRenew >= renewDeadlineMs) {
         this.leading = false;
-        log.error({ renewDeadlineMs: this.renewDeadlineMs }, 'could not renew the leader lease in time; leadership lost');
+        log.error({ renewDeadlineMs }, 'could not renew the leader lease in time; leadership lost');
         onStopped();
       }
     }
@@ -92,14 +150,17 @@ export class LeaderElector {
   /** Stops campaigning; a leader releases the lease so that a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    this.wake?.();
+    this.stopping.abort();
     if (!this.leading) return;
     this.leading = false;
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
     try {
       const lease = await this.options.client.get<Lease>(this.path);
       if (lease.spec.holderIdentity !== this.options.identity) return;
-      const now = microTime(new Date());
+      const now = microTime(this.clock.now());
       lease.spec = { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
       await this.options.client.replace(this.path, lease);
       this.options.logger.info({ lease: this.options.name }, 'released the leader lease');
@@ -109,8 +170,8 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
-    const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
+    const now = this.clock.now();
+    const durationSeconds = Math.ceil(this.timings.leaseDurationMs / 1000);
     let lease: Lease;
     try {
       lease = await this.options.client.get<Lease>(this.path);
@@ -127,7 +188,10 @@ export class LeaderElector {
           spec: { holderIdentity: this.options.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         });
         return true;
-      } catch {
+      } catch (createErr) {
+        // 409: another candidate created it first, which is the election working. Anything else
+        // (RBAC, a webhook, the server) would keep this process a standby forever unless told.
+        if (!isConflict(createErr)) this.options.logger.warn({ err: (createErr as Error).message }, 'creating the leader lease failed');
         return false;
       }
     }
@@ -135,11 +199,11 @@ export class LeaderElector {
     const holder = lease.spec.holderIdentity ?? '';
     const renewTime = lease.spec.renewTime ?? '';
     if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, at: Date.now() };
+      this.observed = { holder, renewTime, at: this.clock.now() };
     }
     const heldByOther = holder !== '' && holder !== this.options.identity;
     const leaseMs = (lease.spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && this.observed.at + leaseMs > Date.now()) return false;
+    if (heldByOther && this.observed.at + leaseMs > this.clock.now()) return false;
 
     const transitions = (lease.spec.leaseTransitions ?? 0) + (holder === this.options.identity ? 0 : 1);
     lease.spec = {
@@ -151,7 +215,7 @@ export class LeaderElector {
     };
     try {
       const updated = await this.options.client.replace<Lease>(this.path, lease);
-      this.observed = { holder: this.options.identity, renewTime: updated.spec.renewTime ?? '', at: Date.now() };
+      this.observed = { holder: this.options.identity, renewTime: updated.spec.renewTime ?? '', at: this.clock.now() };
       return true;
     } catch (err) {
       if (!isConflict(err)) this.options.logger.warn({ err: (err as Error).message }, 'updating the leader lease failed');
@@ -159,27 +223,20 @@ export class LeaderElector {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** The attempt's answer, or false when it has not answered within ms (or failed). */
+  private withinMs(attempt: Promise<boolean>, ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
+      const timer = this.clock.setTimeout(() => resolve(false), ms);
+      void attempt.then(
+        (ok) => {
+          timer.cancel();
+          resolve(ok);
+        },
+        () => {
+          timer.cancel();
+          resolve(false);
+        },
+      );
     });
   }
-}
-
-/** The promise's answer, or false when it has not answered within ms. */
-function withinMs(attempt: Promise<boolean>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    void attempt.then(
-      (ok) => {
-        clearTimeout(timer);
-        resolve(ok);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(false);
-      },
-    );
-  });
 }

@@ -7,8 +7,9 @@ import { collectionPath, type KindDefinition } from '../api/v1alpha1/index.js';
 import { Controller } from './controller.js';
 import { EventRecorder } from './events.js';
 import { startHealthServer } from './health-server.js';
-import { CombinedCache, Informer, type KubeObject, type ObjectCache } from './informer.js';
+import { CombinedCache, Informer, type IndexedCache, type KubeObject } from './informer.js';
 import { KubeClient } from './kube-client.js';
+import { kubeListerWatcher } from './list-watch.js';
 import { LeaderElector } from './leader-election.js';
 import type { OperatorMetrics } from './metrics.js';
 
@@ -30,7 +31,7 @@ export class Manager {
   readonly events: EventRecorder;
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly controllers: Controller<KubeObject>[] = [];
-  private readonly caches = new Map<string, ObjectCache<KubeObject>>();
+  private readonly caches = new Map<string, IndexedCache<KubeObject>>();
   private elector: LeaderElector | undefined;
   private health: { close(): Promise<void>; port: number } | undefined;
   private state: 'new' | 'syncing' | 'standby' | 'leading' | 'stopping' = 'new';
@@ -43,9 +44,7 @@ export class Manager {
 
   informer<T extends KubeObject>(path: string): Informer<T> {
     const informer = new Informer<T>({
-      kc: this.options.kc,
-      client: this.client,
-      path,
+      listerWatcher: kubeListerWatcher<T>(this.options.kc, this.client, path),
       logger: this.options.logger.child({ informer: path }),
     });
     this.informers.push(informer as unknown as Informer<KubeObject>);
@@ -56,7 +55,7 @@ export class Manager {
    * The one cache of a kind, shared by every controller that reads it: one informer per watched
    * namespace (or one for all namespaces), read as one.
    */
-  cache<T extends KubeObject>(kind: KindDefinition): ObjectCache<T> {
+  cache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T> {
     let cache = this.caches.get(kind.plural);
     if (!cache) {
       const namespaces = this.options.watchNamespaces;
@@ -64,7 +63,7 @@ export class Manager {
       cache = new CombinedCache(paths.map((p) => this.informer<KubeObject>(p)));
       this.caches.set(kind.plural, cache);
     }
-    return cache as unknown as ObjectCache<T>;
+    return cache as unknown as IndexedCache<T>;
   }
 
   addController<T extends KubeObject>(controller: Controller<T>): void {

@@ -3,6 +3,8 @@
 // collapse); a key added while it is being processed is handed out again once it is done; keys
 // can be added after a delay (requeue-after, backoff), and a later delay never postpones an
 // earlier one. No Kubernetes and no Azure inside: keys are strings.
+import { realClock, type Clock } from './clock.js';
+
 export interface WorkQueueMetrics {
   add(): void;
   depth(value: number): void;
@@ -14,20 +16,6 @@ export interface WorkQueueMetrics {
 }
 
 const noMetrics: WorkQueueMetrics = { add() {}, depth() {}, queued() {}, worked() {}, retry() {} };
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return { cancel: () => clearTimeout(timer) };
-  },
-};
 
 export class WorkQueue {
   private readonly queue: string[] = [];

@@ -17,6 +17,7 @@ import pino from 'pino';
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
+import { kubeListerWatcher } from '../../src/runtime/list-watch.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { CuttableProxy } from '../support/cuttable-proxy.js';
 import { createTestNamespace, installCrds, kubeClients, loadYamlDocuments, repoRoot } from '../support/kube.js';
@@ -79,9 +80,7 @@ describe('informer resilience (own control plane, no watch cache)', function () 
     const restarts: string[] = [];
     const events: string[] = [];
     const informer = new Informer<GalleryShare>({
-      kc: viaProxy.kc,
-      client,
-      path: collection,
+      listerWatcher: kubeListerWatcher<GalleryShare>(viaProxy.kc, client, collection),
       logger: pino({ level: 'silent' }),
       ...options,
       onWatchRestart: (reason) => restarts.push(reason),

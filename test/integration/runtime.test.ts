@@ -8,6 +8,7 @@ import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.
 import { Controller, type Reconciler } from '../../src/runtime/controller.js';
 import { Informer } from '../../src/runtime/informer.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
+import { kubeListerWatcher } from '../../src/runtime/list-watch.js';
 import { LeaderElector } from '../../src/runtime/leader-election.js';
 import { OperatorMetrics } from '../../src/runtime/metrics.js';
 import { writeStatus } from '../../src/runtime/object-writes.js';
@@ -48,9 +49,7 @@ describe('controller runtime on a real API server', () => {
     await create('before-start');
     const restarts: string[] = [];
     const informer = new Informer<GalleryShare>({
-      kc: clients.kc,
-      client,
-      path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`,
+      listerWatcher: kubeListerWatcher<GalleryShare>(clients.kc, client, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`),
       logger,
       watchTimeoutSeconds: 1, // the server ends each watch after about a second
       listPageSize: 2,
@@ -141,7 +140,7 @@ describe('controller runtime on a real API server', () => {
 
   it('controller: reconciles each key, ignores its own status writes, retries errors with backoff, and requeues exactly after a requested delay without counting an error', async () => {
     const metrics = new OperatorMetrics({ processMetrics: false });
-    const informer = new Informer<GalleryShare>({ kc: clients.kc, client, path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, logger });
+    const informer = new Informer<GalleryShare>({ listerWatcher: kubeListerWatcher<GalleryShare>(clients.kc, client, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`), logger });
     const calls = new Map<string, number[]>();
     const reconciler: Reconciler = {
       async reconcile({ name }) {

@@ -1,7 +1,7 @@
 // Settings: defaults, flags over environment variables, and a message naming the setting for
 // every bad value.
 import { expect } from 'chai';
-import { ConfigError, loadConfig, parseDuration } from '../../src/config.js';
+import { ConfigError, loadConfig, parseDuration, parseFlags } from '../../src/config.js';
 
 const noFile = (path: string): string => {
   throw new Error(`ENOENT: ${path}`);
@@ -24,6 +24,10 @@ describe('operator settings', () => {
       metricsBindAddress: ':8080',
       logLevel: 'info',
       watchNamespaces: [],
+      reconcileTimeoutMs: 60_000,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
     });
     expect(config.policy).to.deep.equal({ allowedShareSubscriptions: undefined, allowedShareTenants: undefined, allowCommunitySharing: false });
   });
@@ -55,6 +59,26 @@ describe('operator settings', () => {
     ['a workload identity token file without a client id', [], { AZURE_TENANT_ID: TENANT, AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' }, /AZURE_FEDERATED_TOKEN_FILE: needs AZURE_CLIENT_ID as well/],
     ['a tenant alone', [], { AZURE_TENANT_ID: TENANT }, /AZURE_TENANT_ID: is set without AZURE_CLIENT_ID/],
     ['a flag without a value', ['--workers'], {}, /--workers needs a value/],
+    ['a flag whose value is forgotten before the next flag', ['--watch-namespaces', '--workers', '3'], {}, /^--watch-namespaces needs a value$/],
+    ['an unknown short flag', ['-w', '3'], {}, /unknown flag -w/],
+    ['an argument that is no flag', ['start'], {}, /unexpected argument start: the operator takes flags only/],
+    ['an argument after --', ['--', '--workers=3'], {}, /unexpected argument --workers=3/],
+    ['a reconcile timeout under a second', ['--reconcile-timeout=500ms'], {}, /--reconcile-timeout \(RECONCILE_TIMEOUT\): "500ms" must be between 1s and 1h/],
+    ['a reconcile timeout over an hour', [], { RECONCILE_TIMEOUT: '2h' }, /--reconcile-timeout \(RECONCILE_TIMEOUT\): "2h" must be between 1s and 1h/],
+    ['a lease duration under a second', ['--leader-election-lease-duration', '900ms'], {}, /--leader-election-lease-duration \(LEADER_ELECTION_LEASE_DURATION\): "900ms" must be between 1s and 10m/],
+    ['a malformed retry period', [], { LEADER_ELECTION_RETRY_PERIOD: 'often' }, /--leader-election-retry-period \(LEADER_ELECTION_RETRY_PERIOD\): "often" is not a duration/],
+    [
+      'a lease duration not longer than the renew deadline',
+      ['--leader-election-lease-duration', '10s'],
+      {},
+      /^--leader-election-lease-duration \(LEADER_ELECTION_LEASE_DURATION\) = 10s must be greater than --leader-election-renew-deadline \(LEADER_ELECTION_RENEW_DEADLINE\) = 10s$/,
+    ],
+    [
+      'a renew deadline not longer than 1.2 retry periods',
+      ['--leader-election-retry-period=5s'],
+      { LEADER_ELECTION_RENEW_DEADLINE: '6s' },
+      /^--leader-election-renew-deadline \(LEADER_ELECTION_RENEW_DEADLINE\) = 6s must be greater than 1.2 × --leader-election-retry-period \(LEADER_ELECTION_RETRY_PERIOD\) = 5s$/,
+    ],
   ];
   for (const [what, argv, env, message] of bad) {
     it(`refuses ${what}, naming the setting`, () => {
@@ -79,6 +103,23 @@ describe('operator settings', () => {
     expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_SECRET: 'x' })).to.equal('client secret');
     expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_CLIENT_CERTIFICATE_PATH: '/cert.pem' })).to.equal('client certificate');
     expect(kind({ AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: APP, AZURE_FEDERATED_TOKEN_FILE: '/token' })).to.equal('workload identity');
+  });
+
+  it('reads the leader election timings and the reconcile timeout, flags over variables', () => {
+    const config = loadConfig(
+      ['--leader-election-lease-duration=60s', '--leader-election-renew-deadline', '40s', '--reconcile-timeout', '5m'],
+      { LEADER_ELECTION_LEASE_DURATION: '30s', LEADER_ELECTION_RETRY_PERIOD: '500ms', RECONCILE_TIMEOUT: '10s' },
+      noFile,
+    );
+    expect(config).to.deep.include({ leaseDurationMs: 60_000, renewDeadlineMs: 40_000, retryPeriodMs: 500, reconcileTimeoutMs: 300_000 });
+  });
+
+  it('parses flags with parseArgs: both spellings, the last of a repeated flag, and --help', () => {
+    expect(parseFlags(['--workers', '3', '--log-level=debug', '--workers=4', '--watch-namespaces='])).to.deep.equal({ flags: { workers: '4', logLevel: 'debug', watchNamespaces: '' }, help: false });
+    expect(parseFlags(['--help']).help).to.equal(true);
+    expect(parseFlags(['-h', '--workers', '2'])).to.deep.equal({ flags: { workers: '2' }, help: true });
+    expect(parseFlags(['--']).flags).to.deep.equal({});
+    expect(parseFlags(['--allowed-share-tenants=-']).flags, 'an inline value may start with a dash').to.deep.equal({ allowedShareTenants: '-' });
   });
 
   it('parses durations', () => {

@@ -83,6 +83,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
     get: (key) => (key === 'ns/one' ? obj : undefined),
     list: () => (obj ? [obj] : []),
     keys: () => (obj ? ['ns/one'] : []),
+    byIndex: () => [],
     onChange: (_h: (e: InformerEvent, o: Obj, old?: Obj) => void) => {},
   };
   const client = {

@@ -2,28 +2,9 @@
 // one worker per key, duplicates collapse, nothing added is lost, and delays keep the earliest.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { WorkQueue, type Clock } from '../../src/runtime/workqueue.js';
+import { WorkQueue } from '../../src/runtime/workqueue.js';
 import { PerKeyBackoff } from '../../src/runtime/backoff.js';
-
-/** A clock the test moves by hand. */
-class FakeClock implements Clock {
-  time = 0;
-  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number) {
-    const timer = { at: this.time + ms, fn, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => (timer.cancelled = true) };
-  }
-  advance(ms: number): void {
-    this.time += ms;
-    const due = this.timers.filter((t) => !t.cancelled && t.at <= this.time).sort((a, b) => a.at - b.at);
-    this.timers = this.timers.filter((t) => !due.includes(t));
-    for (const t of due) t.fn();
-  }
-}
+import { FakeClock } from '../support/fake-clock.js';
 
 type Op = { op: 'add'; key: string } | { op: 'get' } | { op: 'done'; index: number };
 const keys = fc.constantFrom('a', 'b', 'c', 'd');
@@ -85,7 +66,7 @@ describe('WorkQueue', () => {
     expect(await queue.get()).to.equal('ns/a');
   });
 
-  it('keeps the earliest of several delayed adds', () => {
+  it('keeps the earliest of several delayed adds', async () => {
     const clock = new FakeClock();
     const queue = new WorkQueue(undefined, clock);
     queue.addAfter('k', 1000);
@@ -93,11 +74,11 @@ describe('WorkQueue', () => {
     expect(queue.dueAt('k')).to.equal(1000);
     queue.addAfter('k', 200);
     expect(queue.dueAt('k')).to.equal(200);
-    clock.advance(199);
+    await clock.advance(199);
     expect(queue.length).to.equal(0);
-    clock.advance(1);
+    await clock.advance(1);
     expect(queue.length).to.equal(1);
-    clock.advance(5000);
+    await clock.advance(5000);
     expect(queue.length, 'the cancelled later timers add nothing').to.equal(1);
   });
 

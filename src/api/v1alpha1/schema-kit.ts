@@ -65,6 +65,8 @@ export function immutable(what: string, why: string): CelRule {
 // ----- Formats shared by the three kinds -------------------------------------------------------
 
 export const UUID_REGEX = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+/** The same pattern for TypeScript code that checks ids before they reach an object (settings, Secrets). */
+export const UUID = new RegExp(UUID_REGEX);
 
 /** A UUID such as a subscription, tenant, principal or client id. */
 export function uuid(what: string, description: string, rules: CelRule[] = []): TString {

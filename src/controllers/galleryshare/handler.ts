@@ -27,15 +27,13 @@ export interface GalleryShareHandlerOptions {
   azure: AzureClients;
   credentials: CredentialResolver;
   policy: Policy;
-  /** The GalleryShares that name a gallery (by its lower-cased id): an index lookup, not a scan. */
-  sharesOfGallery(galleryId: string): GalleryShare[];
+  /** The GalleryShares that name this gallery: an index lookup (indexes.ts), not a scan. */
+  sharesOfGallery(gallery: GalleryShare['spec']['gallery']): GalleryShare[];
 }
 
 /** The owner of what a GalleryShare makes in Azure (ownership.ts). */
 export const ownerOf = (gs: GalleryShare): Owner => ({ kind: 'GalleryShare', namespace: gs.metadata.namespace ?? '', name: gs.metadata.name ?? '' });
 
-/** The index key of a GalleryShare's gallery: its id in lower case (ARM ids ignore case). */
-export const galleryKey = (gs: GalleryShare): string => galleryId(gs.spec.gallery).toLowerCase();
 
 const EVENT_REASON: Record<string, string> = {
   setPermission: 'PermissionChanged',
@@ -175,7 +173,7 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
   private olderClaimant(obj: GalleryShare): string | undefined {
     const created = (o: GalleryShare) => `${o.metadata.creationTimestamp ?? ''}|${o.metadata.namespace}/${o.metadata.name}`;
     const older = this.options
-      .sharesOfGallery(galleryKey(obj))
+      .sharesOfGallery(obj.spec.gallery)
       .filter((o) => o.metadata.uid !== obj.metadata.uid && !o.metadata.deletionTimestamp && created(o) < created(obj))
       .sort((a, b) => (created(a) < created(b) ? -1 : 1));
     return older[0] ? `${older[0].metadata.namespace}/${older[0].metadata.name}` : undefined;

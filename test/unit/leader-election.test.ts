@@ -1,0 +1,285 @@
+// Leader election against an in-memory Lease and the fake clock: acquiring an absent lease,
+// standing by while another holder renews, taking over an expired lease, losing leadership when
+// renewals fail or hang past the renew deadline, releasing on stop, the timing rules of client-go
+// and the jitter of acquire retries.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { KubeApiError } from '../../src/runtime/kube-client.js';
+import {
+  DEFAULT_LEADER_ELECTION_TIMINGS,
+  LeaderElector,
+  leaderElectionTimingsProblem,
+  type LeaderElectionOptions,
+  type LeaderElectionTimings,
+  type LeaseClient,
+} from '../../src/runtime/leader-election.js';
+import { FakeClock, settle } from '../support/fake-clock.js';
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec: { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string | null; renewTime?: string | null; leaseTransitions?: number };
+}
+
+const NAMESPACE = 'ops';
+const NAME = 'gso';
+const LEASE_PATH = `/apis/coordination.k8s.io/v1/namespaces/${NAMESPACE}/leases/${NAME}`;
+const apiError = (status: number, reason: string) => new KubeApiError(status, reason, `${reason} (${status})`, undefined);
+
+/** One Lease, kept as the API server would: 404 when absent, 409 on a stale resourceVersion or a second create. */
+class FakeLeases implements LeaseClient {
+  lease: Lease | undefined;
+  private version = 0;
+  /** Every request fails with this, when set. */
+  failure: Error | undefined;
+  createFailure: Error | undefined;
+  /** Every request neither answers nor fails (a partition). */
+  hang = false;
+  /** Requests wait for this before they are answered. */
+  gate: Promise<void> | undefined;
+  gets: number[] = [];
+
+  constructor(private readonly clock: FakeClock) {}
+
+  hold(holderIdentity: string, leaseDurationSeconds = 15): void {
+    const now = new Date(this.clock.now()).toISOString();
+    this.lease = { metadata: { name: NAME, namespace: NAMESPACE, resourceVersion: String(++this.version) }, spec: { holderIdentity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } };
+  }
+
+  /** The other holder renews: the renewTime changes. */
+  renew(): void {
+    this.lease!.spec.renewTime = new Date(this.clock.now()).toISOString();
+    this.lease!.metadata.resourceVersion = String(++this.version);
+  }
+
+  get<T>(path: string): Promise<T> {
+    this.gets.push(this.clock.now());
+    return this.answer(() => {
+      if (path !== LEASE_PATH || !this.lease) throw apiError(404, 'NotFound');
+      return structuredClone(this.lease) as T;
+    });
+  }
+
+  create<T>(_path: string, body: unknown): Promise<T> {
+    return this.answer(() => {
+      if (this.createFailure) throw this.createFailure;
+      if (this.lease) throw apiError(409, 'AlreadyExists');
+      this.lease = { ...(structuredClone(body) as Lease) };
+      this.lease.metadata.resourceVersion = String(++this.version);
+      return structuredClone(this.lease) as T;
+    });
+  }
+
+  replace<T>(_path: string, body: unknown): Promise<T> {
+    return this.answer(() => {
+      const next = structuredClone(body) as Lease;
+      if (!this.lease || next.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw apiError(409, 'Conflict');
+      this.lease = next;
+      this.lease.metadata.resourceVersion = String(++this.version);
+      return structuredClone(this.lease) as T;
+    });
+  }
+
+  private answer<T>(fn: () => T): Promise<T> {
+    if (this.hang) return new Promise<T>(() => {});
+    return (this.gate ?? Promise.resolve()).then(() => {
+      if (this.failure) throw this.failure;
+      return fn();
+    });
+  }
+}
+
+function capturingLogger() {
+  const lines: { level: number; msg: string; err?: string }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as { level: number; msg: string; err?: string });
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+function setUp(options: Partial<LeaderElectionOptions> = {}, start = Date.parse('2030-01-01T00:00:00Z')) {
+  const clock = new FakeClock(start);
+  const leases = new FakeLeases(clock);
+  const { logger, lines } = capturingLogger();
+  const history: string[] = [];
+  const elector = new LeaderElector({ client: leases, namespace: NAMESPACE, name: NAME, identity: 'me', logger, clock, random: () => 0, ...options });
+  const elapsed = () => clock.now() - start;
+  const run = () => void elector.run(() => history.push(`started@${elapsed()}`), () => history.push(`stopped@${elapsed()}`));
+  return { clock, leases, elector, history, run, lines, elapsed };
+}
+
+describe('LeaderElector', () => {
+  it('acquires an absent lease at once', async () => {
+    const { leases, elector, history, run } = setUp();
+    run();
+    await settle();
+    expect(elector.isLeader()).to.equal(true);
+    expect(history).to.deep.equal(['started@0']);
+    expect(leases.lease?.spec).to.deep.include({ holderIdentity: 'me', leaseDurationSeconds: 15, leaseTransitions: 0 });
+    await elector.stop();
+  });
+
+  it('stands by while another holder keeps renewing, then takes over one lease duration after the last renewal it saw', async () => {
+    const { clock, leases, elector, history, run } = setUp();
+    leases.hold('other');
+    run();
+    for (let i = 0; i < 30; i++) {
+      leases.renew();
+      await clock.advance(2_000);
+    }
+    expect(elector.isLeader(), 'a renewed lease is never taken').to.equal(false);
+    // The holder renewed for the last time at 58 s; the elector saw that at its attempt at 60 s.
+    await clock.advance(14_000);
+    expect(elector.isLeader()).to.equal(false);
+    await clock.advance(2_000);
+    expect(history).to.deep.equal(['started@76000']);
+    expect(leases.lease?.spec).to.deep.include({ holderIdentity: 'me', leaseTransitions: 1 });
+    await elector.stop();
+  });
+
+  it('takes over an expired lease, judged from when it first saw it, not from its renewTime', async () => {
+    const { clock, leases, elector, history, run } = setUp();
+    leases.hold('ghost', 15);
+    leases.lease!.spec.renewTime = '2000-01-01T00:00:00.000000Z'; // another machine's clock, far behind
+    run();
+    await clock.advance(14_000);
+    expect(elector.isLeader(), 'not before a lease duration of its own observation').to.equal(false);
+    await clock.advance(2_000);
+    expect(history).to.deep.equal(['started@16000']);
+    expect(leases.lease?.spec.acquireTime).to.equal(new Date(clock.now()).toISOString().replace('Z', '000Z'));
+    await elector.stop();
+  });
+
+  for (const [how, cut] of [
+    ['renewals fail', (l: FakeLeases) => (l.failure = apiError(500, 'InternalError'))],
+    ['renewals hang', (l: FakeLeases) => (l.hang = true)],
+  ] as const) {
+    it(`gives leadership up at the renew deadline when ${how}`, async () => {
+      const { clock, leases, elector, history, run } = setUp();
+      run();
+      await clock.advance(4_000);
+      expect(history).to.deep.equal(['started@0']);
+      cut(leases); // the last renewal was at 4 s
+      await clock.advance(9_999);
+      expect(elector.isLeader()).to.equal(true);
+      await clock.advance(1);
+      expect(elector.isLeader()).to.equal(false);
+      expect(history).to.deep.equal(['started@0', 'stopped@14000']);
+    });
+  }
+
+  it('releases the lease on stop, so that a standby need not wait for it to expire', async () => {
+    const { clock, leases, elector, run } = setUp();
+    run();
+    await clock.advance(2_000);
+    await elector.stop();
+    expect(leases.lease?.spec).to.deep.include({ holderIdentity: null, leaseDurationSeconds: 1 });
+    expect(clock.pending(), 'no timer left behind').to.equal(0);
+  });
+
+  it('gives back a lease it acquired while being stopped', async () => {
+    const { leases, elector, history, run } = setUp();
+    let open!: () => void;
+    leases.gate = new Promise((resolve) => (open = resolve));
+    run();
+    await settle();
+    await elector.stop();
+    open();
+    await settle();
+    expect(leases.lease?.spec, 'created by the attempt in flight, then released').to.deep.include({ holderIdentity: null });
+    expect(history, 'never reported as leading').to.deep.equal([]);
+    expect(elector.isLeader()).to.equal(false);
+  });
+
+  it('logs a Lease create error other than AlreadyExists, and keeps trying', async () => {
+    const { clock, leases, elector, lines, run } = setUp();
+    leases.createFailure = apiError(403, 'Forbidden');
+    run();
+    await clock.advance(2_000);
+    const warnings = lines.filter((l) => l.msg === 'creating the leader lease failed');
+    expect(warnings).to.have.length(2);
+    expect(warnings[0]).to.deep.include({ level: 40, err: 'Forbidden (403)' });
+    leases.createFailure = undefined;
+    await clock.advance(2_000);
+    expect(elector.isLeader()).to.equal(true);
+
+    // AlreadyExists is another candidate winning the race, not a failure to report.
+    const second = setUp();
+    second.leases.createFailure = apiError(409, 'AlreadyExists');
+    second.run();
+    await second.clock.advance(2_000);
+    expect(second.lines.filter((l) => l.level >= 40)).to.deep.equal([]);
+    await Promise.all([elector.stop(), second.elector.stop()]);
+  });
+
+  it('waits a retry period plus up to 1.2 retry periods of jitter between acquire attempts', async () => {
+    for (const [random, wait] of [
+      [0, 2_000],
+      [0.5, 3_200],
+      [0.999, 4_397.6],
+    ] as const) {
+      const { clock, leases, elector, run } = setUp({ random: () => random });
+      leases.hold('other', 3_600);
+      run();
+      await clock.advance(20_000);
+      const gaps = leases.gets.slice(1).map((t, i) => t - leases.gets[i]!);
+      expect(gaps.length).to.be.at.least(4);
+      for (const gap of gaps) expect(gap).to.be.closeTo(wait, 0.01);
+      await elector.stop();
+    }
+  });
+
+  it('keeps every acquire wait within [retry period, 2.2 × retry period)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.integer({ min: 1, max: 10_000 }), async (r, retryPeriodMs) => {
+        // From time 0, so that the gaps are exact (epoch milliseconds keep no fractions of 1e-4).
+        const { clock, leases, elector, run } = setUp({ random: () => r, retryPeriodMs, renewDeadlineMs: retryPeriodMs * 2, leaseDurationMs: retryPeriodMs * 3 }, 0);
+        leases.hold('other', 3_600);
+        run();
+        await clock.advance(retryPeriodMs * 5);
+        const gap = leases.gets[1]! - leases.gets[0]!;
+        expect(gap).to.be.at.least(retryPeriodMs);
+        expect(gap).to.be.below(retryPeriodMs * 2.2);
+        await elector.stop();
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe('leader election timings', () => {
+  const cases: [string, Partial<LeaderElectionTimings>, RegExp | undefined][] = [
+    ["client-go's defaults", {}, undefined],
+    ['a renew deadline just above 1.2 retry periods', { renewDeadlineMs: 2_401 }, undefined],
+    ['a lease duration equal to the renew deadline', { leaseDurationMs: 10_000 }, /leaseDurationMs \(10000 ms\) must be greater than renewDeadlineMs \(10000 ms\)/],
+    ['a lease duration below the renew deadline', { leaseDurationMs: 5_000 }, /leaseDurationMs \(5000 ms\) must be greater than renewDeadlineMs/],
+    ['a renew deadline of exactly 1.2 retry periods', { renewDeadlineMs: 2_400 }, /renewDeadlineMs \(2400 ms\) must be greater than 1.2 × retryPeriodMs \(2000 ms\)/],
+    ['a retry period longer than the renew deadline', { retryPeriodMs: 12_000 }, /renewDeadlineMs \(10000 ms\) must be greater than 1.2 × retryPeriodMs/],
+    ['a zero retry period', { retryPeriodMs: 0 }, /retryPeriodMs \(0 ms\) must be greater than zero/],
+    ['a negative lease duration', { leaseDurationMs: -1 }, /leaseDurationMs \(-1 ms\) must be greater than zero/],
+    ['a renew deadline that is not a number', { renewDeadlineMs: Number.NaN }, /renewDeadlineMs \(NaN ms\) must be greater than zero/],
+  ];
+  for (const [what, timings, problem] of cases) {
+    it(`${problem ? 'refuses' : 'accepts'} ${what}`, () => {
+      const all = { ...DEFAULT_LEADER_ELECTION_TIMINGS, ...timings };
+      const create = () => new LeaderElector({ client: new FakeLeases(new FakeClock()), namespace: NAMESPACE, name: NAME, identity: 'me', logger: pino({ level: 'silent' }), ...all });
+      if (problem) {
+        expect(leaderElectionTimingsProblem(all)).to.match(problem);
+        expect(create).to.throw(Error, /^leader election: /);
+        expect(create).to.throw(Error, problem);
+      } else {
+        expect(leaderElectionTimingsProblem(all)).to.equal(undefined);
+        expect(create).not.to.throw();
+      }
+    });
+  }
+
+  it('shows the timings as the caller labels them', () => {
+    const label = (key: keyof LeaderElectionTimings) => ({ leaseDurationMs: '--lease=1s', renewDeadlineMs: '--renew=1s', retryPeriodMs: '--retry=100ms' })[key];
+    expect(leaderElectionTimingsProblem({ leaseDurationMs: 1_000, renewDeadlineMs: 1_000, retryPeriodMs: 100 }, label)).to.equal('--lease=1s must be greater than --renew=1s');
+  });
+});
