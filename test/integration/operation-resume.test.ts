@@ -161,4 +161,17 @@ describe('long-running operations across processes, and the reconcile timeout', 
     await azure.control.clearFaults();
     await waitForGalleryShare(client, namespace, 'hung', undefined, { logs, timeoutMs: 20_000 });
   });
+
+  it('a GalleryShare waiting for a gallery another one holds goes on as soon as that one is deleted, not at its next recheck (2 min here)', async () => {
+    await launch(['--leader-elect', 'false']);
+    const reader = (principalId: string, principalType: 'User' | 'Group') => ({ roleAssignments: [{ principalId, principalType, role: 'Reader' }] });
+    await client.create(galleryShares(namespace), galleryShareManifest('holder', galleryName, reader(ids.tester, 'User')));
+    await waitForGalleryShare(client, namespace, 'holder', undefined, { logs });
+    await client.create(galleryShares(namespace), galleryShareManifest('waiter', galleryName, reader(ids.imageConsumersGroup, 'Group')));
+    await waitForGalleryShare(client, namespace, 'waiter', (gs) => gs.status?.conditions?.find((c) => c.type === 'Stalled')?.reason === 'GalleryClaimed', { what: 'Stalled GalleryClaimed', logs });
+    const deleted = Date.now();
+    await client.delete(`${galleryShares(namespace)}/holder`);
+    await waitForGalleryShare(client, namespace, 'waiter', undefined, { logs, timeoutMs: 20_000 });
+    expect(Date.now() - deleted, 'woken by the deletion, not by the 2-minute recheck').to.be.below(20_000);
+  });
 });

@@ -169,6 +169,7 @@ interface Case {
 const terminal = Object.assign(new Error('The client has no authorization'), { name: 'RestError', statusCode: 403, code: 'AuthorizationFailed' });
 const throttled = Object.assign(new Error('Too many requests'), { name: 'RestError', statusCode: 429, code: 'TooManyRequests', retryAfterMs: 7000 });
 const unavailable = Object.assign(new Error('busy'), { name: 'RestError', statusCode: 503, code: 'ServiceUnavailable' });
+const principalNotFound = Object.assign(new Error('Principal p does not exist in the directory t. This error might be related to a replication delay.'), { name: 'RestError', statusCode: 400, code: 'PrincipalNotFound' });
 const badSecret = Object.assign(new Error('Secret s lacks clientId.'), { name: 'CredentialSecretError' });
 
 const cases: Case[] = [
@@ -249,6 +250,24 @@ const cases: Case[] = [
     obj: object(),
     behaviour: { actError: unavailable },
     want: { backoff: 'ServiceUnavailable', status: { kstatus: 'InProgress', reason: 'ServiceUnavailable', lastFailure: { code: 'ServiceUnavailable' } }, events: ['Warning ServiceUnavailable'] },
+  },
+  {
+    name: 'transient (PrincipalNotFound), first met: Reconciling with backoff, and the failure recorded with when it began',
+    obj: object(),
+    behaviour: { actError: principalNotFound },
+    want: { backoff: 'PrincipalNotFound', status: { kstatus: 'InProgress', reason: 'PrincipalNotFound', lastFailure: { code: 'PrincipalNotFound', since: '2026-11-29T12:00:00Z' } } },
+  },
+  {
+    name: 'transient, met for a while already (as status says, whichever process saw it first): still Reconciling, since kept',
+    obj: object({ status: { observedGeneration: 2, lastFailure: { code: 'PrincipalNotFound', since: '2026-11-29T11:58:00Z' }, conditions: [] } }),
+    behaviour: { actError: principalNotFound },
+    want: { backoff: 'PrincipalNotFound', status: { kstatus: 'InProgress', reason: 'PrincipalNotFound', lastFailure: { code: 'PrincipalNotFound', since: '2026-11-29T11:58:00Z' } } },
+  },
+  {
+    name: 'transient for longer than Azure says it lasts: Stalled with the advice',
+    obj: object({ status: { observedGeneration: 2, lastFailure: { code: 'PrincipalNotFound', since: '2026-11-29T11:50:00Z' }, conditions: [] } }),
+    behaviour: { actError: principalNotFound },
+    want: { result: { requeueAfterMs: RECHECK_MS }, status: { kstatus: 'Failed', reason: 'PrincipalNotFound' }, events: ['Warning PrincipalNotFound'] },
   },
   {
     name: 'terminal (403): Stalled with the code and advice, rechecked later',

@@ -13,6 +13,7 @@ import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription, type Owner } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
+import { objectKey } from '../../runtime/informer.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
@@ -171,12 +172,12 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
 
   /** The older GalleryShare (by creation, then name) that names the same gallery, if any. */
   private olderClaimant(obj: GalleryShare): string | undefined {
-    const created = (o: GalleryShare) => `${o.metadata.creationTimestamp ?? ''}|${o.metadata.namespace}/${o.metadata.name}`;
+    const created = (o: GalleryShare) => `${o.metadata.creationTimestamp ?? ''}|${objectKey(o)}`;
     const older = this.options
       .sharesOfGallery(obj.spec.gallery)
       .filter((o) => o.metadata.uid !== obj.metadata.uid && !o.metadata.deletionTimestamp && created(o) < created(obj))
       .sort((a, b) => (created(a) < created(b) ? -1 : 1));
-    return older[0] ? `${older[0].metadata.namespace}/${older[0].metadata.name}` : undefined;
+    return older[0] ? objectKey(older[0]) : undefined;
   }
 }
 

@@ -17,7 +17,7 @@ import { FINALIZER, objectPath, type InFlightOperation } from '../../api/v1alpha
 import { applyOutcome, sameConditions, setCondition, type Condition, type ConditionInput, type Outcome } from '../../runtime/conditions.js';
 import type { ReconcileContext, ReconcileResult, Reconciler, Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { ObjectCache } from '../../runtime/informer.js';
+import { objectKey, type ObjectCache } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
 import { classifyFailure, decideFailure } from './failures.js';
@@ -92,7 +92,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   }
 
   async reconcile({ namespace, name }: Request, { logger, signal }: ReconcileContext): Promise<ReconcileResult> {
-    const key = `${namespace}/${name}`;
+    const key = objectKey({ metadata: { namespace, name } });
     const obj = this.options.cache.get(key);
     if (!obj) {
       this.started.delete(key);
