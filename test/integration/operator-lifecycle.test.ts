@@ -5,13 +5,12 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { roleScope } from '../../src/azure/arm-ids.js';
-import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
-import { galleryShareManifest } from '../support/galleryshares.js';
+import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
 describe('operator process lifecycle', function () {
@@ -29,15 +28,8 @@ describe('operator process lifecycle', function () {
     operators.push(operator);
     return operator;
   }
-  async function waitReady(name: string, timeoutMs: number): Promise<GalleryShare> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const gs = await client.get<GalleryShare>(`${collection()}/${name}`);
-      if (kstatus(gs) === 'Current') return gs;
-      if (Date.now() > deadline) throw new Error(`${name} not Ready: ${JSON.stringify(gs.status?.conditions)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitReady = (name: string, timeoutMs: number): Promise<GalleryShare> =>
+    waitForGalleryShare(client, namespace, name, undefined, { timeoutMs, logs: () => operators.map((o) => o.logs()).join('\n') });
   const galleryShare = (name: string, principals: string[]): GalleryShare =>
     galleryShareManifest(name, galleryName, { roleAssignments: principals.map((principalId) => ({ principalId, principalType: 'User', role: 'Reader' })) });
   const isLeader = async (operator: OperatorProcess) => /leader_election_master_status\{name="[^"]+"\} 1/.test(await fetch(operator.metricsUrl).then((r) => r.text()).catch(() => ''));
