@@ -16,6 +16,7 @@ import { CONTROLLERS } from './controllers/index.js';
 import { credentialResolver } from './controllers/shared/credentials.js';
 import { createLogger } from './logger.js';
 import { outdatedCrds } from './runtime/crd-check.js';
+import { KubeApiError } from './runtime/kube-client.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 
@@ -71,7 +72,14 @@ async function main(): Promise<void> {
 
   // The API server drops status fields its CRD does not know: an operator newer than its CRDs
   // would lose the operations it records. Refuse to start rather than run like that.
-  const outdated = await outdatedCrds(manager.client, CONTROLLERS.map((c) => c.kind), VERSION);
+  const outdated = await outdatedCrds(manager.client, CONTROLLERS.map((c) => c.kind), VERSION).catch((err: unknown) => {
+    if (!(err instanceof KubeApiError)) throw err;
+    process.stderr.write(
+      `gallery-share-operator: could not read the installed CustomResourceDefinitions to check them (${err.message}). ` +
+        'The operator needs get on its own customresourcedefinitions (config/rbac and the chart grant it).\n',
+    );
+    return process.exit(2);
+  });
   if (outdated.length) {
     process.stderr.write(
       `gallery-share-operator: the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +

@@ -50,7 +50,7 @@ const isLongRunning = (a: Action) => a.type === 'share' || a.type === 'setPermis
 
 export class GalleryShareHandler implements KindHandler<GalleryShare, GalleryShareClients, Observation, Action> {
   readonly kind = GalleryShareKind;
-  readonly detailConditions = ['DirectShareSynced', 'RoleAssignmentsSynced', 'CommunitySynced'] as const;
+  readonly detailConditions: readonly string[] = ['DirectShareSynced', 'RoleAssignmentsSynced', 'CommunitySynced'];
 
   constructor(private readonly options: GalleryShareHandlerOptions) {}
 
@@ -66,8 +66,8 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
     return phase === 'reconcile' ? checkPolicy(obj.spec, this.options.policy) : undefined;
   }
 
-  async connect(obj: GalleryShare, phase: Phase): Promise<GalleryShareClients> {
-    const { credential } = await this.options.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name, { lastKnownIfGone: phase === 'delete' });
+  async connect(obj: GalleryShare, phase: Phase, signal: AbortSignal): Promise<GalleryShareClients> {
+    const { credential } = await this.options.credentials.resolve(obj.metadata.namespace!, obj.spec.azureCredentialsRef?.name, { lastKnownIfGone: phase === 'delete', signal });
     const { subscriptionId } = obj.spec.gallery;
     return { compute: this.options.azure.computeClient(credential, subscriptionId), authorization: this.options.azure.authorizationClient(credential, subscriptionId) };
   }
@@ -165,7 +165,7 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
   private adopted(obj: GalleryShare, observed: Observation | undefined, before: Observation | undefined, current: GalleryShareStatus | undefined): Adopted | undefined {
     const record = current?.adopted as Adopted | undefined;
     if (record) return observed ? keepAdopted(record, observed.gallery) : record;
-    const actedBefore = (current?.conditions ?? []).some((c) => this.detailConditions.includes(c.type as (typeof this.detailConditions)[number]));
+    const actedBefore = (current?.conditions ?? []).some((c) => this.detailConditions.includes(c.type));
     const first = before ?? observed;
     return actedBefore || !first ? undefined : adoptionRecord(first.gallery);
   }

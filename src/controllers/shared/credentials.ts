@@ -11,7 +11,7 @@ export interface CredentialResolver {
    * yields its credentials: deleting a namespace deletes the Secret and the object together, and
    * the object must still undo its sharing in Azure before its finalizer comes off.
    */
-  resolve(namespace: string, secretName: string | undefined, options?: { lastKnownIfGone?: boolean }): Promise<{ credential: TokenCredential; material?: CredentialMaterial }>;
+  resolve(namespace: string, secretName: string | undefined, options?: { lastKnownIfGone?: boolean; signal?: AbortSignal }): Promise<{ credential: TokenCredential; material?: CredentialMaterial }>;
 }
 
 export function credentialResolver(client: KubeClient, cache: CredentialCache, defaultIdentity: () => TokenCredential): CredentialResolver {
@@ -22,7 +22,7 @@ export function credentialResolver(client: KubeClient, cache: CredentialCache, d
       const key = `${namespace}/${secretName}`;
       let secret: { data?: Record<string, string> };
       try {
-        secret = await client.get(`/api/v1/namespaces/${namespace}/secrets/${secretName}`);
+        secret = await client.get(`/api/v1/namespaces/${namespace}/secrets/${secretName}`, { signal: options.signal });
       } catch (err) {
         const remembered = lastKnown.get(key);
         if (isNotFound(err) && options.lastKnownIfGone && remembered) return { credential: cache.forMaterial(remembered), material: remembered };

@@ -20,6 +20,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { objectKey, type ObjectCache } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
+import { OperationFailedError } from '../../azure/operations.js';
 import { classifyFailure, decideFailure } from './failures.js';
 import type { Explanation, KindHandler, KindPlan, ManagedObject, ManagedStatus, Phase } from './handler.js';
 
@@ -48,7 +49,7 @@ export class RetryLaterError extends Error {
 }
 
 /** What one reconcile knows as it goes: the object, its logger and signal, and the operation in flight. */
-interface Run<Obj extends ManagedObject> {
+interface Run<Obj extends ManagedObject, Observed> {
   obj: Obj;
   key: string;
   path: string;
@@ -58,7 +59,7 @@ interface Run<Obj extends ManagedObject> {
   /** The long-running operation in flight, as status must record it after this reconcile. */
   operation: InFlightOperation | undefined;
   /** What this reconcile observed before it made any change. */
-  before?: unknown;
+  before?: Observed;
 }
 
 /** What one status write reports. */
@@ -99,7 +100,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
       return {};
     }
     const phase: Phase = obj.metadata.deletionTimestamp ? 'delete' : 'reconcile';
-    const run: Run<Obj> = {
+    const run: Run<Obj, Observed> = {
       obj,
       key,
       path: objectPath(this.handler.kind, namespace, name),
@@ -126,7 +127,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
 
   // ----- Making Azure match the spec ------------------------------------------------------------
 
-  private async sync(run: Run<Obj>): Promise<ReconcileResult> {
+  private async sync(run: Run<Obj, Observed>): Promise<ReconcileResult> {
     const { handler } = this;
     const clients = await handler.connect(run.obj, run.phase, run.signal);
 
@@ -163,7 +164,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
    * reconcile polls again rather than start a second one while the first may still run; the
    * operation's own failure, or an operation Azure no longer knows, ends it.
    */
-  private async resumeOperation(run: Run<Obj>, clients: Clients): Promise<ReconcileResult | undefined> {
+  private async resumeOperation(run: Run<Obj, Observed>, clients: Clients): Promise<ReconcileResult | undefined> {
     const operation = run.operation;
     if (!operation) return undefined;
     let polled;
@@ -171,10 +172,10 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
       polled = await this.handler.resume(run.obj, operation, clients, run.signal);
     } catch (err) {
       const failure = classifyFailure(err, `waiting for Azure to ${operation.description}`);
-      const ended = (err as { name?: string }).name === 'OperationFailedError' || (err as { statusCode?: number }).statusCode === 404;
-      if (ended) {
+      const failed = err instanceof OperationFailedError;
+      if (failed || (err as { statusCode?: number }).statusCode === 404) {
         this.endOperation(run);
-        if ((err as { name?: string }).name === 'OperationFailedError') this.options.events.record(run.obj, 'Warning', failure.code, `Azure could not ${operation.description}: ${(err as Error).message}`);
+        if (failed) this.options.events.record(run.obj, 'Warning', failure.code, `Azure could not ${operation.description}: ${err.message}`);
       }
       throw err;
     }
@@ -186,7 +187,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     return undefined;
   }
 
-  private endOperation(run: Run<Obj>): void {
+  private endOperation(run: Run<Obj, Observed>): void {
     run.operation = undefined;
     this.started.delete(run.key);
   }
@@ -197,7 +198,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
    * operation running on the resource).
    */
   private async act(
-    run: Run<Obj>,
+    run: Run<Obj, Observed>,
     action: Action,
     clients: Clients,
     logMessage: string,
@@ -234,7 +235,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
    * even where Azure happens to hold what its spec names; so does one whose preconditions now
    * say another object holds its target.
    */
-  private async finalize(run: Run<Obj>): Promise<ReconcileResult> {
+  private async finalize(run: Run<Obj, Observed>): Promise<ReconcileResult> {
     const { obj } = run;
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return {};
     const acted = run.operation !== undefined || (obj.status?.conditions ?? []).some((c) => this.handler.detailConditions.includes(c.type));
@@ -253,7 +254,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     return {};
   }
 
-  private async undo(run: Run<Obj>): Promise<ReconcileResult | undefined> {
+  private async undo(run: Run<Obj, Observed>): Promise<ReconcileResult | undefined> {
     const clients = await this.handler.connect(run.obj, 'delete', run.signal);
     const waiting = await this.resumeOperation(run, clients);
     if (waiting) return waiting;
@@ -269,19 +270,19 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
 
   // ----- Outcomes -------------------------------------------------------------------------------
 
-  private async finish(run: Run<Obj>, observed: Observed, plan: KindPlan<Action>): Promise<ReconcileResult> {
+  private async finish(run: Run<Obj, Observed>, observed: Observed, plan: KindPlan<Action>): Promise<ReconcileResult> {
     const wasReady = run.obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === run.obj.metadata.generation);
     await this.writeStatus(run, { outcome: { state: 'ready', message: 'Azure matches the spec.' }, observed, details: plan.details });
     if (!wasReady) this.options.events.record(run.obj, 'Normal', 'Ready', 'Azure matches the spec.');
     return {};
   }
 
-  private async progress(run: Run<Obj>, report: Report<Observed>, retryAfterMs: number): Promise<ReconcileResult> {
+  private async progress(run: Run<Obj, Observed>, report: Report<Observed>, retryAfterMs: number): Promise<ReconcileResult> {
     await this.writeStatus(run, report);
     return { requeueAfterMs: retryAfterMs };
   }
 
-  private async stall(run: Run<Obj>, report: Report<Observed> & { outcome: { state: 'stalled' } }, recheckMs = this.options.stalledRecheckMs): Promise<ReconcileResult> {
+  private async stall(run: Run<Obj, Observed>, report: Report<Observed> & { outcome: { state: 'stalled' } }, recheckMs = this.options.stalledRecheckMs): Promise<ReconcileResult> {
     const { reason, message } = report.outcome;
     const already = run.obj.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True' && c.reason === reason && c.message === message);
     await this.writeStatus(run, report);
@@ -290,7 +291,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   }
 
   /** Maps a failure to status, an event, and what the queue does next (decideFailure). */
-  private async failed(run: Run<Obj>, err: unknown): Promise<ReconcileResult> {
+  private async failed(run: Run<Obj, Observed>, err: unknown): Promise<ReconcileResult> {
     const doing = run.phase === 'delete' ? 'undoing the changes in Azure before deletion' : `managing the ${this.handler.kind.kind}`;
     const failure = classifyFailure(err, doing, this.handler.transience?.(run.obj, this.now()));
     if (run.signal.aborted) {
@@ -325,7 +326,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
    * on this outcome would report Ready for a spec not yet applied. The conditions build on the
    * latest stored ones (`current`).
    */
-  private statusFrom(run: Run<Obj>, current: ManagedStatus | undefined, report: Report<Observed>): ManagedStatus {
+  private statusFrom(run: Run<Obj, Observed>, current: ManagedStatus | undefined, report: Report<Observed>): ManagedStatus {
     const generation = run.obj.metadata.generation ?? 0;
     const now = new Date(this.now());
     let conditions: Condition[] = [...(current?.conditions ?? [])];
@@ -342,7 +343,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const fields =
       report.observed === undefined
         ? kindFields
-        : this.handler.status(run.obj, report.observed ?? undefined, { before: run.before as Observed | undefined, current: current });
+        : this.handler.status(run.obj, report.observed ?? undefined, { before: run.before, current });
     const lastFailure = report.failureCode === undefined ? undefined : previousFailure?.code === report.failureCode ? previousFailure : { code: report.failureCode, since: timestamp(now) };
     const status: ManagedStatus = {
       ...withoutShared(fields),
@@ -356,7 +357,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     return JSON.parse(JSON.stringify(status)) as ManagedStatus;
   }
 
-  private async writeStatus(run: Run<Obj>, report: Report<Observed>): Promise<void> {
+  private async writeStatus(run: Run<Obj, Observed>, report: Report<Observed>): Promise<void> {
     await writeStatus(this.options.client, run.path, run.obj, (current) => this.statusFrom(run, current, report) as NonNullable<Obj['status']>, sameStatus, run.signal);
   }
 }
