@@ -233,7 +233,7 @@ describe('LeaderElector', () => {
     }
   });
 
-  it('keeps every acquire wait within [retry period, 2.2 × retry period)', async () => {
+  it('keeps every acquire wait within [retry period, 2.2 × retry period]', async () => {
     await fc.assert(
       fc.asyncProperty(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.integer({ min: 1, max: 10_000 }), async (r, retryPeriodMs) => {
         // From time 0, so that the gaps are exact (epoch milliseconds keep no fractions of 1e-4).
@@ -243,7 +243,8 @@ describe('LeaderElector', () => {
         await clock.advance(retryPeriodMs * 5);
         const gap = leases.gets[1]! - leases.gets[0]!;
         expect(gap).to.be.at.least(retryPeriodMs);
-        expect(gap).to.be.below(retryPeriodMs * 2.2);
+        // At most: 2.2 × is approached from below, but floating point may round onto it.
+        expect(gap).to.be.at.most(retryPeriodMs * 2.2);
         await elector.stop();
       }),
       { numRuns: 50 },
