@@ -361,6 +361,22 @@ describe('the shared reconciler (table)', () => {
     });
   }
 
+  it('status says only what this reconcile observed: a failure before any read leaves no detail condition claiming the parts are in place', async () => {
+    const { world, reconciler } = fakes(object({ status: readyStatus(2) }), { observeError: unavailable });
+    await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal }).catch(() => undefined);
+    const written = world.statusWrites.at(-1)!;
+    expect(written.conditions?.find((c) => c.type === 'Synced')).to.deep.include({ status: 'Unknown', reason: 'ServiceUnavailable' });
+    expect(written.have, 'observed fields are not kept as if observed now').to.equal(undefined);
+  });
+
+  it('a failure after the reads reports what they showed', async () => {
+    const { world, reconciler } = fakes(object({ status: readyStatus(2) }), { have: [], actError: unavailable });
+    await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal }).catch(() => undefined);
+    const written = world.statusWrites.at(-1)!;
+    expect(written.conditions?.find((c) => c.type === 'Synced')).to.deep.include({ status: 'False', reason: 'Adding' });
+    expect(written.have).to.deep.equal([]);
+  });
+
   it('a write sent without an answer (aborted) is not recorded as done: the next reconcile observes first', async () => {
     const abort = new AbortController();
     const aborted = Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });

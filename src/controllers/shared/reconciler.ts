@@ -60,17 +60,20 @@ interface Run<Obj extends ManagedObject, Observed> {
   operation: InFlightOperation | undefined;
   /** What this reconcile observed before it made any change. */
   before?: Observed;
+  /** What this reconcile last observed, and the detail conditions its plan gave. */
+  latest?: { observed: Observed; details: ConditionInput[] };
 }
 
 /** What one status write reports. */
 interface Report<Observed> {
   outcome: Outcome;
   /**
-   * What this reconcile observed: null when it found the target gone (the status then claims
-   * nothing about it), undefined when it observed nothing (a failure, a precondition: the kind's
-   * fields stay as last observed).
+   * What this reconcile observed of the target. Undefined when it found the target gone, or
+   * observed nothing (a precondition refused, a failure before the first read, an operation
+   * still running): the status then claims nothing about the target (detail conditions Unknown,
+   * the kind's observed fields dropped, its records kept).
    */
-  observed?: Observed | null;
+  observed?: Observed;
   details?: ConditionInput[];
   /** The failure met, when the outcome is one (kept in status.lastFailure), else undefined. */
   failureCode?: string;
@@ -135,9 +138,10 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     if (waiting) return waiting;
 
     const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, observed: null });
+    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
     run.before = observed;
     const plan = handler.plan(run.obj, observed);
+    run.latest = { observed, details: plan.details };
     if (plan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...plan.stalled }, observed, details: plan.details });
     if (plan.actions.length === 0) return this.finish(run, observed, plan);
 
@@ -147,8 +151,9 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     }
     // Everything was carried out: look again, so that Ready says what Azure says, not what we hoped.
     const after = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, observed: null });
+    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
     const replan = handler.plan(run.obj, after);
+    run.latest = { observed: after, details: replan.details };
     if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
     if (replan.actions.length > 0) {
       const outcome: Outcome = { state: 'progressing', reason: 'Progressing', message: 'Azure does not yet show every change; checking again.' };
@@ -307,7 +312,8 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
       stalledRecheckMs: this.options.stalledRecheckMs,
       credentialsRecheckMs: this.options.credentialsRecheckMs,
     });
-    const report: Report<Observed> = { outcome: decision.outcome, failureCode: failure.code };
+    // What this reconcile did observe before it failed (a write failed after the reads) is still true.
+    const report: Report<Observed> = { outcome: decision.outcome, failureCode: failure.code, ...(run.latest ?? {}) };
     if (decision.outcome.state === 'stalled') return this.stall(run, { ...report, outcome: decision.outcome }, decision.requeue === 'backoff' ? undefined : decision.requeue.after);
 
     run.logger.warn({ code: failure.code, kind: failure.kind }, failure.message);
@@ -330,20 +336,18 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const generation = run.obj.metadata.generation ?? 0;
     const now = new Date(this.now());
     let conditions: Condition[] = [...(current?.conditions ?? [])];
-    if (report.observed === null) {
-      // The target is gone: no detail condition may still say that its parts are in place.
-      const gone = report.outcome.state === 'stalled' ? report.outcome : { reason: 'NotObserved', message: 'Azure was not observed.' };
+    if (report.observed === undefined) {
+      // Nothing of the target was seen this time (it is gone, or was not read): no detail
+      // condition may still say that its parts are in place.
+      const why = report.outcome.state === 'ready' ? { reason: 'NotObserved', message: report.outcome.message } : report.outcome;
       for (const c of conditions.filter((c) => this.handler.detailConditions.includes(c.type))) {
-        conditions = setCondition(conditions, { type: c.type, status: 'Unknown', reason: gone.reason, message: `Not observed: ${gone.message}` }, generation, now);
+        conditions = setCondition(conditions, { type: c.type, status: 'Unknown', reason: why.reason, message: `Not observed: ${why.message}` }, generation, now);
       }
     }
     for (const detail of report.details ?? []) conditions = setCondition(conditions, detail, generation, now);
     conditions = applyOutcome(conditions, report.outcome, generation, now);
-    const { observedGeneration: _g, conditions: _c, operation: _o, lastFailure: previousFailure, ...kindFields } = (current ?? {}) as ManagedStatus & Record<string, unknown>;
-    const fields =
-      report.observed === undefined
-        ? kindFields
-        : this.handler.status(run.obj, report.observed ?? undefined, { before: run.before, current });
+    const previousFailure = current?.lastFailure;
+    const fields = this.handler.status(run.obj, report.observed, { before: run.before, current });
     const lastFailure = report.failureCode === undefined ? undefined : previousFailure?.code === report.failureCode ? previousFailure : { code: report.failureCode, since: timestamp(now) };
     const status: ManagedStatus = {
       ...withoutShared(fields),
