@@ -48,6 +48,17 @@ export interface ControllerOptions<T extends KubeObject> {
   backoff?: BackoffOptions;
 }
 
+/**
+ * A failure to retry with per-key backoff, but no later than `maxDelayMs` (a refusal that Azure
+ * says passes within a while is looked at again before that while ends).
+ */
+export class BackoffError extends Error {
+  constructor(message: string, readonly maxDelayMs?: number) {
+    super(message);
+    this.name = 'BackoffError';
+  }
+}
+
 /** Events on another kind that concern this controller's objects: their keys. */
 export type MapToKeys<S extends KubeObject> = (event: InformerEvent, obj: S, old?: S) => string[];
 
@@ -143,7 +154,8 @@ export class Controller<T extends KubeObject> {
     } catch (err) {
       metrics.reconcileTotal.inc({ controller: name, result: 'error' });
       metrics.reconcileErrors.inc({ controller: name });
-      const delay = this.backoff.next(key);
+      const backoff = this.backoff.next(key);
+      const delay = err instanceof BackoffError && err.maxDelayMs !== undefined ? Math.min(backoff, Math.max(0, err.maxDelayMs)) : backoff;
       logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'reconcile failed');
       this.queue.addRetry(key, delay);
     } finally {

@@ -100,4 +100,40 @@ describe('GalleryShare community publishing end to end', () => {
     const profile = (await adminRequest(azure, 'GET', galleryPathOf(preset))).body.properties as unknown as { sharingProfile: { communityGalleryInfo: { communityGalleryEnabled: boolean } } };
     expect(profile.sharingProfile.communityGalleryInfo.communityGalleryEnabled, 'published, not merely named').to.equal(true);
   });
+
+  it('deletion withdraws a gallery it published and makes it private again, and leaves one that was published before it alone', async () => {
+    const community = { publisherUri: 'https://contoso.example.com', publisherContact: 'images@contoso.example.com', eula: 'https://contoso.example.com/eula', publicNamePrefix: 'contoso' };
+    const profileOf = async (name: string) => (await adminRequest(azure, 'GET', galleryPathOf(name))).body.properties as unknown as { sharingProfile: { permissions: string; communityGalleryInfo?: { communityGalleryEnabled?: boolean } } };
+    const collection = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
+    const gone = async (name: string) => {
+      for (let i = 0; i < 300 && (await client.get(`${collection}/${name}`).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 100));
+    };
+
+    // Published by this object: its deletion undoes it.
+    const mine = `${galleryName}mine`;
+    await createGallery(azure, mine, 'Private');
+    await client.create(collection, galleryShareManifest('mine', mine, { permission: 'Community', community }));
+    await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.conditions?.find((c) => c.type === 'CommunitySynced')?.status === 'True', 'published', 'mine');
+    await client.delete(`${collection}/mine`);
+    await gone('mine');
+    const after = await profileOf(mine);
+    expect(after.sharingProfile.communityGalleryInfo?.communityGalleryEnabled ?? false, 'withdrawn').to.equal(false);
+    expect(after.sharingProfile.permissions, 'private again').to.equal('Private');
+
+    // Published before this object: adopted, left as it was.
+    const theirs = `${galleryName}theirs`;
+    const put = await adminRequest(azure, 'PUT', galleryPathOf(theirs), { location: 'westus', properties: { sharingProfile: { permissions: 'Community', communityGalleryInfo: community } } });
+    expect(put.status).to.be.oneOf([200, 201]);
+    const enabled = await adminRequest(azure, 'POST', `${galleryPathOf(theirs)}/share`, { operationType: 'EnableCommunity' });
+    expect(enabled.status).to.be.oneOf([200, 202]);
+    for (let i = 0; i < 50 && !(await profileOf(theirs)).sharingProfile.communityGalleryInfo?.communityGalleryEnabled; i++) await new Promise((r) => setTimeout(r, 100));
+    await client.create(collection, galleryShareManifest('theirs', theirs, { permission: 'Community', community }));
+    const adopted = await waitFor((gs) => kstatus(gs) === 'Current' && gs.status?.conditions?.find((c) => c.type === 'CommunitySynced')?.status === 'True', 'adopted', 'theirs');
+    expect(adopted.status?.adopted).to.deep.include({ permission: 'Community', communityPublished: true });
+    await client.delete(`${collection}/theirs`);
+    await gone('theirs');
+    const kept = await profileOf(theirs);
+    expect(kept.sharingProfile.communityGalleryInfo?.communityGalleryEnabled, 'still published').to.equal(true);
+    expect(kept.sharingProfile.permissions).to.equal('Community');
+  });
 });

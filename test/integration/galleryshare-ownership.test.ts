@@ -220,4 +220,27 @@ describe('GalleryShare ownership and adoption', function () {
     expect(gone.status?.roleAssignments, 'no assignments claimed').to.equal(undefined);
     expect(gone.status?.galleryUniqueName).to.equal(undefined);
   });
+
+  it('finds and deletes the assignments it made by their names in Azure, even after a status written while Azure could not be read', async () => {
+    await createGallery(azure, galleryName, 'Groups');
+    await create(galleryShareManifest('leak', galleryName, { roleAssignments: [{ principalId: group, principalType: 'Group', role: 'Reader' }] }));
+    await waitForGalleryShare(client, namespace, 'leak', undefined, { logs });
+    // Azure cannot be read for a while, and the object is reconciled meanwhile: its status then
+    // claims nothing about the assignments.
+    await azure.control.addFault({ method: 'GET', path: `galleries/${galleryName}$`, status: 503, code: 'ServiceUnavailable', message: 'try later' });
+    await client.patch(gsPath('leak'), { metadata: { annotations: { poke: '1' } } }, 'merge');
+    await waitForGalleryShare(client, namespace, 'leak', (gs) => gs.status?.conditions?.find((c) => c.type === 'Reconciling')?.reason === 'ServiceUnavailable', { what: 'Reconciling ServiceUnavailable', logs });
+    await client.patch(gsPath('leak'), [{ op: 'remove', path: '/spec/roleAssignments' }], 'json');
+    await azure.control.clearFaults();
+    const ready = await waitForGalleryShare(client, namespace, 'leak', undefined, { logs, timeoutMs: 30_000 });
+    expect(await assignmentsAtGallery(), 'the assignment it made is gone with its spec entry').to.deep.equal([]);
+    expect(ready.status?.conditions?.find((c) => c.type === 'RoleAssignmentsSynced'), 'no stale condition about a part the spec dropped').to.equal(undefined);
+
+    // And deletion removes any assignment it made, in the spec or not.
+    await client.patch(gsPath('leak'), { spec: { roleAssignments: [{ principalId: user, principalType: 'User', role: 'Reader' }] } }, 'merge');
+    await waitForGalleryShare(client, namespace, 'leak', (gs) => (gs.status?.roleAssignments ?? []).length === 1 && gs.status?.observedGeneration === gs.metadata.generation, { logs });
+    await client.delete(gsPath('leak'));
+    await waitUntilGone('leak');
+    expect(await assignmentsAtGallery()).to.deep.equal([]);
+  });
 });

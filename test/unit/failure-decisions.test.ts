@@ -28,7 +28,7 @@ const rows: Row[] = [
   { name: 'throttled while deleting', failure: throttled, context: context({ phase: 'delete' }), state: 'progressing', reason: 'Throttled', fragment: 'throttling', requeue: { after: 7_000 } },
   { name: 'retryable while reconciling', failure: retryable, context: context(), state: 'progressing', reason: 'ServiceUnavailable', fragment: '503', requeue: 'backoff' },
   { name: 'retryable while deleting', failure: retryable, context: context({ phase: 'delete' }), state: 'progressing', reason: 'ServiceUnavailable', fragment: '503', requeue: 'backoff' },
-  { name: 'transient, first seen now', failure: transient, context: context(), state: 'progressing', reason: 'PrincipalNotFound', fragment: 'retrying for 300s more', requeue: 'backoff' },
+  { name: 'transient, first seen now', failure: transient, context: context(), state: 'progressing', reason: 'PrincipalNotFound', fragment: 'retrying for 300s more', requeue: { backoffAtMost: 300_000 } },
   {
     name: 'transient, seen for part of its while (measured from status, so a restart does not reset it)',
     failure: transient,
@@ -36,7 +36,7 @@ const rows: Row[] = [
     state: 'progressing',
     reason: 'PrincipalNotFound',
     fragment: 'retrying for 180s more',
-    requeue: 'backoff',
+    requeue: { backoffAtMost: 180_000 },
   },
   { name: 'transient, past its while', failure: transient, context: context({ failingSince: NOW - 301_000 }), state: 'stalled', reason: 'PrincipalNotFound', fragment: 'It has lasted 301s', requeue: { after: 120_000 } },
   {

@@ -67,6 +67,8 @@ interface Behaviour {
 }
 
 interface World {
+  /** 'status' and 'act:<item>' in the order they happened. */
+  order: string[];
   acted: Action[];
   observed: number;
   resumed: InFlightOperation[];
@@ -76,7 +78,7 @@ interface World {
 }
 
 function fakes(obj: Obj | undefined, behaviour: Behaviour) {
-  const world: World = { acted: [], observed: 0, resumed: [], statusWrites: [], finalizerPatches: [], events: [] };
+  const world: World = { order: [], acted: [], observed: 0, resumed: [], statusWrites: [], finalizerPatches: [], events: [] };
   let stored = obj;
   let have = behaviour.have ?? [];
   const cache: ObjectCache<Obj> = {
@@ -88,6 +90,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
   };
   const client = {
     replace(_path: string, body: Obj) {
+      world.order.push('status');
       world.statusWrites.push(body.status);
       stored = { ...stored!, status: body.status };
       return Promise.resolve(stored);
@@ -128,6 +131,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
     },
     planDeletion: (o: Obj, observed: Observed) => ({ actions: o.spec.want.filter((w) => observed.have.includes(w)).map((item): Action => ({ type: 'add', item })) }),
     act(_o, action) {
+      world.order.push(`act:${action.item}`);
       world.acted.push(action);
       if (behaviour.actError) return Promise.reject(behaviour.actError);
       const started = behaviour.actResult?.(action) ?? { done: true };
@@ -360,6 +364,17 @@ describe('the shared reconciler (table)', () => {
       }
     });
   }
+
+  it('before an object\'s first change, status records what Azure held (so a crash after Azure accepted the change cannot make it look adopted)', async () => {
+    const { world, reconciler } = fakes(object({ finalizer: true }), { have: ['x'] });
+    await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal });
+    expect(world.order.slice(0, 2)).to.deep.equal(['status', 'act:a']);
+    expect(world.statusWrites[0]!.have, 'what was there before').to.deep.equal(['x']);
+    // An object that acted before writes no such status first.
+    const again = fakes(object({ status: { ...readyStatus(1) } }), { have: ['x'] });
+    await again.reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal });
+    expect(again.world.order[0]).to.equal('act:a');
+  });
 
   it('status says only what this reconcile observed: a failure before any read leaves no detail condition claiming the parts are in place', async () => {
     const { world, reconciler } = fakes(object({ status: readyStatus(2) }), { observeError: unavailable });

@@ -72,12 +72,13 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
     return { compute: this.options.azure.computeClient(credential, subscriptionId), authorization: this.options.azure.authorizationClient(credential, subscriptionId) };
   }
 
-  async observe(obj: GalleryShare, clients: GalleryShareClients, phase: Phase, signal: AbortSignal): Promise<Observation | undefined> {
+  async observe(obj: GalleryShare, clients: GalleryShareClients, _phase: Phase, signal: AbortSignal): Promise<Observation | undefined> {
     const { gallery } = obj.spec;
     const observedGallery = await readGallery(clients.compute, gallery.resourceGroup, gallery.name, signal);
     if (!observedGallery) return undefined;
-    const needsAssignments = phase === 'delete' || obj.spec.roleAssignments !== undefined || (obj.status?.roleAssignments?.length ?? 0) > 0;
-    const roleAssignments = needsAssignments ? await listRoleAssignmentsAtOrBelow(clients.authorization, galleryId(gallery), signal) : [];
+    // Always listed: the assignments this object made are found by their names in Azure, not by
+    // what its status last said (a status may have been written while nothing was read).
+    const roleAssignments = await listRoleAssignmentsAtOrBelow(clients.authorization, galleryId(gallery), signal);
     return { gallery: observedGallery, roleAssignments };
   }
 
@@ -133,10 +134,14 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
     return { reason: EVENT_REASON[action.type === 'share' ? action.operation : action.type]!, text: describeAction(action), operation };
   }
 
-  status(obj: GalleryShare, observed: Observation | undefined, { before, current }: { before?: Observation; current?: GalleryShareStatus }): Omit<GalleryShareStatus, 'observedGeneration' | 'conditions'> {
+  status(obj: GalleryShare, observed: Observation | undefined, { before, current, gone }: { before?: Observation; current?: GalleryShareStatus; gone: boolean }): Omit<GalleryShareStatus, 'observedGeneration' | 'conditions'> {
     const adopted = this.adopted(obj, observed, before, current);
-    // The gallery is gone: say nothing of its sharing, keep only the record.
-    if (!observed) return adopted ? { adopted } : {};
+    if (!observed) {
+      // Not read this time: say nothing of the sharing. The unique name is the gallery's identity
+      // (what consumers put in /SharedGalleries/...), kept unless the gallery is gone.
+      const uniqueName = gone ? undefined : current?.galleryUniqueName;
+      return { ...(uniqueName ? { galleryUniqueName: uniqueName } : {}), ...(adopted ? { adopted } : {}) };
+    }
     const g = observed.gallery;
     const owner = ownerOf(obj);
     return {

@@ -216,17 +216,20 @@ export function planDeletion(spec: GalleryShareSpec, observed: Observation, owne
       if (remove.subscriptions.length || remove.tenants.length) actions.push({ type: 'share', operation: 'Remove', ...remove });
     }
   }
-  if (spec.permission === 'Community' && observed.gallery.communityEnabled) {
-    if (!adopted) doubtful.push('the community publishing');
-    else if (!adopted.communityPublished) {
-      actions.push({ type: 'share', operation: 'Reset' });
-      // The object made the gallery a community gallery: it goes back to what it was.
-      if (adopted.permission !== 'Community') actions.push({ type: 'setPermission', permission: adopted.permission });
+  if (spec.permission === 'Community') {
+    if (!adopted) {
+      if (observed.gallery.communityEnabled) doubtful.push('the community publishing');
+    } else {
+      if (observed.gallery.communityEnabled && !adopted.communityPublished) actions.push({ type: 'share', operation: 'Reset' });
+      // The object made the gallery a community gallery: it goes back to what it was (after the
+      // Reset, which is a long-running operation: a later pass of the deletion does this).
+      if (observed.gallery.permission === 'Community' && adopted.permission !== 'Community') actions.push({ type: 'setPermission', permission: adopted.permission });
     }
   }
-  const desired = desiredRoleAssignments(spec, owner);
+  // Every assignment this object made, in the spec or not (one it made for an entry the spec
+  // has since dropped, not yet deleted): the names say whose they are.
   for (const o of observed.roleAssignments) {
-    if (isOwnedRoleAssignment(o, owner) && desired.some((d) => equivalent(o, d))) actions.push({ type: 'deleteRoleAssignment', assignment: o });
+    if (isOwnedRoleAssignment(o, owner)) actions.push({ type: 'deleteRoleAssignment', assignment: o });
   }
   return {
     actions,

@@ -63,7 +63,8 @@ export interface FailureContext {
   credentialsRecheckMs: number;
 }
 
-export type Requeue = { after: number } | 'backoff';
+/** Wait exactly `after`; or back off per key, no longer than `atMost` when given. */
+export type Requeue = { after: number } | 'backoff' | { backoffAtMost: number };
 
 export interface FailureDecision {
   /** The summary the object's status reports. */
@@ -90,7 +91,12 @@ export function decideFailure(failure: Failure, context: FailureContext): Failur
       const waited = context.now - since;
       if (waited < failure.settlesWithinMs) {
         const left = Math.ceil((failure.settlesWithinMs - waited) / 1000);
-        return { outcome: { state: 'progressing', reason: failure.code, message: `${failure.message} Azure says this can pass by itself; retrying for ${left}s more before asking a person.` }, requeue: 'backoff' };
+        // Looked at again before the while ends, so that Stalled comes when it should, not a
+        // doubled backoff later.
+        return {
+          outcome: { state: 'progressing', reason: failure.code, message: `${failure.message} Azure says this can pass by itself; retrying for ${left}s more before asking a person.` },
+          requeue: { backoffAtMost: failure.settlesWithinMs - waited },
+        };
       }
       return stalled(`${failure.message} It has lasted ${Math.round(waited / 1000)}s, longer than it does when it passes by itself.`);
     }

@@ -101,11 +101,12 @@ export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Actio
   describe(action: Action): ActionDescription;
   /**
    * Pure: the kind's own status fields. `observed` is what this reconcile last observed, or
-   * undefined when it found the target gone: the status then claims nothing about Azure, and
-   * keeps only the kind's own records. `before` is what this reconcile observed before it made
+   * undefined when it read nothing of the target (`gone` when it found the target gone): the
+   * status then claims nothing about its state, keeping only the kind's records and, unless the
+   * target is gone, its stable identity. `before` is what this reconcile observed before it made
    * any change (for records of what Azure held before the object first acted); `current` is the
    * stored status. The shared fields (observedGeneration, conditions, operation, lastFailure)
    * are the reconciler's; any returned are ignored.
    */
-  status(obj: Obj, observed: Observed | undefined, context: { before?: Observed; current?: Obj['status'] }): Record<string, unknown>;
+  status(obj: Obj, observed: Observed | undefined, context: { before?: Observed; current?: Obj['status']; gone: boolean }): Record<string, unknown>;
 }

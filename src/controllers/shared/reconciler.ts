@@ -15,7 +15,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { FINALIZER, objectPath, type InFlightOperation } from '../../api/v1alpha1/index.js';
 import { applyOutcome, sameConditions, setCondition, type Condition, type ConditionInput, type Outcome } from '../../runtime/conditions.js';
-import type { ReconcileContext, ReconcileResult, Reconciler, Request } from '../../runtime/controller.js';
+import { BackoffError, type ReconcileContext, type ReconcileResult, type Reconciler, type Request } from '../../runtime/controller.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { objectKey, type ObjectCache } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
@@ -41,9 +41,9 @@ export interface ManagedReconcilerOptions<Obj extends ManagedObject> {
 const REPORT_AFTER_ABORT_MS = 5_000;
 
 /** A failure that the queue retries with per-key backoff (and counts as a reconcile error). */
-export class RetryLaterError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
+export class RetryLaterError extends BackoffError {
+  constructor(readonly code: string, message: string, maxDelayMs?: number) {
+    super(message, maxDelayMs);
     this.name = 'RetryLaterError';
   }
 }
@@ -77,6 +77,8 @@ interface Report<Observed> {
   details?: ConditionInput[];
   /** The failure met, when the outcome is one (kept in status.lastFailure), else undefined. */
   failureCode?: string;
+  /** Set when observe found the target gone (not merely unread). */
+  gone?: boolean;
 }
 
 export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Action> implements Reconciler {
@@ -138,12 +140,19 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     if (waiting) return waiting;
 
     const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, gone: true });
     run.before = observed;
     const plan = handler.plan(run.obj, observed);
     run.latest = { observed, details: plan.details };
     if (plan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...plan.stalled }, observed, details: plan.details });
     if (plan.actions.length === 0) return this.finish(run, observed, plan);
+    if (!this.hasActed(run.obj)) {
+      // Before the object's first change, status records what Azure held (the kind's records of
+      // what it adopts): were the process to die after Azure accepted the change, the next one
+      // must not take the object's own change for something it found there.
+      const outcome: Outcome = { state: 'progressing', reason: 'Progressing', message: `Applying ${plan.actions.length} change(s) in Azure.` };
+      await this.writeStatus(run, { outcome, observed, details: plan.details });
+    }
 
     for (const action of plan.actions) {
       const pending = await this.act(run, action, clients, 'changing Azure', (done, text) => `${done ? 'Done' : 'Started'}: ${text}.`);
@@ -151,7 +160,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     }
     // Everything was carried out: look again, so that Ready says what Azure says, not what we hoped.
     const after = await handler.observe(run.obj, clients, run.phase, run.signal);
-    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) } });
+    if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, gone: true });
     const replan = handler.plan(run.obj, after);
     run.latest = { observed: after, details: replan.details };
     if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
@@ -243,7 +252,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   private async finalize(run: Run<Obj, Observed>): Promise<ReconcileResult> {
     const { obj } = run;
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return {};
-    const acted = run.operation !== undefined || (obj.status?.conditions ?? []).some((c) => this.handler.detailConditions.includes(c.type));
+    const acted = run.operation !== undefined || this.hasActed(obj);
     const orphan = obj.spec.deletionPolicy === 'Orphan' || !acted || this.handler.preconditions?.(obj, 'delete') !== undefined;
     if (!orphan) {
       try {
@@ -257,6 +266,14 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     await setFinalizer(this.options.client, run.path, obj, FINALIZER, false, run.signal);
     run.logger.info({ deletionPolicy: obj.spec.deletionPolicy ?? 'Delete' }, 'finalizer removed');
     return {};
+  }
+
+  /**
+   * Whether the object has observed and planned before (its status has detail conditions): one
+   * that never did made no change in Azure.
+   */
+  private hasActed(obj: Obj): boolean {
+    return (obj.status?.conditions ?? []).some((c) => this.handler.detailConditions.includes(c.type));
   }
 
   private async undo(run: Run<Obj, Observed>): Promise<ReconcileResult | undefined> {
@@ -314,13 +331,14 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     });
     // What this reconcile did observe before it failed (a write failed after the reads) is still true.
     const report: Report<Observed> = { outcome: decision.outcome, failureCode: failure.code, ...(run.latest ?? {}) };
-    if (decision.outcome.state === 'stalled') return this.stall(run, { ...report, outcome: decision.outcome }, decision.requeue === 'backoff' ? undefined : decision.requeue.after);
+    if (decision.outcome.state === 'stalled') return this.stall(run, { ...report, outcome: decision.outcome }, typeof decision.requeue === 'object' && 'after' in decision.requeue ? decision.requeue.after : undefined);
 
     run.logger.warn({ code: failure.code, kind: failure.kind }, failure.message);
     // Repeats of the same event are counted on one Event, so a flapping Azure does not flood.
     this.options.events.record(run.obj, 'Warning', decision.outcome.reason, `${failure.message} Retrying by itself.`);
     await this.writeStatus(run, report);
     if (decision.requeue === 'backoff') throw new RetryLaterError(failure.code, failure.message);
+    if ('backoffAtMost' in decision.requeue) throw new RetryLaterError(failure.code, failure.message, decision.requeue.backoffAtMost);
     return { requeueAfterMs: decision.requeue.after };
   }
 
@@ -344,11 +362,26 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
         conditions = setCondition(conditions, { type: c.type, status: 'Unknown', reason: why.reason, message: `Not observed: ${why.message}` }, generation, now);
       }
     }
+    if (report.observed !== undefined) {
+      // What the plan says now is the whole truth about the parts: a part the plan no longer
+      // speaks of (the spec dropped it) has no condition left.
+      const given = new Set((report.details ?? []).map((d) => d.type));
+      conditions = conditions.filter((c) => !this.handler.detailConditions.includes(c.type) || given.has(c.type));
+    }
     for (const detail of report.details ?? []) conditions = setCondition(conditions, detail, generation, now);
     conditions = applyOutcome(conditions, report.outcome, generation, now);
     const previousFailure = current?.lastFailure;
-    const fields = this.handler.status(run.obj, report.observed, { before: run.before, current });
-    const lastFailure = report.failureCode === undefined ? undefined : previousFailure?.code === report.failureCode ? previousFailure : { code: report.failureCode, since: timestamp(now) };
+    const fields = this.handler.status(run.obj, report.observed, { before: run.before, current, gone: report.gone === true });
+    // Kept until a success (Ready): steps in between (a pre-write, an operation started) do not
+    // end a failure's while.
+    const lastFailure =
+      report.failureCode === undefined
+        ? report.outcome.state === 'ready'
+          ? undefined
+          : previousFailure
+        : previousFailure?.code === report.failureCode
+          ? previousFailure
+          : { code: report.failureCode, since: timestamp(now) };
     const status: ManagedStatus = {
       ...withoutShared(fields),
       observedGeneration: generation,
@@ -362,7 +395,12 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   }
 
   private async writeStatus(run: Run<Obj, Observed>, report: Report<Observed>): Promise<void> {
-    await writeStatus(this.options.client, run.path, run.obj, (current) => this.statusFrom(run, current, report) as NonNullable<Obj['status']>, sameStatus, run.signal);
+    const stored = await writeStatus(this.options.client, run.path, run.obj, (current) => this.statusFrom(run, current, report) as NonNullable<Obj['status']>, sameStatus, run.signal);
+    // Later writes of this reconcile start from what is stored, but keep the generation this
+    // reconcile works for (a newer one stays for the next reconcile).
+    if (stored && stored.metadata.generation === run.obj.metadata.generation) {
+      run.obj = { ...run.obj, metadata: { ...run.obj.metadata, resourceVersion: stored.metadata.resourceVersion }, status: stored.status };
+    }
   }
 }
 
