@@ -13,7 +13,7 @@ import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { galleryShareManifest, galleryShares, waitForGalleryShare } from '../support/galleryshares.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { isLeader, startOperator, type OperatorProcess } from '../support/operator-process.js';
 
 describe('long-running operations across processes, and the reconcile timeout', function () {
   let azure: RunningEmulator;
@@ -31,7 +31,6 @@ describe('long-running operations across processes, and the reconcile timeout', 
   const logs = () => operators.map((o) => o.logs()).join('\n');
   const sharePosts = async (gallery = galleryName) =>
     (await azure.control.requests()).filter((r) => r.method === 'POST' && r.path.toLowerCase().endsWith(`galleries/${gallery.toLowerCase()}/share`));
-  const isLeader = async (operator: OperatorProcess) => /leader_election_master_status\{name="[^"]+"\} 1/.test(await fetch(operator.metricsUrl).then((r) => r.text()).catch(() => ''));
   const shared = (name: string) => galleryShareManifest(name, galleryName, { permission: 'Groups', directShare: { tenants: [ids.fabrikam] } });
 
   /** The share operation the emulator holds for this test's gallery. */

@@ -11,7 +11,7 @@ import { ids, sampleSeed } from '../emulator/helpers.js';
 import { adminRequest as adminRequestAs, createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { isLeader, startOperator, type OperatorProcess } from '../support/operator-process.js';
 
 describe('operator process lifecycle', function () {
   let azure: RunningEmulator;
@@ -32,7 +32,6 @@ describe('operator process lifecycle', function () {
     waitForGalleryShare(client, namespace, name, undefined, { timeoutMs, logs: () => operators.map((o) => o.logs()).join('\n') });
   const galleryShare = (name: string, principals: string[]): GalleryShare =>
     galleryShareManifest(name, galleryName, { roleAssignments: principals.map((principalId) => ({ principalId, principalType: 'User', role: 'Reader' })) });
-  const isLeader = async (operator: OperatorProcess) => /leader_election_master_status\{name="[^"]+"\} 1/.test(await fetch(operator.metricsUrl).then((r) => r.text()).catch(() => ''));
 
   before(async () => {
     azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1 } });

@@ -81,3 +81,8 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
     },
   };
 }
+
+/** Whether the operator says (leader_election_master_status) that it holds the leader lease. */
+export async function isLeader(operator: OperatorProcess): Promise<boolean> {
+  return /leader_election_master_status\{name="[^"]+"\} 1/.test(await fetch(operator.metricsUrl).then((r) => r.text()).catch(() => ''));
+}
