@@ -140,6 +140,11 @@ export function retryAfterMsFromHeaders(headers: { get(name: string): string | u
   return undefined;
 }
 
+/** Whether Azure answered 404: the resource (or the operation) does not exist. */
+export function isArmNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number } | undefined)?.statusCode === 404;
+}
+
 export function retryAfterMsOf(err: ErrorLike): number | undefined {
   return err.response?.headers ? retryAfterMsFromHeaders(err.response.headers) : undefined;
 }

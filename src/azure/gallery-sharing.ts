@@ -3,6 +3,7 @@
 // goes into the object's status, and the operation is polled on a later reconcile, by any
 // process). Role assignments are in role-assignments.ts.
 import { restorePoller, type ComputeManagementClient, type Gallery } from '@azure/arm-compute';
+import { isArmNotFound } from './errors.js';
 import { isAnotherOperationRunning, pollOnce, retryAfterRecorder, submitted, type PollerLikeMin, type Polled, type Started } from './operations.js';
 
 export type GalleryPermission = 'Private' | 'Groups' | 'Community';
@@ -25,10 +26,6 @@ export interface CommunityInfo {
   publisherContact: string;
   eula: string;
   publicNamePrefix: string;
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 404;
 }
 
 function toObservedGallery(gallery: Gallery): ObservedGallery {
@@ -56,7 +53,7 @@ export async function readGallery(compute: ComputeManagementClient, resourceGrou
   try {
     return toObservedGallery(await compute.galleries.get(resourceGroup, name, { expand: 'SharingProfile/Groups', abortSignal: signal }));
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (isArmNotFound(err)) return undefined;
     throw err;
   }
 }

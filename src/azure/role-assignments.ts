@@ -4,6 +4,7 @@
 // group) uses these.
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { roleGuidOf } from './arm-ids.js';
+import { isArmNotFound } from './errors.js';
 
 export interface ObservedRoleAssignment {
   id: string;
@@ -15,8 +16,6 @@ export interface ObservedRoleAssignment {
   roleGuid: string;
   description?: string;
 }
-
-const isNotFound = (err: unknown) => (err as { statusCode?: number }).statusCode === 404;
 
 // arm-authorization 9 puts the scope in the URL as given: a leading `/` would make `//subscriptions`.
 const relative = (scopeOrId: string) => scopeOrId.replace(/^\/+/, '');
@@ -75,6 +74,6 @@ export async function deleteRoleAssignment(authorization: AuthorizationManagemen
   try {
     await authorization.roleAssignments.deleteById(relative(id), { abortSignal: signal });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (!isArmNotFound(err)) throw err;
   }
 }

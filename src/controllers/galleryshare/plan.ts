@@ -9,7 +9,7 @@ import { isOwnedRoleAssignment, roleAssignmentName, type Owner } from '../../azu
 import type { CommunityInfo, ObservedGallery } from '../../azure/gallery-sharing.js';
 import type { ObservedRoleAssignment } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
-import type { KindPlan } from '../shared/handler.js';
+import type { Explanation, KindPlan } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
 
 export interface Observation {
@@ -61,7 +61,7 @@ const lower = (ids: readonly string[] | undefined) => (ids ?? []).map((id) => id
 const missing = (want: string[], have: string[]) => want.filter((id) => !have.includes(id));
 
 /** Refusals by the operator's policy, checked before any call to Azure. */
-export function checkPolicy(spec: GalleryShareSpec, policy: Policy): { reason: string; message: string } | undefined {
+export function checkPolicy(spec: GalleryShareSpec, policy: Policy): Explanation | undefined {
   const refusedSubs = lower(spec.directShare?.subscriptions).filter((id) => policy.allowedShareSubscriptions && !policy.allowedShareSubscriptions.has(id));
   const refusedTenants = lower(spec.directShare?.tenants).filter((id) => policy.allowedShareTenants && !policy.allowedShareTenants.has(id));
   const parts: string[] = [];

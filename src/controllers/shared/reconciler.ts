@@ -20,6 +20,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { objectKey, type ObjectCache } from '../../runtime/informer.js';
 import type { KubeClient } from '../../runtime/kube-client.js';
 import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
+import { isArmNotFound } from '../../azure/errors.js';
 import { OperationFailedError } from '../../azure/operations.js';
 import { classifyFailure, decideFailure } from './failures.js';
 import type { Explanation, KindHandler, KindPlan, ManagedObject, ManagedStatus, Phase } from './handler.js';
@@ -32,10 +33,11 @@ export interface ManagedReconcilerOptions<Obj extends ManagedObject> {
   stalledRecheckMs: number;
   /** How soon a Stalled credentials failure is looked at again (Secrets are not watched). */
   credentialsRecheckMs: number;
-  /** How soon to look again when Azure does not yet show the changes just made. */
-  settleMs?: number;
   now?: () => number;
 }
+
+/** How soon to look again when Azure does not yet show the changes just made. */
+const SETTLE_MS = 1_000;
 
 /** How long the status write that reports an abandoned reconcile may take. */
 const REPORT_AFTER_ABORT_MS = 5_000;
@@ -166,7 +168,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
     if (replan.actions.length > 0) {
       const outcome: Outcome = { state: 'progressing', reason: 'Progressing', message: 'Azure does not yet show every change; checking again.' };
-      return this.progress(run, { outcome, observed: after, details: replan.details }, this.options.settleMs ?? 1_000);
+      return this.progress(run, { outcome, observed: after, details: replan.details }, SETTLE_MS);
     }
     return this.finish(run, after, replan);
   }
@@ -187,7 +189,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     } catch (err) {
       const failure = classifyFailure(err, `waiting for Azure to ${operation.description}`);
       const failed = err instanceof OperationFailedError;
-      if (failed || (err as { statusCode?: number }).statusCode === 404) {
+      if (failed || isArmNotFound(err)) {
         this.endOperation(run);
         if (failed) this.options.events.record(run.obj, 'Warning', failure.code, `Azure could not ${operation.description}: ${err.message}`);
       }
