@@ -1,0 +1,220 @@
+// TenantGrant end to end, deletion and identities: deletion under both policies (consent is never
+// taken back), waiting while a SharedImageVM still uses the grant, and a grant without source
+// credentials that runs as the operator's own identity, whose home is another tenant than the
+// gallery's. The real control plane, the Azure emulator and the operator as its own process; the
+// contract is /work/tg-contract.md.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { KubeClient } from '../../src/runtime/kube-client.js';
+import { kstatus } from '../../src/runtime/kstatus.js';
+import { start, type RunningEmulator } from '../azure-emulator/index.js';
+import { ids, sampleSeed, secrets } from '../emulator/helpers.js';
+import { createGallery, createOwnerSecret, galleryPathOf } from '../support/azure-fixtures.js';
+import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
+import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { ensureKstatus } from '../support/real-kstatus.js';
+import {
+  APP,
+  SOURCE_TENANT,
+  TARGET_SUBSCRIPTION,
+  TARGET_TENANT,
+  adminRequestIn,
+  assignmentsAt,
+  condition,
+  createAppSecret,
+  createFabrikamAdminSecret,
+  createTargetResourceGroup,
+  eventsOf,
+  expectNoSecrets,
+  isReady,
+  isReconciling,
+  isStalled,
+  principalIdIn,
+  sharedImageVMs,
+  sourceScope,
+  targetScope,
+  tenantGrantManifest,
+  tenantGrantPath,
+  tenantGrants,
+  waitForTenantGrant,
+  waitUntilGone,
+  type Grant,
+  type GrantSpecOverrides,
+} from '../support/tenantgrants.js';
+
+/** Shared setup of both blocks: one namespace, gallery and target resource group per test. */
+function perTest(get: () => { azure: RunningEmulator; clients: KubeClients; client: KubeClient }) {
+  const state = { namespace: '', galleryName: '', targetRG: '' };
+  beforeEach(async () => {
+    const { azure, clients } = get();
+    state.namespace = await createTestNamespace(clients, 'tgl');
+    state.galleryName = `g${randomBytes(4).toString('hex')}`;
+    await createGallery(azure, state.galleryName, 'Private', true);
+    state.targetRG = await createTargetResourceGroup(azure);
+    await createAppSecret(clients, state.namespace);
+    await createOwnerSecret(clients, state.namespace);
+    await createFabrikamAdminSecret(clients, state.namespace);
+  });
+  afterEach(async () => {
+    const { azure, clients, client } = get();
+    await azure.control.clearFaults();
+    await client.delete(sharedImageVMs(state.namespace)).catch(() => undefined);
+    await client.delete(tenantGrants(state.namespace)).catch(() => undefined);
+    for (let i = 0; i < 200 && (await client.get<{ items: unknown[] }>(tenantGrants(state.namespace))).items.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await deleteNamespace(clients, state.namespace);
+  });
+  return state;
+}
+
+describe('TenantGrant deletion and identities', function () {
+  let azure: RunningEmulator;
+  let clients: KubeClients;
+  let client: KubeClient;
+
+  before(async function () {
+    this.timeout(600_000);
+    await ensureKstatus();
+    azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1, tokenLifetimeSeconds: 60 } });
+    await azure.control.grantConsent(APP, TARGET_TENANT);
+    clients = kubeClients();
+    client = new KubeClient(clients.kc);
+  });
+  after(async () => {
+    client?.close();
+    await azure?.stop();
+  });
+
+  describe('deletion', () => {
+    let operator: OperatorProcess;
+    const t = perTest(() => ({ azure, clients, client }));
+    const logs = () => operator.logs();
+    const create = (tg: Grant) => client.create<Grant>(tenantGrants(t.namespace), tg);
+    const grant = (name: string, overrides: GrantSpecOverrides = {}) => tenantGrantManifest(name, t.galleryName, t.targetRG, overrides);
+    const waitFor = (name: string, until: (tg: Grant) => boolean, what: string, timeoutMs = 30_000) => waitForTenantGrant(client, t.namespace, name, until, { what, timeoutMs, logs });
+    const status = async (id: string, tenant: string) => (await adminRequestIn(azure, tenant, 'GET', id)).status;
+
+    before(async () => {
+      operator = await startOperator({
+        kubeconfig: testKubeconfigPath(),
+        armEndpoint: azure.armEndpoint,
+        caPath: azure.caPath,
+        extraArgs: ['--resync-interval', '5s', '--leader-elect', 'false', '--consent-recheck-initial', '1s', '--consent-recheck-max', '4s'],
+      });
+    });
+    after(async () => {
+      await operator?.stop();
+    });
+
+    it('with Delete removes both assignments it made, keeps the consent (ConsentKept) and what it did not make', async () => {
+      const targetPid = await principalIdIn(azure, APP, TARGET_TENANT);
+      // An assignment Fabrikam's admin made by hand for the same principal: not the grant's.
+      const foreign = await azure.control.assignRole(targetScope(t.targetRG), targetPid, 'Reader');
+      await create(grant('leaving'));
+      const ready = await waitFor('leaving', isReady, 'Ready');
+      const owned = ready.status!.roleAssignments!;
+      expect(owned.map((r) => r.side).sort()).to.deep.equal(['Source', 'Target']);
+      await client.delete(tenantGrantPath(t.namespace, 'leaving'));
+      await waitUntilGone(client, tenantGrantPath(t.namespace, 'leaving'), 30_000, logs);
+      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment deleted`).to.equal(404);
+      expect(await status(foreign, TARGET_TENANT), 'the hand-made assignment stays').to.equal(200);
+      expect(await principalIdIn(azure, APP, TARGET_TENANT), 'consent (the service principal in the target) stays').to.equal(targetPid);
+      const reasons = (await eventsOf(clients, t.namespace, 'leaving')).map((e) => e.reason);
+      expect(reasons).to.include.members(['RoleAssignmentDeleted', 'ConsentKept']);
+    });
+
+    it('with Orphan leaves both assignments in Azure', async () => {
+      await create(grant('kept', { deletionPolicy: 'Orphan' }));
+      const owned = (await waitFor('kept', isReady, 'Ready')).status!.roleAssignments!;
+      expect(owned).to.have.length(2);
+      await client.delete(tenantGrantPath(t.namespace, 'kept'));
+      await waitUntilGone(client, tenantGrantPath(t.namespace, 'kept'), 30_000, logs);
+      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment kept`).to.equal(200);
+      // The next test's cleanup must not meet them: they are on this test's own gallery and group.
+      for (const r of owned) await adminRequestIn(azure, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT, 'DELETE', r.id);
+    });
+
+    it('waits (Reconciling InUse, naming it) while a SharedImageVM references it, and finishes once that is deleted', async () => {
+      await create(grant('used'));
+      const owned = (await waitFor('used', isReady, 'Ready')).status!.roleAssignments!;
+      // A stand-in for a VM made through the grant (no SharedImageVM controller acts on it yet).
+      await client.create(sharedImageVMs(t.namespace), {
+        apiVersion: 'galleryshare.io/v1alpha1',
+        kind: 'SharedImageVM',
+        metadata: { name: 'web-1' },
+        spec: {
+          image: { id: `${galleryPathOf(t.galleryName)}/images/ubuntu-2404/versions/1.0.0` },
+          tenantGrantRef: { name: 'used' },
+          subscriptionId: TARGET_SUBSCRIPTION,
+          resourceGroup: t.targetRG,
+          location: 'westus',
+          size: 'Standard_D2s_v5',
+          adminUsername: 'azureuser',
+          sshPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm9hfKhG2cEz0X3xqwNqpLdj5yDsYq0mGc4y4yVf1Zb azureuser@fabrikam'],
+          network: { subnetId: `${targetScope(t.targetRG)}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default` },
+        },
+      });
+      await client.delete(tenantGrantPath(t.namespace, 'used'));
+      const waiting = await waitFor('used', isReconciling('InUse'), 'Reconciling InUse');
+      expect(waiting.metadata.deletionTimestamp).to.be.a('string');
+      expect(condition(waiting, 'Reconciling')!.message).to.include('web-1');
+      // Still waiting a while later, with both assignments in place.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(isReconciling('InUse')(await client.get<Grant>(tenantGrantPath(t.namespace, 'used')))).to.equal(true);
+      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment still there`).to.equal(200);
+
+      await client.delete(`${sharedImageVMs(t.namespace)}/web-1`);
+      await waitUntilGone(client, tenantGrantPath(t.namespace, 'used'), 15_000, logs);
+      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment deleted`).to.equal(404);
+    });
+  });
+
+  describe("the operator's own identity, at home in another tenant than the gallery's", () => {
+    let operator: OperatorProcess;
+    let namespaceToWatch: string;
+    const t = perTest(() => ({ azure, clients, client }));
+    const logs = () => operator.logs();
+
+    beforeEach(async () => {
+      // One operator per test, watching only the test's namespace, with fabrikam-admin as its own identity.
+      namespaceToWatch = t.namespace;
+      operator = await startOperator({
+        kubeconfig: testKubeconfigPath(),
+        armEndpoint: azure.armEndpoint,
+        caPath: azure.caPath,
+        extraArgs: ['--resync-interval', '3s', '--leader-elect', 'false', '--watch-namespaces', namespaceToWatch],
+        env: { AZURE_TENANT_ID: ids.fabrikam, AZURE_CLIENT_ID: ids.fabrikamAdmin, AZURE_CLIENT_SECRET: secrets[ids.fabrikamAdmin]! },
+      });
+    });
+    afterEach(async () => {
+      // perTest's afterEach (registered first, so run first) has deleted the grant while this operator ran.
+      await operator?.stop();
+    });
+
+    it("writes the source assignment with a token of the gallery's tenant: refused while it has no right there, Ready once it has", async () => {
+      const noSourceWriter = tenantGrantManifest('own-identity', t.galleryName, t.targetRG, { source: { azureCredentialsRef: undefined } });
+      // fabrikam-admin is consented in Contoso (it has a service principal there) but holds no role yet.
+      const operatorPid = await azure.control.grantConsent(ids.fabrikamAdmin, SOURCE_TENANT);
+      await azure.control.clearRequests();
+      await client.create(tenantGrants(t.namespace), noSourceWriter);
+      const refused = await waitForTenantGrant(client, t.namespace, 'own-identity', isStalled('AuthorizationFailed'), { what: 'Stalled AuthorizationFailed', logs });
+      expect(condition(refused, 'Stalled')!.message).to.include(t.galleryName);
+      const firstPut = (await azure.control.requests()).find((r) => r.method === 'PUT' && r.path.toLowerCase().startsWith(sourceScope(t.galleryName).toLowerCase() + '/providers/microsoft.authorization/roleassignments/'));
+      expect(firstPut, 'the operator tried the source assignment').to.not.equal(undefined);
+      expect(firstPut, "as itself, with a token of the gallery's tenant (not its home tenant's: ARM would answer InvalidAuthenticationTokenTenant)").to.include({
+        appId: ids.fabrikamAdmin,
+        tenantId: SOURCE_TENANT,
+        status: 403,
+      });
+
+      // Contoso's admin gives the operator's principal the right to assign roles on the gallery.
+      await azure.control.assignRole(sourceScope(t.galleryName), operatorPid, 'User Access Administrator');
+      const ready = await waitForTenantGrant(client, t.namespace, 'own-identity', isReady, { what: 'Ready', timeoutMs: 20_000, logs });
+      const sourcePid = await principalIdIn(azure, APP, SOURCE_TENANT);
+      expect((await assignmentsAt(azure, SOURCE_TENANT, sourceScope(t.galleryName))).map((a) => a.principalId)).to.include(sourcePid);
+      const puts = (await azure.control.requests()).filter((r) => r.method === 'PUT' && r.path.toLowerCase().startsWith(sourceScope(t.galleryName).toLowerCase() + '/providers/microsoft.authorization/roleassignments/'));
+      expect(puts.at(-1)).to.include({ appId: ids.fabrikamAdmin, tenantId: SOURCE_TENANT, status: 201 });
+      expect(kstatus(ready)).to.equal('Current');
+      await expectNoSecrets(clients, t.namespace, logs(), [refused.status, ready.status], [secrets[ids.fabrikamAdmin]!, secrets[APP]!]);
+    });
+  });
+});
