@@ -4,7 +4,9 @@
 // message that names the setting. `--help` prints the table (the README's table is the same list).
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES } from './api/v1alpha1/roles.js';
 import { UUID } from './api/v1alpha1/schema-kit.js';
+import { roleGuid } from './azure/roles.js';
 import type { Policy } from './controllers/shared/policy.js';
 import { leaderElectionTimingsProblem, type LeaderElectionTimings } from './runtime/leader-election.js';
 
@@ -30,6 +32,10 @@ export interface OperatorConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   shutdownTimeoutMs: number;
   policy: Policy;
+  /** How soon a TenantGrant whose certificate expires within this many days warns (0: never). */
+  credentialExpiryWarningDays: number;
+  /** The first and the longest wait between two checks of consent or target access. */
+  consentRecheck: { initialMs: number; maxMs: number };
   /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
   identity: IdentityKind;
 }
@@ -72,6 +78,13 @@ export const SETTINGS = {
   allowedShareSubscriptions: { flag: '--allowed-share-subscriptions', env: 'ALLOWED_SHARE_SUBSCRIPTIONS', default: '*', description: 'Policy: comma-separated subscription ids direct sharing may target, or * for any.' },
   allowedShareTenants: { flag: '--allowed-share-tenants', env: 'ALLOWED_SHARE_TENANTS', default: '*', description: 'Policy: comma-separated tenant ids direct sharing may target, or * for any.' },
   allowCommunitySharing: { flag: '--allow-community-sharing', env: 'ALLOW_COMMUNITY_SHARING', default: 'false', description: 'Policy: whether GalleryShares may publish galleries to the community (everyone).' },
+  allowedGrantSourceRoles: { flag: '--allowed-grant-source-roles', env: 'ALLOWED_GRANT_SOURCE_ROLES', default: 'Reader,Compute Gallery Image Reader', description: 'Policy: comma-separated roles (built-in names or role-definition GUIDs) a TenantGrant may give its app on the gallery, or * for any.' },
+  allowedGrantTargetRoles: { flag: '--allowed-grant-target-roles', env: 'ALLOWED_GRANT_TARGET_ROLES', default: 'Contributor', description: 'Policy: comma-separated roles a TenantGrant may give its app on the target resource group, or * for any.' },
+  allowedGrantTargetTenants: { flag: '--allowed-grant-target-tenants', env: 'ALLOWED_GRANT_TARGET_TENANTS', default: '*', description: 'Policy: comma-separated tenant ids a TenantGrant may grant access to, or * for any.' },
+  requireObjectCredentials: { flag: '--require-object-credentials', env: 'REQUIRE_OBJECT_CREDENTIALS', default: 'false', description: "Policy: when true, TenantGrants and SharedImageVMs may not act with the operator's own identity: they must name their own credentials." },
+  credentialExpiryWarningDays: { flag: '--credential-expiry-warning-days', env: 'CREDENTIAL_EXPIRY_WARNING_DAYS', default: '30', description: 'A TenantGrant whose app certificate expires within this many days says so (condition reason and Warning event); 0 turns it off.' },
+  consentRecheckInitial: { flag: '--consent-recheck-initial', env: 'CONSENT_RECHECK_INITIAL', default: '30s', description: 'How soon a TenantGrant waiting for consent or for the target role checks again by itself; each later check waits twice as long (±10%).' },
+  consentRecheckMax: { flag: '--consent-recheck-max', env: 'CONSENT_RECHECK_MAX', default: '5m', description: 'The longest wait between two such checks.' },
 } satisfies Record<string, Setting>;
 
 /**
@@ -204,14 +217,22 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return value;
   };
 
-  const integer = (key: 'workers', min: number, max: number): number => {
+  const integer = (key: 'workers' | 'credentialExpiryWarningDays', min: number, max: number): number => {
     const value = raw[key] ?? SETTINGS[key].default;
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) fail(key, `"${value}" must be a whole number from ${min} to ${max}`);
     return n;
   };
 
-  type DurationKey = 'resyncInterval' | 'reconcileTimeout' | 'shutdownTimeout' | 'leaderElectionLeaseDuration' | 'leaderElectionRenewDeadline' | 'leaderElectionRetryPeriod';
+  type DurationKey =
+    | 'resyncInterval'
+    | 'reconcileTimeout'
+    | 'shutdownTimeout'
+    | 'leaderElectionLeaseDuration'
+    | 'leaderElectionRenewDeadline'
+    | 'leaderElectionRetryPeriod'
+    | 'consentRecheckInitial'
+    | 'consentRecheckMax';
   const duration = (key: DurationKey, minMs: number, maxMs: number): number => {
     const value = raw[key] ?? SETTINGS[key].default;
     const ms = parseDuration(value);
@@ -220,14 +241,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return ms;
   };
 
-  const bool = (key: 'leaderElect' | 'allowCommunitySharing'): boolean => {
+  const bool = (key: 'leaderElect' | 'allowCommunitySharing' | 'requireObjectCredentials'): boolean => {
     const value = (raw[key] ?? SETTINGS[key].default).toLowerCase();
     if (value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
     return fail(key, `"${raw[key]}" must be true or false`);
   };
 
-  const idSet = (key: 'allowedShareSubscriptions' | 'allowedShareTenants'): ReadonlySet<string> | undefined => {
+  const idSet = (key: 'allowedShareSubscriptions' | 'allowedShareTenants' | 'allowedGrantTargetTenants'): ReadonlySet<string> | undefined => {
     const value = (raw[key] ?? SETTINGS[key].default).trim();
     if (value === '*') return undefined;
     const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -235,6 +256,21 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     if (bad.length) fail(key, `not UUIDs: ${bad.join(', ')} (give ids, or * for any)`);
     return new Set(ids.map((id) => id.toLowerCase()));
   };
+
+  // Roles by built-in name (as the API accepts them) or role-definition GUID, kept as GUIDs.
+  const roleSet = (key: 'allowedGrantSourceRoles' | 'allowedGrantTargetRoles'): ReadonlySet<string> | undefined => {
+    const value = (raw[key] ?? SETTINGS[key].default).trim();
+    if (value === '*') return undefined;
+    const roles = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = roles.filter((r) => !(r in BUILT_IN_ROLES) && !UUID.test(r));
+    if (bad.length) fail(key, `not built-in role names or role-definition GUIDs: ${bad.join(', ')} (names: ${BUILT_IN_ROLE_NAMES.join(', ')}; or * for any)`);
+    return new Set(roles.map(roleGuid));
+  };
+
+  const consentRecheck = { initialMs: duration('consentRecheckInitial', 1_000, 3600_000), maxMs: duration('consentRecheckMax', 1_000, 24 * 3600_000) };
+  if (consentRecheck.maxMs < consentRecheck.initialMs) {
+    throw new ConfigError(`${name('consentRecheckMax')} must be at least ${name('consentRecheckInitial')}`);
+  }
 
   const logLevel = raw.logLevel ?? SETTINGS.logLevel.default;
   if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(logLevel)) fail('logLevel', `"${logLevel}" must be trace, debug, info, warn, error or fatal`);
@@ -313,7 +349,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
       allowedShareSubscriptions: idSet('allowedShareSubscriptions'),
       allowedShareTenants: idSet('allowedShareTenants'),
       allowCommunitySharing: bool('allowCommunitySharing'),
+      allowedGrantSourceRoles: roleSet('allowedGrantSourceRoles'),
+      allowedGrantTargetRoles: roleSet('allowedGrantTargetRoles'),
+      allowedGrantTargetTenants: idSet('allowedGrantTargetTenants'),
+      requireObjectCredentials: bool('requireObjectCredentials'),
     },
+    credentialExpiryWarningDays: integer('credentialExpiryWarningDays', 0, 3650),
+    consentRecheck,
     identity: checkIdentityVariables(env, readFile),
   };
 }

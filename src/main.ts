@@ -122,6 +122,8 @@ async function main(): Promise<void> {
       reconcileTimeoutMs: config.reconcileTimeoutMs,
       stalledRecheckMs,
       credentialsRecheckMs: Math.min(CREDENTIALS_RECHECK_MS, stalledRecheckMs),
+      credentialExpiryWarningDays: config.credentialExpiryWarningDays,
+      consentRecheck: config.consentRecheck,
     });
   }
 

@@ -50,6 +50,52 @@ export function parseCredentialSecret(secretName: string, data: Record<string, s
   return { tenantId: tenantId!, clientId: clientId!, ...(clientSecret ? { clientSecret } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
 }
 
+/** An app registration's own credential, from the Secret a TenantGrant names: no tenant of its own. */
+export type ApplicationMaterial = Omit<CredentialMaterial, 'tenantId'>;
+
+/**
+ * Reads an application's credential from Secret data: clientSecret or clientCertificate (PEM with
+ * the private key). The client id and tenants come from the spec, so tenantId and clientId may be
+ * left out; a clientId that differs from the spec's is refused (the Secret belongs to another app).
+ */
+export function parseApplicationSecret(secretName: string, data: Record<string, string> | undefined, clientId: string): ApplicationMaterial {
+  const value = (key: string) => {
+    const encoded = data?.[key];
+    return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8').trim();
+  };
+  const clientSecret = value('clientSecret');
+  const clientCertificate = value('clientCertificate');
+  const givenClientId = value('clientId');
+  if (!clientSecret && !clientCertificate) throw new CredentialSecretError(`Secret ${secretName} lacks clientSecret or clientCertificate: it must hold the application's client secret, or its certificate and private key (PEM).`);
+  if (givenClientId && givenClientId.toLowerCase() !== clientId.toLowerCase()) {
+    throw new CredentialSecretError(`Secret ${secretName} holds clientId ${givenClientId}, but spec.application.clientId is ${clientId}: the Secret belongs to another application. Fix either, or drop clientId from the Secret (the spec gives it).`);
+  }
+  if (clientCertificate && !(clientCertificate.includes('PRIVATE KEY-----') && clientCertificate.includes('BEGIN CERTIFICATE'))) {
+    throw new CredentialSecretError(`Secret ${secretName}: clientCertificate must be PEM holding both the private key and the certificate.`);
+  }
+  return { clientId, ...(clientSecret ? { clientSecret } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
+}
+
+const byTenant = new WeakMap<TokenCredential, Map<string, TokenCredential>>();
+
+/**
+ * The credential asking for tokens of one tenant, whatever tenant it was made for: how one
+ * identity (a multi-tenant app, the operator's own) acts on another tenant's subscription. The
+ * SDKs ask without a tenant, so the tenant is added to each request; the same object is returned
+ * for the same credential and tenant, so SDK clients cached by credential are reused.
+ */
+export function forTenant(credential: TokenCredential, tenantId: string): TokenCredential {
+  const tenants = byTenant.get(credential) ?? new Map<string, TokenCredential>();
+  byTenant.set(credential, tenants);
+  const key = tenantId.toLowerCase();
+  let scoped = tenants.get(key);
+  if (!scoped) {
+    scoped = { getToken: (scopes, options) => credential.getToken(scopes, { ...options, tenantId }) };
+    tenants.set(key, scoped);
+  }
+  return scoped;
+}
+
 /** When the certificate in a PEM expires, or undefined when it holds none. */
 export function certificateExpiry(pem: string): Date | undefined {
   const match = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);

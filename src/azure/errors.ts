@@ -82,6 +82,20 @@ export function withTransience(failure: Failure, context: TransienceContext | un
   return failure;
 }
 
+/**
+ * A refusal the operator itself has named (an unknown tenant, an expired certificate): a person
+ * must act, and the message says what. Classified as terminal with its own code.
+ */
+export class RefusalError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RefusalError';
+  }
+}
+
 interface ErrorLike {
   name?: string;
   retryAfterMs?: number;
@@ -110,6 +124,8 @@ const ADVICE: Record<string, string> = {
   AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
   AADSTS7000222: 'The client secret has expired: create a new one for the application and update the Secret.',
   AADSTS700016: "The application has no service principal in that tenant: the tenant's administrator must consent to the application.",
+  AADSTS7000229: 'The application has no service principal in that tenant: create one (az ad sp create --id <application id>, run by an administrator of the tenant).',
+  AADSTS7000112: "The application is disabled in that tenant: its owner or the tenant's administrator must enable it (Enterprise applications, Enabled for users to sign in).",
   AADSTS90002: 'The tenant does not exist: check tenantId in the Secret.',
   AADSTS700027: 'The certificate is not registered on the application or the assertion is invalid: upload the certificate to the app registration, or fix clientCertificate in the Secret.',
   AADSTS700024: 'The client assertion is outside its valid time range: check the clock of the machine.',
@@ -171,6 +187,7 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
     };
   }
 
+  if (error instanceof RefusalError) return { kind: 'terminal', code: error.code, message: error.message };
   if (name === 'CredentialSecretError') return { kind: 'terminal', code: 'InvalidCredentialsSecret', message: `${err.message} ${ADVICE.InvalidCredentialsSecret}` };
 
   if (name === 'AuthenticationError' || name === 'AggregateAuthenticationError' || entraCode(err)) {

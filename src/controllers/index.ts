@@ -3,7 +3,7 @@
 // with a controller gets what reconciling needs, a kind only read gets get/list/watch, and a kind
 // with no controller yet gets nothing.
 import type { Logger } from 'pino';
-import { GalleryShareKind, type GalleryShare, type KindDefinition } from '../api/v1alpha1/index.js';
+import { GalleryShareKind, SharedImageVMKind, TenantGrantKind, type GalleryShare, type KindDefinition, type SharedImageVM, type TenantGrant } from '../api/v1alpha1/index.js';
 import type { AzureClients } from '../azure/clients.js';
 import { Controller } from '../runtime/controller.js';
 import type { EventRecorder } from '../runtime/events.js';
@@ -11,7 +11,8 @@ import type { KubeClient } from '../runtime/kube-client.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { objectKey, type IndexedCache, type KubeObject } from '../runtime/informer.js';
 import { GalleryShareHandler } from './galleryshare/handler.js';
-import { GALLERY_SHARES_BY_GALLERY, galleryIndexValue, galleryShareGalleries } from './indexes.js';
+import { GALLERY_SHARES_BY_GALLERY, galleryIndexValue, galleryShareGalleries, SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants } from './indexes.js';
+import { TenantGrantHandler } from './tenantgrant/handler.js';
 import type { CredentialResolver } from './shared/credentials.js';
 import type { KindHandler, ManagedObject } from './shared/handler.js';
 import type { Policy } from './shared/policy.js';
@@ -35,6 +36,10 @@ export interface ControllerDeps {
   stalledRecheckMs: number;
   /** How soon a Stalled credentials failure is looked at again (Secrets are not watched). */
   credentialsRecheckMs: number;
+  /** A TenantGrant whose app certificate expires within this many days warns; 0 never. */
+  credentialExpiryWarningDays: number;
+  /** The first and longest wait between two checks of consent or target access. */
+  consentRecheck: { initialMs: number; maxMs: number };
 }
 
 export interface ControllerRegistration {
@@ -90,4 +95,35 @@ const galleryShares: ControllerRegistration = {
   },
 };
 
-export const CONTROLLERS: readonly ControllerRegistration[] = [galleryShares];
+const tenantGrants: ControllerRegistration = {
+  kind: TenantGrantKind,
+  // SharedImageVMs reference grants: a grant's deletion waits for them, and its verify mode
+  // checks the actions they need (public IPs, deletes).
+  reads: [SharedImageVMKind],
+  register(deps) {
+    const vms = deps.cache<SharedImageVM>(SharedImageVMKind);
+    vms.addIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants);
+    const vmsReferencing = (grant: TenantGrant) => vms.byIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, objectKey(grant));
+    const handler = new TenantGrantHandler({
+      azure: deps.azure,
+      credentials: deps.credentials,
+      policy: deps.policy,
+      vmsReferencing,
+      credentialExpiryWarningDays: deps.credentialExpiryWarningDays,
+      consentRecheck: deps.consentRecheck,
+    });
+    const controller = managedController(deps, handler);
+    // A SharedImageVM's reference to a grant, added, changed or gone, concerns only that grant:
+    // a deletion waiting for it goes on, and verify mode checks what the VMs now need.
+    // A SharedImageVM's reference to a grant concerns only that grant: when it appears, goes (or
+    // starts going), or changes what it needs, a deletion waiting for it goes on and verify mode
+    // checks what the VMs now need. Status updates of the VM concern no grant.
+    const needs = (vm: SharedImageVM) => JSON.stringify([sharedImageVmTenantGrants(vm), vm.spec?.network?.publicIP === true, vm.spec?.deletionPolicy ?? 'Delete', Boolean(vm.metadata.deletionTimestamp)]);
+    controller.watches(vms, (event, vm, old) =>
+      event !== 'updated' || !old || needs(old) !== needs(vm) ? [...new Set([...sharedImageVmTenantGrants(vm), ...(old ? sharedImageVmTenantGrants(old) : [])])] : [],
+    );
+    deps.addController(controller);
+  },
+};
+
+export const CONTROLLERS: readonly ControllerRegistration[] = [galleryShares, tenantGrants];

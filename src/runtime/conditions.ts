@@ -37,7 +37,7 @@ export function findCondition(conditions: readonly Condition[] | undefined, type
 
 /** The summary of one reconcile, as the controllers report it. */
 export type Outcome =
-  | { state: 'ready'; message: string }
+  | { state: 'ready'; message: string; reason?: string }
   | { state: 'progressing'; reason: string; message: string }
   | { state: 'stalled'; reason: string; message: string };
 
@@ -46,7 +46,7 @@ export function applyOutcome(conditions: readonly Condition[], outcome: Outcome,
   let next = [...conditions];
   switch (outcome.state) {
     case 'ready':
-      next = setCondition(next, { type: READY, status: 'True', reason: 'Reconciled', message: outcome.message }, generation, now);
+      next = setCondition(next, { type: READY, status: 'True', reason: outcome.reason ?? 'Reconciled', message: outcome.message }, generation, now);
       next = removeCondition(removeCondition(next, RECONCILING), STALLED);
       break;
     case 'progressing':

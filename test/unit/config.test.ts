@@ -29,7 +29,27 @@ describe('operator settings', () => {
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
     });
-    expect(config.policy).to.deep.equal({ allowedShareSubscriptions: undefined, allowedShareTenants: undefined, allowCommunitySharing: false });
+    expect(config.policy).to.deep.equal({
+      allowedShareSubscriptions: undefined,
+      allowedShareTenants: undefined,
+      allowCommunitySharing: false,
+      // Reader and Compute Gallery Image Reader at the source, Contributor at the target.
+      allowedGrantSourceRoles: new Set(['acdd72a7-3385-48ef-bd42-f606fba81ae7', 'cf7c76d2-98a3-4358-a134-615aa78bf44d']),
+      allowedGrantTargetRoles: new Set(['b24988ac-6180-42a0-ab88-20f7382dd24c']),
+      allowedGrantTargetTenants: undefined,
+      requireObjectCredentials: false,
+    });
+    expect(config.credentialExpiryWarningDays).to.equal(30);
+    expect(config.consentRecheck).to.deep.equal({ initialMs: 30_000, maxMs: 300_000 });
+  });
+
+  it('reads the TenantGrant policy: roles by name or GUID, * for any, and refuses unknown role names', () => {
+    const config = loadConfig(['--allowed-grant-source-roles', '*', '--allowed-grant-target-roles', 'Owner, 11111111-2222-3333-4444-555555555555', '--require-object-credentials', 'true'], {}, noFile);
+    expect(config.policy.allowedGrantSourceRoles).to.equal(undefined);
+    expect([...config.policy.allowedGrantTargetRoles!]).to.deep.equal(['8e3af657-a8ff-443c-a75c-2fe8c4bcb635', '11111111-2222-3333-4444-555555555555']);
+    expect(config.policy.requireObjectCredentials).to.equal(true);
+    expect(() => loadConfig(['--allowed-grant-target-roles', 'Contributer'], {}, noFile)).to.throw(/--allowed-grant-target-roles .*Contributer/);
+    expect(() => loadConfig(['--consent-recheck-initial', '10m', '--consent-recheck-max', '1m'], {}, noFile)).to.throw(/--consent-recheck-max/);
   });
 
   it('takes environment variables, and flags over them', () => {

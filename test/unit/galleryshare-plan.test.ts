@@ -248,11 +248,11 @@ describe('GalleryShare plan (cases)', () => {
   });
 
   it('checks the policy: refused tenants and community sharing', () => {
-    const refused = checkPolicy({ gallery, permission: 'Groups', directShare: { tenants: [ids[0]!, ids[1]!] } }, { allowedShareTenants: new Set([ids[0]!]), allowCommunitySharing: false });
+    const refused = checkPolicy({ gallery, permission: 'Groups', directShare: { tenants: [ids[0]!, ids[1]!] } }, { allowedShareTenants: new Set([ids[0]!]), allowCommunitySharing: false, requireObjectCredentials: false });
     expect(refused?.reason).to.equal('PolicyViolation');
     expect(refused?.message).to.include(`tenants ${ids[1]} are not in the operator's allowed-share-tenants`);
-    expect(checkPolicy({ gallery, permission: 'Community', community }, { allowCommunitySharing: false })?.message).to.include('community sharing');
-    expect(checkPolicy({ gallery, permission: 'Community', community }, { allowCommunitySharing: true })).to.equal(undefined);
+    expect(checkPolicy({ gallery, permission: 'Community', community }, { allowCommunitySharing: false, requireObjectCredentials: false })?.message).to.include('community sharing');
+    expect(checkPolicy({ gallery, permission: 'Community', community }, { allowCommunitySharing: true, requireObjectCredentials: false })).to.equal(undefined);
   });
 
   it('names role assignments by UUIDv5 (RFC 4122 test vector) and by owner: kind, namespace and name', () => {

@@ -11,7 +11,7 @@ import type { CredentialResolver } from '../../src/controllers/shared/credential
 
 const S1 = '11111111-1111-4111-8111-111111111111';
 const S2 = '22222222-2222-4222-8222-222222222222';
-const handler = new GalleryShareHandler({ azure: {} as AzureClients, credentials: {} as CredentialResolver, policy: { allowCommunitySharing: false }, sharesOfGallery: () => [] });
+const handler = new GalleryShareHandler({ azure: {} as AzureClients, credentials: {} as CredentialResolver, policy: { allowCommunitySharing: false, requireObjectCredentials: false }, sharesOfGallery: () => [] });
 const gs: GalleryShare = {
   apiVersion: 'galleryshare.io/v1alpha1',
   kind: 'GalleryShare',

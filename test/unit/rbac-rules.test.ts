@@ -9,10 +9,10 @@ import { CLUSTER_RULES, clusterRules } from '../../src/deploy/rbac.js';
 const registration = (kind: ControllerRegistration['kind'], reads: ControllerRegistration['reads'] = []): ControllerRegistration => ({ kind, reads, register: () => {} });
 
 describe('RBAC derived from the registered controllers', () => {
-  it('today: GalleryShare reconciled; TenantGrant and SharedImageVM, without controllers, get nothing', () => {
+  it('today: GalleryShare and TenantGrant reconciled; SharedImageVM, without a controller, only read (TenantGrant waits for them)', () => {
     const resources = CLUSTER_RULES.flatMap((r) => r.resources);
-    expect(resources).to.include.members(['galleryshares', 'galleryshares/status', 'secrets', 'events', 'customresourcedefinitions']);
-    expect(resources.filter((r) => r.startsWith('tenantgrants') || r.startsWith('sharedimagevms'))).to.deep.equal([]);
+    expect(resources).to.include.members(['galleryshares', 'galleryshares/status', 'tenantgrants', 'tenantgrants/status', 'secrets', 'events', 'customresourcedefinitions']);
+    expect(CLUSTER_RULES.filter((r) => r.resources.some((x) => x.startsWith('sharedimagevms')))).to.deep.equal([{ apiGroups: ['galleryshare.io'], resources: ['sharedimagevms'], verbs: ['get', 'list', 'watch'] }]);
   });
 
   it('a reconciled kind gets get/list/watch/patch and status update; a kind only read gets get/list/watch; its own CRD only by name', () => {

@@ -24,7 +24,20 @@ const Application = Type.Object(
       immutable('application.clientId', 'create a new TenantGrant for another application'),
     ]),
     credentialsRef: credentialsRef(
-      "Secret with the application's own credential: clientSecret, or clientCertificate (PEM with the private key). The operator uses it to get tokens for the app in both tenants.",
+      "Secret with the application's own credential: clientSecret, or clientCertificate (PEM with the private key and the certificate). tenantId and clientId may be left out (the spec gives them); a clientId that differs from application.clientId is refused. The operator uses it to get tokens for the app in both tenants. A federated (workload identity) credential for the app is not supported yet.",
+    ),
+    redirectUri: Type.Optional(
+      text({
+        description:
+          "A redirect (reply) URI registered on the app registration, such as https://www.microsoft.com/. When set, status.consentUrl carries it as redirect_uri, and the target admin's browser lands there after consenting; Entra refuses a URI not registered on the app (AADSTS50011). Without it the consent URL has no redirect_uri and Entra uses the app's registered one.",
+        maxLength: 2048,
+        rules: [
+          {
+            rule: "isURL(self) && (url(self).getScheme() == 'https' || url(self).getHostname() == 'localhost')",
+            message: 'application.redirectUri must be an https URL (or http://localhost), as Entra requires for web redirect URIs',
+          },
+        ],
+      }),
     ),
   },
   { description: 'The multi-tenant app registration that carries the access across tenants.' },
@@ -65,6 +78,18 @@ const Target = Type.Object(
   { description: 'The target tenant side: where the app may create VMs from the gallery.' },
 );
 
+const GrantRoleAssignment = Type.Object(
+  {
+    side: text({ description: 'Source (on the gallery) or Target (on the target resource group).', maxLength: 8 }),
+    name: text({ description: 'Name (GUID) of the role assignment in Azure, derived from this object (kind, namespace, name), scope, principal and role.', maxLength: 36 }),
+    principalId: text({ description: "Object id of the app's service principal in that tenant.", maxLength: 36 }),
+    role: text({ description: 'Role as written in the spec.', maxLength: 64 }),
+    scope: text({ description: 'Azure resource id the role is assigned at.', maxLength: 1024 }),
+    id: Type.Optional(text({ description: 'Full Azure resource id of the role assignment.', maxLength: 2048 })),
+  },
+  { description: 'A role assignment this object owns.' },
+);
+
 export const TenantGrantSpec = Type.Object(
   {
     application: Application,
@@ -94,7 +119,10 @@ export const TenantGrantStatus = Type.Object(
     sourcePrincipalId: Type.Optional(text({ description: "Object id of the app's service principal in the source tenant.", maxLength: 36 })),
     targetPrincipalId: Type.Optional(text({ description: "Object id of the app's service principal in the target tenant.", maxLength: 36 })),
     credentialExpiresAt: Type.Optional(
-      Type.String({ description: 'When the certificate in the application Secret expires, where it holds a certificate.', format: 'date-time' }),
+      Type.String({ description: 'When the certificate in the application Secret expires (its notAfter), where it holds a certificate. A client secret\'s expiry is not known to the operator (it would need Microsoft Graph).', format: 'date-time' }),
+    ),
+    roleAssignments: Type.Optional(
+      Type.Array(GrantRoleAssignment, { description: 'Role assignments this object owns in both tenants, as observed in Azure.', maxItems: 4 }),
     ),
     operation: inFlightOperation(),
     lastFailure: failureRecord(),
@@ -122,6 +150,7 @@ export const TenantGrantKind: KindDefinition = {
   spec: TenantGrantSpec,
   status: TenantGrantStatus,
   summaryColumns: [
+    { name: 'Source-Tenant', type: 'string', jsonPath: '.spec.source.tenantId', description: 'The tenant that holds the gallery.' },
     { name: 'Target-Tenant', type: 'string', jsonPath: '.spec.target.tenantId', description: 'The tenant that deploys from the gallery.' },
     { name: 'Consented', type: 'string', jsonPath: '.status.conditions[?(@.type=="Consented")].status', description: 'Whether the app has a service principal in the target tenant.' },
   ],

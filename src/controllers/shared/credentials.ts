@@ -1,7 +1,7 @@
 // Resolves the Azure credential an object acts with: the Secret its azureCredentialsRef names (in
 // the object's own namespace), or the operator's own identity. Shared by the controllers.
 import type { TokenCredential } from '@azure/identity';
-import { CredentialSecretError, parseCredentialSecret, type CredentialCache, type CredentialMaterial } from '../../azure/credentials.js';
+import { CredentialSecretError, parseApplicationSecret, parseCredentialSecret, type ApplicationMaterial, type CredentialCache, type CredentialMaterial } from '../../azure/credentials.js';
 import { isNotFound, type KubeClient } from '../../runtime/kube-client.js';
 
 export interface CredentialResolver {
@@ -12,25 +12,46 @@ export interface CredentialResolver {
    * the object must still undo its sharing in Azure before its finalizer comes off.
    */
   resolve(namespace: string, secretName: string | undefined, options?: { lastKnownIfGone?: boolean; signal?: AbortSignal }): Promise<{ credential: TokenCredential; material?: CredentialMaterial }>;
+  /**
+   * An app registration's own credential from the Secret `secretName` (parseApplicationSecret),
+   * and a credential for it in any tenant (the same object while the Secret is unchanged, so
+   * tokens are cached). `lastKnownIfGone` as for resolve.
+   */
+  resolveApplication(
+    namespace: string,
+    secretName: string,
+    clientId: string,
+    options?: { lastKnownIfGone?: boolean; signal?: AbortSignal },
+  ): Promise<{ material: ApplicationMaterial; inTenant(tenantId: string): TokenCredential }>;
 }
 
 export function credentialResolver(client: KubeClient, cache: CredentialCache, defaultIdentity: () => TokenCredential): CredentialResolver {
-  const lastKnown = new Map<string, CredentialMaterial>();
+  const lastKnownData = new Map<string, Record<string, string> | undefined>();
+
+  /** The Secret's data, or the last seen when it is gone and `lastKnownIfGone`. */
+  async function secretData(namespace: string, secretName: string, options: { lastKnownIfGone?: boolean; signal?: AbortSignal }, keys: string) {
+    const key = `${namespace}/${secretName}`;
+    try {
+      const secret = await client.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${secretName}`, { signal: options.signal });
+      lastKnownData.set(key, secret.data);
+      return secret.data;
+    } catch (err) {
+      if (isNotFound(err) && options.lastKnownIfGone && lastKnownData.has(key)) return lastKnownData.get(key);
+      if (isNotFound(err)) throw new CredentialSecretError(`Secret ${secretName} does not exist in namespace ${namespace}; create it with ${keys}.`);
+      throw err;
+    }
+  }
+
   return {
+    async resolveApplication(namespace, secretName, clientId, options = {}) {
+      const data = await secretData(namespace, secretName, options, 'clientSecret or clientCertificate');
+      const material = parseApplicationSecret(secretName, data, clientId);
+      return { material, inTenant: (tenantId: string) => cache.forMaterial({ ...material, tenantId }) };
+    },
     async resolve(namespace, secretName, options = {}) {
       if (!secretName) return { credential: defaultIdentity() };
-      const key = `${namespace}/${secretName}`;
-      let secret: { data?: Record<string, string> };
-      try {
-        secret = await client.get(`/api/v1/namespaces/${namespace}/secrets/${secretName}`, { signal: options.signal });
-      } catch (err) {
-        const remembered = lastKnown.get(key);
-        if (isNotFound(err) && options.lastKnownIfGone && remembered) return { credential: cache.forMaterial(remembered), material: remembered };
-        if (isNotFound(err)) throw new CredentialSecretError(`Secret ${secretName} does not exist in namespace ${namespace}; create it with tenantId, clientId and clientSecret or clientCertificate.`);
-        throw err;
-      }
-      const material = parseCredentialSecret(secretName, secret.data);
-      lastKnown.set(key, material);
+      const data = await secretData(namespace, secretName, options, 'tenantId, clientId and clientSecret or clientCertificate');
+      const material = parseCredentialSecret(secretName, data);
       return { credential: cache.forMaterial(material), material };
     },
   };

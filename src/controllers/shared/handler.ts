@@ -32,13 +32,33 @@ export interface ManagedObject extends KubeObject {
   status?: ManagedStatus;
 }
 
+/** An event a plan asks for: something that changed since the stored status (consent detected). */
+export interface PlanEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
 /** What a kind's plan says: the writes to make, in order, and the detail conditions. */
 export interface KindPlan<Action> {
   actions: Action[];
   /** Detail conditions (DirectShareSynced, ...): how far Azure is from the spec, part by part. */
   details: ConditionInput[];
-  /** Set when the spec cannot be reached without a person; no actions then. */
-  stalled?: Explanation;
+  /**
+   * Set when the spec cannot be reached without a person; no actions then. `recheckAfterMs`
+   * replaces the operator's stalled recheck interval where the kind knows better (consent is
+   * looked for on its own schedule).
+   */
+  stalled?: Explanation & { recheckAfterMs?: number };
+  /**
+   * Set when nothing is left to write but Azure has not yet applied what was written (a role
+   * assignment taking effect): Reconciling, looked at again after `recheckAfterMs`. No actions then.
+   */
+  waiting?: Explanation & { recheckAfterMs: number };
+  /** When the object is Ready: a reason other than Reconciled for a caveat (a certificate expiring soon). */
+  readyNote?: Explanation;
+  /** Events to record; each reason at most once per reconcile. */
+  events?: PlanEvent[];
 }
 
 /** What deleting an object undoes, and what it leaves in Azure because it cannot tell who added it. */
@@ -46,6 +66,8 @@ export interface DeletionPlan<Action> {
   actions: Action[];
   /** Said in a Warning event: what deletion leaves in Azure, and why. */
   leftAlone?: string;
+  /** Other events to record as the deletion starts (what deletion never undoes, by design). */
+  events?: PlanEvent[];
 }
 
 /** How an action is told in logs, events and status. */
@@ -76,6 +98,11 @@ export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Actio
    * object holds what it names).
    */
   preconditions?(obj: Obj, phase: Phase): Explanation | undefined;
+  /**
+   * Why the object's deletion must wait (other objects still depend on what it holds in Azure):
+   * Reconciling with this reason, whatever its deletion policy, until it returns undefined.
+   */
+  deletionBlocked?(obj: Obj): (Explanation & { recheckAfterMs: number }) | undefined;
   /**
    * What makes a refusal likely to pass by itself for this object (grants it just made, consent
    * just seen, regions still replicating), for classifyFailure.

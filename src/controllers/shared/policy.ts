@@ -8,4 +8,15 @@ export interface Policy {
   allowedShareTenants?: ReadonlySet<string>;
   /** Whether galleries may be published to the community (every Azure user). */
   allowCommunitySharing: boolean;
+  /** Roles (role-definition GUIDs, lower case) a TenantGrant may give its app on the gallery; undefined means any. */
+  allowedGrantSourceRoles?: ReadonlySet<string>;
+  /** Roles a TenantGrant may give its app on the target resource group; undefined means any. */
+  allowedGrantTargetRoles?: ReadonlySet<string>;
+  /** Tenants a TenantGrant may grant access to (lower case); undefined means any. */
+  allowedGrantTargetTenants?: ReadonlySet<string>;
+  /**
+   * Whether TenantGrants and SharedImageVMs must bring their own credentials: the operator's own
+   * identity (often Owner on galleries) then never acts for them.
+   */
+  requireObjectCredentials: boolean;
 }

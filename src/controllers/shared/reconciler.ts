@@ -23,7 +23,7 @@ import { setFinalizer, writeStatus } from '../../runtime/object-writes.js';
 import { isArmNotFound } from '../../azure/errors.js';
 import { OperationFailedError } from '../../azure/operations.js';
 import { classifyFailure, decideFailure } from './failures.js';
-import type { Explanation, KindHandler, KindPlan, ManagedObject, ManagedStatus, Phase } from './handler.js';
+import type { DeletionPlan, Explanation, KindHandler, KindPlan, ManagedObject, ManagedStatus, Phase } from './handler.js';
 
 export interface ManagedReconcilerOptions<Obj extends ManagedObject> {
   cache: ObjectCache<Obj>;
@@ -64,6 +64,8 @@ interface Run<Obj extends ManagedObject, Observed> {
   before?: Observed;
   /** What this reconcile last observed, and the detail conditions its plan gave. */
   latest?: { observed: Observed; details: ConditionInput[] };
+  /** Reasons of the plan events already recorded by this reconcile. */
+  recorded: Set<string>;
 }
 
 /** What one status write reports. */
@@ -115,6 +117,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
       logger,
       signal,
       operation: this.started.get(key) ?? obj.status?.operation,
+      recorded: new Set(),
     };
     if (phase === 'delete') return this.finalize(run);
 
@@ -144,10 +147,8 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
     if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, gone: true });
     run.before = observed;
-    const plan = handler.plan(run.obj, observed);
-    run.latest = { observed, details: plan.details };
-    if (plan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...plan.stalled }, observed, details: plan.details });
-    if (plan.actions.length === 0) return this.finish(run, observed, plan);
+    const plan = this.planFor(run, observed);
+    if (plan.stalled || plan.actions.length === 0) return this.conclude(run, observed, plan);
     if (!this.hasActed(run.obj)) {
       // Before the object's first change, status records what Azure held (the kind's records of
       // what it adopts): were the process to die after Azure accepted the change, the next one
@@ -163,14 +164,37 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     // Everything was carried out: look again, so that Ready says what Azure says, not what we hoped.
     const after = await handler.observe(run.obj, clients, run.phase, run.signal);
     if (!after) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, gone: true });
-    const replan = handler.plan(run.obj, after);
-    run.latest = { observed: after, details: replan.details };
-    if (replan.stalled) return this.stall(run, { outcome: { state: 'stalled', ...replan.stalled }, observed: after, details: replan.details });
-    if (replan.actions.length > 0) {
+    const replan = this.planFor(run, after);
+    if (replan.actions.length > 0 && !replan.stalled) {
       const outcome: Outcome = { state: 'progressing', reason: 'Progressing', message: 'Azure does not yet show every change; checking again.' };
       return this.progress(run, { outcome, observed: after, details: replan.details }, SETTLE_MS);
     }
-    return this.finish(run, after, replan);
+    return this.conclude(run, after, replan);
+  }
+
+  /** The kind's plan for what was observed, remembered for status, with the events it asks for recorded. */
+  private planFor(run: Run<Obj, Observed>, observed: Observed): KindPlan<Action> {
+    const plan = this.handler.plan(run.obj, observed);
+    run.latest = { observed, details: plan.details };
+    for (const event of plan.events ?? []) {
+      if (run.recorded.has(event.reason)) continue;
+      run.recorded.add(event.reason);
+      this.options.events.record(run.obj, event.type, event.reason, event.message);
+    }
+    return plan;
+  }
+
+  /** A plan with nothing (more) to write: Stalled, waiting for Azure, or Ready. */
+  private conclude(run: Run<Obj, Observed>, observed: Observed, plan: KindPlan<Action>): Promise<ReconcileResult> {
+    if (plan.stalled) {
+      const { recheckAfterMs, ...why } = plan.stalled;
+      return this.stall(run, { outcome: { state: 'stalled', ...why }, observed, details: plan.details }, recheckAfterMs);
+    }
+    if (plan.waiting) {
+      const { recheckAfterMs, ...why } = plan.waiting;
+      return this.progress(run, { outcome: { state: 'progressing', ...why }, observed, details: plan.details }, recheckAfterMs);
+    }
+    return this.finish(run, observed, plan);
   }
 
   /**
@@ -254,6 +278,11 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   private async finalize(run: Run<Obj, Observed>): Promise<ReconcileResult> {
     const { obj } = run;
     if (!(obj.metadata.finalizers ?? []).includes(FINALIZER)) return {};
+    const blocked = this.handler.deletionBlocked?.(obj);
+    if (blocked) {
+      const { recheckAfterMs, ...why } = blocked;
+      return this.progress(run, { outcome: { state: 'progressing', ...why } }, recheckAfterMs);
+    }
     const acted = run.operation !== undefined || this.hasActed(obj);
     const orphan = obj.spec.deletionPolicy === 'Orphan' || !acted || this.handler.preconditions?.(obj, 'delete') !== undefined;
     if (!orphan) {
@@ -283,8 +312,9 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     const waiting = await this.resumeOperation(run, clients);
     if (waiting) return waiting;
     const observed = await this.handler.observe(run.obj, clients, 'delete', run.signal);
-    const plan = observed ? this.handler.planDeletion(run.obj, observed) : { actions: [] };
+    const plan: DeletionPlan<Action> = observed ? this.handler.planDeletion(run.obj, observed) : { actions: [] };
     if (plan.leftAlone) this.options.events.record(run.obj, 'Warning', 'LeftInAzure', plan.leftAlone);
+    for (const event of plan.events ?? []) this.options.events.record(run.obj, event.type, event.reason, event.message);
     for (const action of plan.actions) {
       const pending = await this.act(run, action, clients, 'undoing in Azure before deletion', (_done, text) => `Deleting: ${text}.`);
       if (pending) return this.progress(run, { outcome: { state: 'progressing', ...pending } }, pending.retryAfterMs);
@@ -296,7 +326,8 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
 
   private async finish(run: Run<Obj, Observed>, observed: Observed, plan: KindPlan<Action>): Promise<ReconcileResult> {
     const wasReady = run.obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === run.obj.metadata.generation);
-    await this.writeStatus(run, { outcome: { state: 'ready', message: 'Azure matches the spec.' }, observed, details: plan.details });
+    const outcome: Outcome = plan.readyNote ? { state: 'ready', ...plan.readyNote } : { state: 'ready', message: 'Azure matches the spec.' };
+    await this.writeStatus(run, { outcome, observed, details: plan.details });
     if (!wasReady) this.options.events.record(run.obj, 'Normal', 'Ready', 'Azure matches the spec.');
     return {};
   }
