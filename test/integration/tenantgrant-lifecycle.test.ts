@@ -91,7 +91,11 @@ describe('TenantGrant deletion and identities', function () {
     const create = (tg: Grant) => client.create<Grant>(tenantGrants(t.namespace), tg);
     const grant = (name: string, overrides: GrantSpecOverrides = {}) => tenantGrantManifest(name, t.galleryName, t.targetRG, overrides);
     const waitFor = (name: string, until: (tg: Grant) => boolean, what: string, timeoutMs = 30_000) => waitForTenantGrant(client, t.namespace, name, until, { what, timeoutMs, logs });
-    const status = async (id: string, tenant: string) => (await adminRequestIn(azure, tenant, 'GET', id)).status;
+    /** What Azure answers a GET of a reported assignment (in its side's tenant). */
+    const status = async (r: { id?: string; side: string }) => {
+      expect(r.id, 'a reported assignment has its id').to.be.a('string');
+      return (await adminRequestIn(azure, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT, 'GET', r.id!)).status;
+    };
 
     before(async () => {
       operator = await startOperator({
@@ -115,8 +119,8 @@ describe('TenantGrant deletion and identities', function () {
       expect(owned.map((r) => r.side).sort()).to.deep.equal(['Source', 'Target']);
       await client.delete(tenantGrantPath(t.namespace, 'leaving'));
       await waitUntilGone(client, tenantGrantPath(t.namespace, 'leaving'), 30_000, logs);
-      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment deleted`).to.equal(404);
-      expect(await status(foreign, TARGET_TENANT), 'the hand-made assignment stays').to.equal(200);
+      for (const r of owned) expect(await status(r), `${r.side} assignment deleted`).to.equal(404);
+      expect(await status({ id: foreign, side: 'Target' }), 'the hand-made assignment stays').to.equal(200);
       expect(await principalIdIn(azure, APP, TARGET_TENANT), 'consent (the service principal in the target) stays').to.equal(targetPid);
       const reasons = (await eventsOf(clients, t.namespace, 'leaving')).map((e) => e.reason);
       expect(reasons).to.include.members(['RoleAssignmentDeleted', 'ConsentKept']);
@@ -128,9 +132,9 @@ describe('TenantGrant deletion and identities', function () {
       expect(owned).to.have.length(2);
       await client.delete(tenantGrantPath(t.namespace, 'kept'));
       await waitUntilGone(client, tenantGrantPath(t.namespace, 'kept'), 30_000, logs);
-      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment kept`).to.equal(200);
+      for (const r of owned) expect(await status(r), `${r.side} assignment kept`).to.equal(200);
       // The next test's cleanup must not meet them: they are on this test's own gallery and group.
-      for (const r of owned) await adminRequestIn(azure, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT, 'DELETE', r.id);
+      for (const r of owned) await adminRequestIn(azure, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT, 'DELETE', r.id!);
     });
 
     it('waits (Reconciling InUse, naming it) while a SharedImageVM references it, and finishes once that is deleted', async () => {
@@ -160,11 +164,11 @@ describe('TenantGrant deletion and identities', function () {
       // Still waiting a while later, with both assignments in place.
       await new Promise((r) => setTimeout(r, 2_000));
       expect(isReconciling('InUse')(await client.get<Grant>(tenantGrantPath(t.namespace, 'used')))).to.equal(true);
-      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment still there`).to.equal(200);
+      for (const r of owned) expect(await status(r), `${r.side} assignment still there`).to.equal(200);
 
       await client.delete(`${sharedImageVMs(t.namespace)}/web-1`);
       await waitUntilGone(client, tenantGrantPath(t.namespace, 'used'), 15_000, logs);
-      for (const r of owned) expect(await status(r.id, r.side === 'Source' ? SOURCE_TENANT : TARGET_TENANT), `${r.side} assignment deleted`).to.equal(404);
+      for (const r of owned) expect(await status(r), `${r.side} assignment deleted`).to.equal(404);
     });
   });
 

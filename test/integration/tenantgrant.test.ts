@@ -184,7 +184,7 @@ describe('TenantGrant consent', function () {
       description: `Managed by TenantGrant ${namespace}/partner`,
     });
     const reported = ready.status?.roleAssignments ?? [];
-    expect(reported.map((r) => `${r.side} ${r.principalId} ${r.role} ${r.id.toLowerCase()}`).sort()).to.deep.equal(
+    expect(reported.map((r) => `${r.side} ${r.principalId} ${r.role} ${(r.id ?? '').toLowerCase()}`).sort()).to.deep.equal(
       [`Source ${sourcePid} Reader ${atSource[0]!.id.toLowerCase()}`, `Target ${targetPid} Contributor ${atTarget[0]!.id.toLowerCase()}`].sort(),
     );
     expect(ready.status?.consentUrl, 'kept once known').to.equal(consentUrlFor());

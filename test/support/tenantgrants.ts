@@ -22,24 +22,8 @@ import type { KubeClients } from './kube.js';
 import { openssl } from './openssl.js';
 import { expectKstatusAgrees } from './real-kstatus.js';
 
-/** A role assignment the grant reports it owns (contract: status.roleAssignments). */
-export interface GrantRoleAssignment {
-  side: 'Source' | 'Target';
-  name: string;
-  id: string;
-  scope: string;
-  principalId: string;
-  role: string;
-}
-
-/**
- * The TenantGrant of the contract: spec.application.redirectUri and status.roleAssignments may
- * not be in src/api yet on this branch (they come with the operator's work).
- */
-export type Grant = Omit<TenantGrant, 'spec' | 'status'> & {
-  spec: Omit<TenantGrant['spec'], 'application'> & { application: TenantGrant['spec']['application'] & { redirectUri?: string } };
-  status?: NonNullable<TenantGrant['status']> & { roleAssignments?: GrantRoleAssignment[] };
-};
+/** The TenantGrant of the contract (src/api/v1alpha1/tenantgrant.ts). */
+export type Grant = TenantGrant;
 
 /** A deep-partial spec, for the overrides of one test. */
 export interface GrantSpecOverrides {
