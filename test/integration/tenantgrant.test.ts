@@ -105,7 +105,7 @@ describe('TenantGrant consent', function () {
 
   afterEach(async () => {
     await azure.control.clearFaults();
-    await setGrantOptions(azure, { roleAssignmentPropagationMs: 0 });
+    await setGrantOptions(azure, { roleAssignmentPropagationMs: 0, missingServicePrincipalCode: 700016 });
     await client.delete(tenantGrants(namespace)).catch(() => undefined);
     for (let i = 0; i < 200 && (await client.get<{ items: unknown[] }>(tenantGrants(namespace))).items.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     await deleteNamespace(clients, namespace);
@@ -215,6 +215,17 @@ describe('TenantGrant consent', function () {
     expect(consent.location).to.match(new RegExp(`^${PARTNER_REPLY_URL.replace(/[.]/g, '\\.')}\\?.*admin_consent=True`));
     expect(consent.location).to.include(`tenant=${TARGET_TENANT}`);
     await waitFor('redirected', isReady, 'Ready after consent', 20_000);
+  });
+
+  it('reads AADSTS7000229 in the target tenant as missing consent too', async () => {
+    // Entra answers either code for an app without a service principal in the tenant.
+    await setGrantOptions(azure, { missingServicePrincipalCode: 7000229 });
+    await create(grant('other-code'));
+    const stalled = await waitFor('other-code', isStalled('ConsentRequired'), 'Stalled ConsentRequired');
+    expect(condition(stalled, 'Consented')?.status).to.equal('False');
+    expect(condition(stalled, 'Stalled')!.message).to.include('7000229').and.to.include(consentUrlFor());
+    await azure.control.grantConsent(APP, TARGET_TENANT);
+    await waitFor('other-code', isReady, 'Ready after consent', 15_000);
   });
 
   it('notices a consent revoked later: Stalled ConsentRequired again, and Ready once given again, for the new principal', async () => {
