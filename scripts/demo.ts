@@ -1,12 +1,14 @@
 // `npm run demo`: the whole product on one machine. Starts a real Kubernetes control plane and
 // the Azure emulator (sample world), installs the CRDs, runs the operator, applies the sample
-// GalleryShare, shows it Ready, and stays up until Ctrl-C with the kubeconfig path printed.
+// GalleryShare and shows it Ready, then the sample TenantGrant: Stalled until Fabrikam's admin
+// consents (the demo accepts the consent page as that admin would in a browser), then Ready by
+// itself. Stays up until Ctrl-C with the kubeconfig path printed.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GROUP, VERSION, type GalleryShare } from '../src/api/v1alpha1/index.js';
+import { GROUP, VERSION, type GalleryShare, type TenantGrant } from '../src/api/v1alpha1/index.js';
 import { kstatus } from '../src/runtime/kstatus.js';
 import { KubeClient } from '../src/runtime/kube-client.js';
 import { start as startEmulator } from '../test/azure-emulator/index.js';
@@ -14,6 +16,7 @@ import { readSeedFile } from '../test/azure-emulator/seed.js';
 import { startControlPlane } from '../test/support/control-plane.js';
 import { installCrds, kubeClients, loadYamlDocuments, repoRoot } from '../test/support/kube.js';
 import { startOperator } from '../test/support/operator-process.js';
+import { acceptConsent } from '../test/support/tenantgrants.js';
 
 const execFileAsync = promisify(execFile);
 const NAMESPACE = 'platform';
@@ -50,17 +53,19 @@ async function main(): Promise<void> {
     stops.push(() => azure.stop());
     say(`Azure emulator (sample world) at ${azure.armEndpoint}, CA ${join(dir, 'azure-ca.pem')}`);
 
-    // The gallery owner's credentials, as a person would create them with kubectl.
+    // The credentials, as a person would create them with kubectl: the gallery owner's, Fabrikam's
+    // admin's, and the multi-tenant app's own (only its secret: the TenantGrant names the app).
     const seed = readSeedFile(seedPath);
-    const owner = seed.applications?.find((a) => a.name === 'gallery-owner');
-    if (!owner?.secrets?.[0]) throw new Error('the sample seed has no gallery-owner application with a client secret');
+    const application = (name: string) => {
+      const app = seed.applications?.find((a) => a.name === name);
+      if (!app?.secrets?.[0]) throw new Error(`the sample seed has no ${name} application with a client secret`);
+      return { tenantId: app.homeTenant, clientId: app.appId, clientSecret: app.secrets[0] };
+    };
     await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    await clients.core.createNamespacedSecret({
-      namespace: NAMESPACE,
-      body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: owner.homeTenant, clientId: owner.appId, clientSecret: owner.secrets[0] } },
-    });
+    for (const name of ['gallery-owner', 'fabrikam-admin']) await clients.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name }, stringData: application(name) } });
+    await clients.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'gallery-app' }, stringData: { clientSecret: application('gallery-app').clientSecret } } });
 
-    const operator = await startOperator({ kubeconfig, armEndpoint: azure.armEndpoint, caPath: join(dir, 'azure-ca.pem'), extraArgs: ['--leader-elect', 'false', '--resync-interval', '1m', '--log-level', 'info'] });
+    const operator = await startOperator({ kubeconfig, armEndpoint: azure.armEndpoint, caPath: join(dir, 'azure-ca.pem'), extraArgs: ['--leader-elect', 'false', '--resync-interval', '1m', '--log-level', 'info', '--consent-recheck-initial', '3s', '--consent-recheck-max', '30s'] });
     stops.push(() => operator.stop());
     const operatorLog = join(dir, 'operator.log');
     setInterval(() => writeFileSync(operatorLog, operator.logs()), 1000).unref();
@@ -77,6 +82,31 @@ async function main(): Promise<void> {
       if (kstatus(gs) === 'Failed' || Date.now() > deadline) throw new Error(`the sample did not become Ready: ${JSON.stringify(gs.status?.conditions, null, 2)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    say(`galleryshare/${sample.metadata.name} is Ready`);
+
+    // The TenantGrant: Fabrikam has not consented to the app yet.
+    const grant = loadYamlDocuments(join(repoRoot, 'config/samples/tenantgrant.yaml'))[0] as unknown as TenantGrant;
+    const grantPath = `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/tenantgrants/${grant.metadata.name}`;
+    await client.create(`/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/tenantgrants`, grant);
+    say(`applied config/samples/tenantgrant.yaml; waiting for it to ask for consent`);
+    const waitForGrant = async (until: (tg: TenantGrant) => boolean, what: string): Promise<TenantGrant> => {
+      const grantDeadline = Date.now() + 60_000;
+      for (;;) {
+        const tg = await client.get<TenantGrant>(grantPath);
+        if (until(tg)) return tg;
+        if (Date.now() > grantDeadline) throw new Error(`the TenantGrant is not ${what}: ${JSON.stringify(tg.status?.conditions, null, 2)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const stalledReason = (tg: TenantGrant) => (kstatus(tg) === 'Failed' ? tg.status?.conditions?.find((c) => c.type === 'Stalled')?.reason : undefined);
+    const stalled = await waitForGrant((tg) => stalledReason(tg) === 'ConsentRequired', 'Stalled with ConsentRequired');
+    say(`tenantgrant/${grant.metadata.name} is Stalled (ConsentRequired): Fabrikam's admin must consent at`);
+    console.log(`  ${stalled.status?.consentUrl}`);
+    const consent = await acceptConsent(stalled.status!.consentUrl!, azure.caPem);
+    say(`Fabrikam's admin opened that page and pressed Accept (the browser went on to ${consent.location?.split('?')[0] ?? 'nowhere'}); the operator notices by itself`);
+    await waitForGrant((tg) => kstatus(tg) === 'Current', 'Ready');
+    say(`tenantgrant/${grant.metadata.name} is Ready: the app has Reader on myGallery in Contoso and Contributor on myResourceGroup in Fabrikam`);
+
     const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'gallerysharing', '-n', NAMESPACE, '-o', 'wide']).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message }));
     console.log(`\n$ kubectl get gallerysharing -n ${NAMESPACE} -o wide\n${stdout}`);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(0)}s`);
@@ -84,6 +114,7 @@ async function main(): Promise<void> {
   kubeconfig:  ${kubeconfig}
   try:         kubectl --kubeconfig ${kubeconfig} describe galleryshares -n ${NAMESPACE} golden-images
                kubectl --kubeconfig ${kubeconfig} edit galleryshares -n ${NAMESPACE} golden-images  (change the tenants)
+               kubectl --kubeconfig ${kubeconfig} describe tenantgrants -n ${NAMESPACE} contoso-to-fabrikam
   Azure:       ${azure.armEndpoint} (control API under /__emulator/, CA ${join(dir, 'azure-ca.pem')})
 
 Ctrl-C stops everything.`);
