@@ -177,6 +177,13 @@ describe('TenantGrant plan', () => {
     expect(planTenantGrant(grant(), consented({ certificateExpiresAt: NOW + 60 * 24 * 3600_000 }), context).readyNote).to.equal(undefined);
   });
 
+  it('a certificate past its end: Stalled CredentialExpired before anything else, nothing written', () => {
+    const plan = planTenantGrant(grant(), consented({ source: { assignments: [] }, certificateExpiresAt: NOW - 1 }), context);
+    expect(plan.stalled?.reason).to.equal('CredentialExpired');
+    expect(plan.actions).to.deep.equal([]);
+    expect(plan.details.map((d) => d.status)).to.deep.equal(['Unknown', 'Unknown', 'Unknown']);
+  });
+
   it('deletion removes what it owns on both sides, and says consent is kept', () => {
     const plan = planGrantDeletion(grant(), consented());
     expect(plan.actions.map((a) => a.type === 'deleteRoleAssignment' && a.side)).to.deep.equal(['Source', 'Target']);
