@@ -122,7 +122,7 @@ const ADVICE: Record<string, string> = {
   RoleDefinitionDoesNotExist: 'Check the role: a built-in role name or the GUID of a role definition that exists in this subscription.',
   InvalidParameter: 'Azure refused a value in the request; correct the spec as the message says.',
   AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
-  AADSTS7000222: 'The client secret has expired: create a new one for the application and update the Secret.',
+  AADSTS7000222: 'The client secret has expired: create a new one for the application (az ad app credential reset --id <application id> --append) and update the Secret.',
   AADSTS700016: "The application has no service principal in that tenant: the tenant's administrator must consent to the application.",
   AADSTS7000229: 'The application has no service principal in that tenant: create one (az ad sp create --id <application id>, run by an administrator of the tenant).',
   AADSTS7000112: "The application is disabled in that tenant: its owner or the tenant's administrator must enable it (Enterprise applications, Enabled for users to sign in).",
@@ -171,6 +171,16 @@ function entraCode(err: ErrorLike): string | undefined {
   return /AADSTS\d+/.exec(text)?.[0];
 }
 
+/**
+ * What Entra said, without what changes on every answer: from the AADSTS code to the trace and
+ * correlation ids and timestamps it appends ("AADSTS7000215: Invalid client secret provided. ..."),
+ * so that the same refusal reads the same each time (one event, no status rewrite).
+ */
+export function entraDescription(text: string): string {
+  const from = text.indexOf('AADSTS');
+  return firstLine(from >= 0 ? text.slice(from).split(/ Trace ID:| Correlation ID:| Timestamp:/)[0] : text);
+}
+
 function firstLine(text: string | undefined): string {
   return (text ?? '').split(/\r?\n/)[0]!.trim();
 }
@@ -192,9 +202,18 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
 
   if (name === 'AuthenticationError' || name === 'AggregateAuthenticationError' || entraCode(err)) {
     const code = entraCode(err) ?? err.errorResponse?.error ?? 'AuthenticationFailed';
-    const description = firstLine(err.errorResponse?.errorDescription ?? err.message);
+    const description = entraDescription(err.errorResponse?.errorDescription ?? err.message ?? '');
     if ((err.statusCode ?? 0) >= 500) return { kind: 'retryable', code, message: `Microsoft Entra ID failed while ${doing}: ${description}` };
     return { kind: 'terminal', code, message: `Microsoft Entra ID refused the credentials while ${doing}: ${description}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
+  }
+  if ((err.message ?? '').includes('endpoints_resolution_error')) {
+    // MSAL could not read the tenant's OpenID configuration: Entra answered AADSTS90002 there,
+    // before any token request could say so.
+    return {
+      kind: 'terminal',
+      code: 'TenantNotFound',
+      message: `Microsoft Entra ID does not know the tenant of the credentials used while ${doing} (its OpenID configuration could not be read). Check the tenant id (tenantId in the Secret, or the spec), and the authority host setting for sovereign clouds.`,
+    };
   }
   if (name === 'CredentialUnavailableError') {
     return { kind: 'terminal', code: 'CredentialUnavailable', message: `No Azure credentials while ${doing}: ${firstLine(err.message)} ${ADVICE.CredentialUnavailable}` };

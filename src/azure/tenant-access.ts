@@ -5,7 +5,7 @@
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
-import { RefusalError } from './errors.js';
+import { entraDescription, RefusalError } from './errors.js';
 
 /**
  * The app's service principal in a tenant, or why Entra issued no token: AADSTS700016
@@ -50,12 +50,6 @@ function claims(token: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-/** "AADSTS700016: Application with identifier ..." up to the trace ids Entra appends. */
-function entraDescription(text: string): string {
-  const from = text.indexOf('AADSTS');
-  return text.slice(from).split(/ Trace ID:|\r?\n/)[0]!.trim();
 }
 
 /**

@@ -39,6 +39,7 @@ export function remoteControl(endpoint: string, caPem: string): EmulatorControl 
   return {
     grantConsent: async (appId, tenantId, objectId) => (await c<{ objectId: string }>('POST', 'consent', { appId, tenantId, objectId })).objectId,
     revokeConsent: async (appId, tenantId) => void (await c('DELETE', 'consent', { appId, tenantId })),
+    updateApplication: async ({ appId, ...changes }) => void (await c('PATCH', `applications/${encodeURIComponent(appId)}`, changes)),
     assignRole: async (scope, principalId, role) => (await c<{ id: string }>('POST', 'role-assignments', { scope, principalId, role })).id,
     addFault: (spec: FaultSpec) => c<Fault>('POST', 'faults', spec),
     removeFault: async (id) => void (await c('DELETE', `faults/${encodeURIComponent(id)}`)),

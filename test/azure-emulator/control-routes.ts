@@ -1,7 +1,7 @@
 // The control API over HTTPS under /__emulator/, so other processes (the operator under test, a
 // benchmark, a person with curl) can use the control handle. Meant for loopback: no authentication.
 import type { EmulatorControl } from './control.js';
-import { ControlError } from './emulator.js';
+import { ControlError, type ApplicationUpdate } from './emulator.js';
 import { isRecord, parseJsonBody, type EmulatorRequest, type EmulatorResponse } from './http.js';
 import type { FaultSpec } from './faults.js';
 import type { WorldSnapshot } from './world.js';
@@ -30,6 +30,12 @@ async function route(control: EmulatorControl, request: EmulatorRequest, info: (
     case 'DELETE consent':
       await control.revokeConsent(text(body, 'appId'), text(body, 'tenantId'));
       return ok();
+    case 'PATCH applications': {
+      if (!id) throw new ControlError('PATCH applications/{appId}');
+      const { secrets, replyUrls, disabled, homeServicePrincipal } = body as Omit<ApplicationUpdate, 'appId'>;
+      await control.updateApplication({ appId: id, ...(secrets !== undefined ? { secrets } : {}), ...(replyUrls !== undefined ? { replyUrls } : {}), ...(disabled !== undefined ? { disabled } : {}), ...(homeServicePrincipal !== undefined ? { homeServicePrincipal } : {}) });
+      return ok();
+    }
     case 'POST role-assignments':
       return ok({ id: await control.assignRole(text(body, 'scope'), text(body, 'principalId'), text(body, 'role')) });
     case 'GET faults':

@@ -1,6 +1,6 @@
 // The control handle: what a test (in process) or another process (over HTTPS, /__emulator/...)
 // can do to the emulator besides speaking Azure: consent, faults, log, counters, state, options.
-import type { Emulator } from './emulator.js';
+import type { ApplicationUpdate, Emulator } from './emulator.js';
 import type { OperationInfo } from './arm/lro.js';
 import type { Fault, FaultSpec } from './faults.js';
 import type { OperationHold, OperationHoldSpec } from './holds.js';
@@ -20,6 +20,8 @@ export interface EmulatorControl {
   /** The target tenant's admin consents: the app gets a service principal there; returns its object id. */
   grantConsent(appId: string, tenantId: string, objectId?: string): Promise<string>;
   revokeConsent(appId: string, tenantId: string): Promise<void>;
+  /** Changes an application's registration: rotate or expire secrets, disable it, reply URLs, home service principal. */
+  updateApplication(update: ApplicationUpdate): Promise<void>;
   /** A role assignment made in the portal (no ARM call is logged). Returns the assignment id. */
   assignRole(scope: string, principalId: string, roleName: string): Promise<string>;
   addFault(spec: FaultSpec): Promise<Fault>;
@@ -65,6 +67,7 @@ export function localControl(emulator: Emulator): EmulatorControl {
   return {
     grantConsent: (appId, tenantId, objectId) => later(() => emulator.grantConsent(appId, tenantId, objectId)),
     revokeConsent: (appId, tenantId) => later(() => emulator.revokeConsent(appId, tenantId)),
+    updateApplication: (update) => later(() => emulator.updateApplication(update)),
     assignRole: (scope, principalId, roleName) => later(() => emulator.assignRole(scope, principalId, roleName)),
     addFault: (spec) => later(() => emulator.faults.add(spec)),
     removeFault: (id) => later(() => void emulator.faults.remove(id)),

@@ -15,11 +15,21 @@ import type { EmulatorRequest, EmulatorResponse } from './http.js';
 import { deterministicGuid, idKey } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
 import { RequestLog } from './request-log.js';
-import { addServicePrincipal, buildWorld, type Seed } from './seed.js';
+import { addServicePrincipal, buildWorld, secretRecord, SeedError, type Seed, type SeedSecret } from './seed.js';
 import { roleAssignmentId, World, type WorldSnapshot } from './world.js';
 
 /** A control call that cannot be done (unknown app or tenant); the control API answers 400. */
 export class ControlError extends Error {}
+
+/** A change to an application's registration (control.updateApplication); absent fields stay. */
+export interface ApplicationUpdate {
+  appId: string;
+  /** Replaces every secret: a value, or `{ value, expiresAt }` (ISO time, emulator time). */
+  secrets?: SeedSecret[];
+  replyUrls?: string[];
+  disabled?: boolean;
+  homeServicePrincipal?: boolean;
+}
 
 export interface HandledRequest {
   response?: EmulatorResponse;
@@ -101,6 +111,32 @@ export class Emulator {
     const tenant = this.world.tenant(tenantId);
     if (!tenant) throw new ControlError(`tenant '${tenantId}' is not seeded`);
     return addServicePrincipal(this.world, app.appId, tenant.id, objectId);
+  }
+
+  /**
+   * Changes an application's registration at run time (the portal's app registration blade):
+   * replaces its secrets, reply URLs, disabled flag; `homeServicePrincipal` false deletes its
+   * service principal in the home tenant (as revokeConsent), true creates it.
+   */
+  updateApplication(update: ApplicationUpdate): void {
+    const app = this.world.application(update.appId);
+    if (!app) throw new ControlError(`application '${update.appId}' is not seeded`);
+    if (update.secrets !== undefined) {
+      if (!Array.isArray(update.secrets)) throw new ControlError("'secrets' is a list of strings or { value, expiresAt }");
+      try {
+        app.secrets = update.secrets.map((secret, i) => secretRecord(secret, `secrets[${i}]`));
+      } catch (err) {
+        if (err instanceof SeedError) throw new ControlError(err.message);
+        throw err;
+      }
+    }
+    if (update.replyUrls !== undefined) {
+      if (!Array.isArray(update.replyUrls) || update.replyUrls.some((u) => typeof u !== 'string')) throw new ControlError("'replyUrls' is a list of strings");
+      app.replyUrls = [...update.replyUrls];
+    }
+    if (update.disabled !== undefined) app.disabled = Boolean(update.disabled);
+    if (update.homeServicePrincipal === true) addServicePrincipal(this.world, app.appId, app.homeTenantId);
+    if (update.homeServicePrincipal === false) this.revokeConsent(app.appId, app.homeTenantId);
   }
 
   /** Removes the app's service principal from a tenant (and the role assignments it held). */
@@ -194,7 +230,7 @@ export class Emulator {
     const now = this.now();
     const first = request.segments[0]?.toLowerCase();
     if (first !== 'subscriptions' && first !== 'providers') {
-      const entra = handleEntra(request, { world: this.world, options: this.options, signer: this.signer, now }, notes);
+      const entra = handleEntra(request, { world: this.world, options: this.options, signer: this.signer, now, grantConsent: (appId, tenantId) => this.grantConsent(appId, tenantId) }, notes);
       if (entra) return entra;
       return new ArmError(404, 'NotFound', `Nothing is served at '${request.path}'.`).toResponse();
     }

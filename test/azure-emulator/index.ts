@@ -12,6 +12,7 @@ import { resolveSeed, type Seed } from './seed.js';
 import { createEmulatorServer } from './server.js';
 
 export type { EmulatorControl } from './control.js';
+export type { ApplicationUpdate } from './emulator.js';
 export type { EmulatorOptions, EmulatorOptionsPatch } from './options.js';
 export type { Seed } from './seed.js';
 export type { FaultSpec, Fault } from './faults.js';
@@ -73,7 +74,7 @@ export async function start(init: StartOptions): Promise<RunningEmulator> {
         subscriptions: [...emulator.world.subscriptions.values()].filter((s) => s.tenantId === t.id).map((s) => ({ id: s.id, name: s.displayName })),
       })),
       // Names and ids only: secrets never leave the emulator through the control API.
-      applications: [...emulator.world.applications.values()].map((a) => ({ appId: a.appId, name: a.displayName, homeTenantId: a.homeTenantId, admin: a.admin })),
+      applications: [...emulator.world.applications.values()].map((a) => ({ appId: a.appId, name: a.displayName, homeTenantId: a.homeTenantId, admin: a.admin, replyUrls: a.replyUrls ?? [], disabled: a.disabled ?? false })),
     });
     const server = createEmulatorServer({ key: certs.keyPem, cert: certs.certPem }, emulator, control, info);
     await new Promise<void>((resolve, reject) => {

@@ -31,6 +31,16 @@ export interface EmulatorOptions {
    * endpoint's AADSTS90002 reaches the client with its code.
    */
   unknownTenantDiscovery: 'fail' | 'serve';
+  /**
+   * The token endpoint's answer for an app without a service principal in a tenant other than its
+   * home tenant: Entra answers AADSTS700016 or AADSTS7000229 for that situation.
+   */
+  missingServicePrincipalCode: 700016 | 7000229;
+  /**
+   * Milliseconds (emulator time) before a role assignment created through ARM counts for
+   * authorization; it is listed and readable at once. Seeded and control-made ones count at once.
+   */
+  roleAssignmentPropagationMs: number;
 }
 
 export const defaultOptions: EmulatorOptions = {
@@ -42,6 +52,8 @@ export const defaultOptions: EmulatorOptions = {
   pageSize: 100,
   throttling: { enabled: false, reads: 12000, writes: 1200, windowMs: 3_600_000 },
   unknownTenantDiscovery: 'fail',
+  missingServicePrincipalCode: 700016,
+  roleAssignmentPropagationMs: 0,
 };
 
 export type EmulatorOptionsPatch = Partial<Omit<EmulatorOptions, 'throttling'>> & { throttling?: Partial<ThrottlingOptions> };

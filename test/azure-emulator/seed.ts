@@ -14,6 +14,7 @@ import {
   type ImageVersionRecord,
   type PrincipalType,
   type ResourceGroupRecord,
+  type SecretRecord,
   type SharingPermission,
   type TargetRegionRecord,
 } from './world.js';
@@ -27,11 +28,32 @@ export interface SeedTenant {
   groups?: { objectId: string; name?: string; members?: string[] }[];
 }
 
+/** A client secret with an expiry (ISO time, compared with emulator time). */
+export interface ExpiringSecret {
+  value: string;
+  expiresAt?: string;
+}
+
+/** A client secret: its value, or the value with an expiry. */
+export type SeedSecret = string | ExpiringSecret;
+
 export interface SeedApplication {
   appId: string;
   name?: string;
   homeTenant: string;
+  /**
+   * Secret values. In YAML an entry may also be `{ value, expiresAt }`: readSeedFile moves those to
+   * `expiringSecrets`, so that `secrets` stays a list of strings for the code that reads seeds.
+   */
   secrets?: string[];
+  /** Secrets with an expiry (AADSTS7000222 after it, by emulator time). */
+  expiringSecrets?: ExpiringSecret[];
+  /** Redirect URIs (Web platform), checked by the consent pages. */
+  replyUrls?: string[];
+  /** false: no service principal in the home tenant (az ad app create without az ad sp create). */
+  homeServicePrincipal?: boolean;
+  /** Tokens refused with AADSTS7000112. */
+  disabled?: boolean;
   /** PEM certificates (public part only). */
   certificates?: string[];
   /** Tenants where the app has a service principal (is consented); the home tenant always has one. */
@@ -109,7 +131,15 @@ export function readSeedFile(path: string): Seed {
   if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { tenants?: unknown }).tenants)) {
     throw new SeedError(`${path}: a seed needs a 'tenants' list`);
   }
-  return parsed as Seed;
+  const seed = parsed as Seed;
+  for (const app of seed.applications ?? []) {
+    const given = (app.secrets ?? []) as SeedSecret[];
+    const expiring = given.filter((s): s is ExpiringSecret => typeof s === 'object' && s !== null);
+    if (expiring.length === 0) continue;
+    app.secrets = given.filter((s): s is string => typeof s === 'string');
+    app.expiringSecrets = [...(app.expiringSecrets ?? []), ...expiring];
+  }
+  return seed;
 }
 
 export function resolveSeed(seed: Seed | string): Seed {
@@ -120,6 +150,16 @@ export function certificateRecord(pem: string): CertificateRecord {
   const cert = new X509Certificate(pem);
   const hex = (fingerprint: string) => fingerprint.replace(/:/g, '').toUpperCase();
   return { pem: cert.toString(), thumbprintSha1: hex(cert.fingerprint), thumbprintSha256: hex(cert.fingerprint256) };
+}
+
+/** A seed or control secret as the world keeps it; throws `SeedError` naming `what` when malformed. */
+export function secretRecord(secret: SeedSecret, what: string): SecretRecord {
+  if (typeof secret === 'string') return { value: secret };
+  if (typeof secret !== 'object' || typeof secret.value !== 'string') throw new SeedError(`${what}: a secret is a string or { value, expiresAt }`);
+  if (secret.expiresAt === undefined) return { value: secret.value };
+  const time = Date.parse(String(secret.expiresAt));
+  if (Number.isNaN(time)) throw new SeedError(`${what}: expiresAt '${String(secret.expiresAt)}' is not a date`);
+  return { value: secret.value, expiresAt: new Date(time).toISOString() };
 }
 
 function requireGuid(value: string | undefined, what: string): string {
@@ -158,11 +198,13 @@ export function buildWorld(seed: Seed, now: number): World {
       appId,
       displayName: a.name ?? appId,
       homeTenantId: home.id,
-      secrets: a.secrets ?? [],
+      secrets: [...((a.secrets ?? []) as SeedSecret[]), ...(a.expiringSecrets ?? [])].map((secret, i) => secretRecord(secret, `application ${appId}: secret ${i + 1}`)),
       certificates: (a.certificates ?? []).map(certificateRecord),
       admin: a.admin ?? false,
+      replyUrls: a.replyUrls ?? [],
+      disabled: a.disabled ?? false,
     });
-    const spTenants = new Map<string, string | undefined>([[home.id.toLowerCase(), undefined]]);
+    const spTenants = new Map<string, string | undefined>(a.homeServicePrincipal === false ? [] : [[home.id.toLowerCase(), undefined]]);
     for (const sp of a.servicePrincipals ?? []) {
       const tenant = world.tenant(sp.tenant);
       if (!tenant) throw new SeedError(`application ${appId}: service principal tenant '${sp.tenant}' is not seeded`);

@@ -30,14 +30,24 @@ export interface CertificateRecord {
   thumbprintSha256: string;
 }
 
+export interface SecretRecord {
+  value: string;
+  /** ISO time after which Entra refuses the secret (AADSTS7000222), by emulator time; never when absent. */
+  expiresAt?: string;
+}
+
 export interface ApplicationRecord {
   appId: string;
   displayName: string;
   homeTenantId: string;
-  secrets: string[];
+  secrets: SecretRecord[];
   certificates: CertificateRecord[];
   /** Gets a service principal in every tenant and Owner on every subscription (portal changes). */
   admin: boolean;
+  /** Registered redirect URIs (reply URLs) of the Web platform, checked by the consent pages. */
+  replyUrls?: string[];
+  /** Disabled (accountEnabled false / disabled by Microsoft): tokens refused with AADSTS7000112. */
+  disabled?: boolean;
 }
 
 export interface SubscriptionRecord {
@@ -154,6 +164,11 @@ export interface RoleAssignmentRecord {
   createdOn: string;
   updatedOn: string;
   createdBy?: string;
+  /**
+   * Emulator time (ms) from which the assignment counts for authorization (RBAC propagation of an
+   * assignment created through ARM); always counts when absent.
+   */
+  effectiveFrom?: number;
 }
 
 export interface OperationRecord {
@@ -204,7 +219,11 @@ export class World {
     const world = new World();
     for (const t of snapshot.tenants) world.tenants.set(t.id.toLowerCase(), t);
     for (const p of snapshot.principals) world.principals.set(p.objectId.toLowerCase(), p);
-    for (const a of snapshot.applications) world.applications.set(a.appId.toLowerCase(), a);
+    for (const a of snapshot.applications) {
+      // Snapshots written before secrets had expiry dates hold plain strings.
+      const secrets = (a.secrets as (SecretRecord | string)[]).map((s) => (typeof s === 'string' ? { value: s } : s));
+      world.applications.set(a.appId.toLowerCase(), { ...a, secrets });
+    }
     for (const s of snapshot.subscriptions) world.subscriptions.set(s.id.toLowerCase(), s);
     for (const r of snapshot.resources) world.resources.set(idKey(r.id), r);
     for (const ra of snapshot.roleAssignments) world.roleAssignments.set(idKey(roleAssignmentId(ra)), ra);
@@ -285,10 +304,15 @@ export class World {
     return groups;
   }
 
-  /** Role assignments at the scope or above it that apply to a principal (directly or via a group). */
-  assignmentsFor(objectId: string, scope: string): RoleAssignmentRecord[] {
+  /**
+   * Role assignments at the scope or above it that apply to a principal (directly or via a group)
+   * and count at emulator time `now` (propagated); every one when `now` is absent.
+   */
+  assignmentsFor(objectId: string, scope: string, now?: number): RoleAssignmentRecord[] {
     const ids = new Set([objectId, ...this.groupsOf(objectId)].map((id) => id.toLowerCase()));
-    return [...this.roleAssignments.values()].filter((ra) => ids.has(ra.principalId.toLowerCase()) && isAtOrAbove(ra.scope, scope));
+    return [...this.roleAssignments.values()].filter(
+      (ra) => ids.has(ra.principalId.toLowerCase()) && isAtOrAbove(ra.scope, scope) && (now === undefined || ra.effectiveFrom === undefined || ra.effectiveFrom <= now),
+    );
   }
 }
 

@@ -92,11 +92,13 @@ describe('emulator: Entra ID', () => {
     const good = await post(assertion({ ...base, signingKeyPem: registered.keyPem, expiresInSeconds: 600 }));
     expect(good.status).to.equal(200);
     const forged = await post(assertion({ ...base, signingKeyPem: unregistered.keyPem, expiresInSeconds: 600 }));
-    expect(forged.status).to.equal(400);
+    expect(forged.status).to.equal(401);
     expect(forged.body.error).to.equal('invalid_client');
     expect(forged.body.error_codes).to.deep.equal([700027]);
     expect(forged.body.error_description).to.match(/^AADSTS700027: .*signature/);
     const expired = await post(assertion({ ...base, signingKeyPem: registered.keyPem, expiresInSeconds: -60 }));
+    expect(expired.status).to.equal(401);
+    expect(expired.body.error).to.equal('invalid_client');
     expect(expired.body.error_codes).to.deep.equal([700024]);
   });
 
@@ -134,12 +136,12 @@ describe('emulator: Entra ID', () => {
     }
   });
 
-  it("answers Entra's error shape: 400, error, error_description starting with the code, error_codes", async () => {
+  it("answers Entra's error shape: 401 for invalid_client, error, error_description starting with the code, error_codes", async () => {
     const res = await raw(e, 'POST', `/${ids.contoso}/oauth2/v2.0/token`, {
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: ids.galleryOwner, client_secret: 'nope', scope: e.armScope }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
-    expect(res.status).to.equal(400);
+    expect(res.status).to.equal(401);
     expect(res.body.error).to.equal('invalid_client');
     expect(res.body.error_description).to.match(/^AADSTS7000215: /);
     expect(res.body.error_codes).to.deep.equal([7000215]);

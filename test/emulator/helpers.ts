@@ -154,3 +154,57 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * What @azure/identity reports for an Entra error answer: it throws AuthenticationRequiredError whose
+ * `cause` is MSAL's ServerError with the OAuth `error` (errorCode), the AADSTS number (errorNo) and
+ * the HTTP status. Throws when the promise succeeds.
+ */
+export async function entraRejection(promise: Promise<unknown>): Promise<{ name: string; message: string; error?: string; aadsts?: string; status?: number }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { name?: string; message?: string; cause?: { errorCode?: string; errorNo?: string; status?: number } };
+    return {
+      name: e.name ?? '',
+      message: `${e.message ?? String(err)}`,
+      ...(e.cause?.errorCode !== undefined ? { error: e.cause.errorCode } : {}),
+      ...(e.cause?.errorNo !== undefined ? { aadsts: String(e.cause.errorNo) } : {}),
+      ...(e.cause?.status !== undefined ? { status: e.cause.status } : {}),
+    };
+  }
+  throw new Error('expected the token request to fail, but it succeeded');
+}
+
+/** A form of an HTML page as a browser sees it: where it posts and its hidden fields. */
+export interface HtmlForm {
+  id: string;
+  method: string;
+  action: string;
+  fields: Record<string, string>;
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** The forms of a page (enough HTML parsing for the emulator's consent pages). */
+export function parseForms(html: string): HtmlForm[] {
+  const forms: HtmlForm[] = [];
+  for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const attrs = match[1] ?? '';
+    const attr = (name: string, text: string) => unescapeHtml(new RegExp(`\\b${name}="([^"]*)"`, 'i').exec(text)?.[1] ?? '');
+    const fields: Record<string, string> = {};
+    for (const input of (match[2] ?? '').matchAll(/<input\b([^>]*)>/gi)) {
+      const inputAttrs = input[1] ?? '';
+      if (attr('name', inputAttrs)) fields[attr('name', inputAttrs)] = attr('value', inputAttrs);
+    }
+    forms.push({ id: attr('id', attrs), method: (attr('method', attrs) || 'get').toUpperCase(), action: attr('action', attrs), fields });
+  }
+  return forms;
+}
+
+/** Submits a form as a browser would (form-urlencoded), without following the redirect. */
+export async function submitForm(e: RunningEmulator, form: HtmlForm): Promise<RawResponse> {
+  return raw(e, form.method, form.action, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+}

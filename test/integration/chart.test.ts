@@ -89,6 +89,9 @@ describe('the Helm chart', function () {
         'operator.workers=4',
         'policy.allowCommunitySharing=true',
         `policy.allowedShareTenants=${ids.fabrikam}`,
+        'policy.allowedGrantTargetRoles=Contributor\\,Owner',
+        'policy.requireObjectCredentials=true',
+        'tenantGrants.consentRecheckInitial=10s',
         'nodeOptions=',
       ]],
     ];
@@ -123,6 +126,9 @@ describe('the Helm chart', function () {
         expect(nodeOptions).to.match(/--max-old-space-size=\d+/);
         expect(config.watchNamespaces).to.deep.equal([]);
         expect(config.policy.allowCommunitySharing).to.equal(false);
+        expect(config.policy.requireObjectCredentials).to.equal(false);
+        expect([...config.policy.allowedGrantSourceRoles!]).to.have.length(2);
+        expect(config.consentRecheck).to.deep.equal({ initialMs: 30_000, maxMs: 300_000 });
         expect(container.envFrom).to.equal(undefined);
         expect(pod.spec.volumes).to.equal(undefined);
       } else {
@@ -137,6 +143,9 @@ describe('the Helm chart', function () {
         expect(config.watchNamespaces).to.deep.equal(['team-a', 'team-b']);
         expect(config.workers).to.equal(4);
         expect(config.policy.allowCommunitySharing).to.equal(true);
+        expect(config.policy.requireObjectCredentials).to.equal(true);
+        expect(config.policy.allowedGrantTargetRoles?.size).to.equal(2);
+        expect(config.consentRecheck.initialMs).to.equal(10_000);
       }
 
       // The chart's RBAC is the generated RBAC (src/deploy/rbac.ts), the same as config/rbac.

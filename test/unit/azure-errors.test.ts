@@ -35,6 +35,22 @@ describe('classifyAzureError', () => {
     expect(classifyAzureError({ name: 'CredentialUnavailableError', message: 'no identity' }, 'x')).to.deep.include({ kind: 'terminal', code: 'CredentialUnavailable' });
   });
 
+  it("reads Entra's refusals as @azure/identity gives them (AuthenticationRequiredError, no status), the same words each time", () => {
+    const said = (trace: string) =>
+      classifyAzureError(
+        { name: 'AuthenticationRequiredError', message: `invalid_client: Error(s): 7000222 - Timestamp: 2026-11-29 22:41:34Z - Description: AADSTS7000222: The provided client secret keys for app 'a' are expired. Trace ID: ${trace} Correlation ID: ${trace} Timestamp: 2026-11-29 22:41:34Z - Correlation ID: ${trace} - Trace ID: ${trace}` },
+        'x',
+      );
+    expect(said('1')).to.deep.include({ kind: 'terminal', code: 'AADSTS7000222' });
+    expect(said('1').message).to.equal(said('2').message);
+    expect(said('1').message).to.include("AADSTS7000222: The provided client secret keys for app 'a' are expired.").and.include('az ad app credential reset');
+  });
+
+  it('names an unknown tenant (MSAL: endpoints_resolution_error, before any AADSTS code) TenantNotFound, not a missing identity', () => {
+    const unknown = classifyAzureError({ name: 'CredentialUnavailableError', message: 'endpoints_resolution_error: See https://aka.ms/msal.js.errors#endpoints_resolution_error for details' }, 'x');
+    expect(unknown).to.deep.include({ kind: 'terminal', code: 'TenantNotFound' });
+  });
+
   it('takes OperationNotAllowed and Conflict as transient only as a 409 (another operation running), not as a 400 refusal', () => {
     expect(classifyAzureError({ name: 'RestError', statusCode: 409, code: 'Conflict', message: 'busy' }, 'x').kind).to.equal('retryable');
     const refused = classifyAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotAllowed', message: 'Changing the sharing permission is not allowed while the gallery is shared.' }, 'changing the permission');

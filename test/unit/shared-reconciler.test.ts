@@ -64,6 +64,10 @@ interface Behaviour {
   actError?: Error;
   resume?: () => { done: true } | { done: false; retryAfterMs: number };
   resumeError?: Error;
+  /** Merged into every plan (stalled, waiting, readyNote, events). */
+  planExtra?: Partial<KindPlan<Action>>;
+  /** What deletionBlocked answers. */
+  blocked?: { reason: string; message: string; recheckAfterMs: number };
 }
 
 interface World {
@@ -113,6 +117,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
     kind: GalleryShareKind,
     detailConditions: ['Synced'],
     preconditions: (_o: Obj, phase: Phase) => (phase === 'reconcile' ? behaviour.refuse : undefined),
+    deletionBlocked: () => behaviour.blocked,
     connect() {
       return behaviour.connectError ? Promise.reject(behaviour.connectError) : Promise.resolve({});
     },
@@ -127,6 +132,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
       return {
         actions: missing.map((item) => ({ type: 'add', item })),
         details: [missing.length ? { type: 'Synced', status: 'False', reason: 'Adding', message: `${missing.length} to add.` } : { type: 'Synced', status: 'True', reason: 'Synced', message: `${o.spec.want.length} in place.` }],
+        ...(behaviour.planExtra ?? {}),
       };
     },
     planDeletion: (o: Obj, observed: Observed) => ({ actions: o.spec.want.filter((w) => observed.have.includes(w)).map((item): Action => ({ type: 'add', item })) }),
@@ -319,6 +325,32 @@ const cases: Case[] = [
     obj: object({ deleting: true, status: readyStatus(2) }),
     behaviour: { have: ['a'], actError: terminal },
     want: { result: { requeueAfterMs: RECHECK_MS }, finalizer: 'untouched', status: { kstatus: 'Terminating', reason: 'AuthorizationFailed' } },
+  },
+  {
+    name: 'a plan stalled with its own recheck (consent awaited): Stalled, requeued after the plan\'s delay, not the operator\'s',
+    obj: object(),
+    behaviour: { have: ['a'], planExtra: { stalled: { reason: 'ConsentRequired', message: 'Consent, please.', recheckAfterMs: 30_000 } } },
+    want: { result: { requeueAfterMs: 30_000 }, status: { kstatus: 'Failed', reason: 'ConsentRequired' }, acted: [], events: ['Warning ConsentRequired'] },
+  },
+  {
+    name: 'a plan waiting for Azure to apply what is written (RBAC propagating): Reconciling, not Stalled, not Ready, no event',
+    obj: object(),
+    behaviour: { have: ['a'], planExtra: { waiting: { reason: 'RoleAssignmentPropagating', message: 'Not yet.', recheckAfterMs: 5_000 } } },
+    want: { result: { requeueAfterMs: 5_000 }, status: { kstatus: 'InProgress', reason: 'RoleAssignmentPropagating' }, acted: [], events: [] },
+  },
+  {
+    name: 'a ready note: Ready True with the note\'s reason (kstatus Current); the plan\'s events recorded once per reconcile',
+    obj: object(),
+    behaviour: {
+      planExtra: { readyNote: { reason: 'CredentialExpiringSoon', message: 'Renew it.' }, events: [{ type: 'Warning', reason: 'CredentialExpiringSoon', message: 'Renew it.' }] },
+    },
+    want: { result: {}, status: { kstatus: 'Current', reason: 'CredentialExpiringSoon' }, acted: ['a'], events: ['Warning CredentialExpiringSoon', 'Normal Added', 'Normal Ready'], observed: 2 },
+  },
+  {
+    name: 'a deletion blocked (other objects depend on it): Reconciling with the reason, finalizer kept, Azure untouched, whatever the policy',
+    obj: object({ deleting: true, deletionPolicy: 'Orphan', status: readyStatus(2) }),
+    behaviour: { have: ['a'], blocked: { reason: 'InUse', message: 'Used by ns/vm.', recheckAfterMs: 30_000 } },
+    want: { result: { requeueAfterMs: 30_000 }, finalizer: 'untouched', acted: [], observed: 0, status: { kstatus: 'Terminating', reason: 'InUse' } },
   },
 ];
 

@@ -14,7 +14,7 @@ import { galleryId, sameId } from '../../azure/arm-ids.js';
 import type { AzureClients } from '../../azure/clients.js';
 import { certificateExpiry, forTenant } from '../../azure/credentials.js';
 import { armScope } from '../../azure/environment.js';
-import { isArmNotFound, RefusalError } from '../../azure/errors.js';
+import { isArmNotFound } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow, type ObservedRoleAssignment } from '../../azure/role-assignments.js';
@@ -113,12 +113,6 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
 
     const app = await this.options.credentials.resolveApplication(namespace, spec.application.credentialsRef.name, spec.application.clientId, { signal });
     const expiresAt = app.material.clientCertificate ? certificateExpiry(app.material.clientCertificate)?.getTime() : undefined;
-    if (expiresAt !== undefined && expiresAt <= this.now()) {
-      throw new RefusalError(
-        'CredentialExpired',
-        `The certificate in Secret ${spec.application.credentialsRef.name} expired at ${new Date(expiresAt).toISOString()}: Entra refuses it. Upload a new certificate to the app registration and put it (with its private key) in the Secret.`,
-      );
-    }
     const inSource = app.inTenant(spec.source.tenantId);
     const inTarget = app.inTenant(spec.target.tenantId);
     clients.app = {
@@ -144,13 +138,15 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
       return { source: { assignments: sourceAssignments }, target: { assignments: targetAssignments } };
     }
 
+    const certificate = clients.certificateExpiresAt !== undefined ? { certificateExpiresAt: clients.certificateExpiresAt } : {};
+    // An expired certificate: Entra would refuse it, so nothing is asked (plan.ts stalls).
+    if (clients.certificateExpiresAt !== undefined && clients.certificateExpiresAt <= this.now()) return { source: { assignments: [] }, ...certificate };
     try {
       await clients.sourceWriter.compute.galleries.get(gallery.resourceGroup, gallery.name, { abortSignal: signal });
     } catch (err) {
       if (isArmNotFound(err)) return undefined;
       throw err;
     }
-    const certificate = clients.certificateExpiresAt !== undefined ? { certificateExpiresAt: clients.certificateExpiresAt } : {};
     const sourcePrincipal = await appPrincipal(clients.app.tokenInSource, scope, spec.source.tenantId, signal);
     if ('refused' in sourcePrincipal) return { source: { principal: sourcePrincipal, assignments: [] }, ...certificate };
     const sourceAssignments = await assignmentsAt(clients.sourceWriter.authorization, galleryId(gallery), signal);

@@ -166,6 +166,17 @@ export function planTenantGrant(tg: TenantGrant, observed: GrantObservation, con
   const actions: GrantAction[] = [];
   const unknown = (type: string, why: string): ConditionInput => ({ type, status: 'Unknown', reason: 'NotChecked', message: why });
 
+  // ----- The app's certificate, past its end: Entra would refuse it, nothing was asked -----
+  if (observed.certificateExpiresAt !== undefined && observed.certificateExpiresAt <= context.now) {
+    const stalled: Explanation = {
+      reason: 'CredentialExpired',
+      message: `The certificate in Secret ${spec.application.credentialsRef.name} expired at ${new Date(observed.certificateExpiresAt).toISOString()}: Entra refuses it. Upload a new certificate to the app registration and put it (with its private key) in the Secret; the operator checks again by itself.`,
+    };
+    const why = 'Not checked: the application certificate has expired.';
+    details.push(unknown('SourceAccess', why), unknown('Consented', why), unknown('TargetAccess', why));
+    return { actions: [], details, stalled };
+  }
+
   // ----- Source: the app's own principal at home, the role on the gallery, the app's read -----
   const sourcePrincipal = observed.source.principal;
   if (!sourcePrincipal || 'refused' in sourcePrincipal) {

@@ -117,6 +117,8 @@ export function putRoleAssignment(ctx: ArmContext): EmulatorResponse {
     createdOn: now,
     updatedOn: now,
     createdBy: ctx.caller.objectId,
+    // Azure shows a new assignment at once but authorizes with it only once it has propagated.
+    ...(ctx.options.roleAssignmentPropagationMs > 0 ? { effectiveFrom: ctx.now + ctx.options.roleAssignmentPropagationMs } : {}),
     ...(typeof props['description'] === 'string' ? { description: props['description'] } : {}),
   };
   ctx.world.roleAssignments.set(key, record);
@@ -221,8 +223,11 @@ export function listRoleDefinitions(ctx: ArmContext): EmulatorResponse {
 
 export function listPermissions(ctx: ArmContext): EmulatorResponse {
   const scope = scopeOf(ctx);
+  const assignments = ctx.world.assignmentsFor(ctx.caller.objectId, scope, ctx.now);
+  // ARM refuses the read to a caller without any role assignment at or above the scope.
+  if (assignments.length === 0) throw armErrors.authorizationFailed(ctx.caller.objectId, 'Microsoft.Authorization/permissions/read', scope);
   requireScope(ctx, scope);
-  const permissions = ctx.world.assignmentsFor(ctx.caller.objectId, scope).flatMap((ra) => {
+  const permissions = assignments.flatMap((ra) => {
     const role = roleByGuid(ra.roleDefinitionId);
     return role ? [{ actions: role.actions, notActions: role.notActions, dataActions: [], notDataActions: [] }] : [];
   });

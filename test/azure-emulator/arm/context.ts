@@ -30,18 +30,19 @@ export interface ArmContext {
 }
 
 /** Whether the caller's role assignments at the scope or above allow an action. */
-export function callerCan(ctx: Pick<ArmContext, 'world' | 'caller'>, action: string, scope: string): boolean {
-  return principalCan(ctx.world, ctx.caller.objectId, action, scope);
+export function callerCan(ctx: Pick<ArmContext, 'world' | 'caller' | 'now'>, action: string, scope: string): boolean {
+  return principalCan(ctx.world, ctx.caller.objectId, action, scope, ctx.now);
 }
 
-export function principalCan(world: World, objectId: string, action: string, scope: string): boolean {
-  return world.assignmentsFor(objectId, scope).some((ra) => {
+/** Whether a principal's assignments that count at `now` (propagated ones) allow an action at a scope. */
+export function principalCan(world: World, objectId: string, action: string, scope: string, now: number): boolean {
+  return world.assignmentsFor(objectId, scope, now).some((ra) => {
     const role = roleByGuid(ra.roleDefinitionId);
     return role !== undefined && roleAllows(role, action);
   });
 }
 
-export function authorize(ctx: Pick<ArmContext, 'world' | 'caller'>, action: string, scope: string): void {
+export function authorize(ctx: Pick<ArmContext, 'world' | 'caller' | 'now'>, action: string, scope: string): void {
   if (!callerCan(ctx, action, scope)) throw armErrors.authorizationFailed(ctx.caller.objectId, action, scope);
 }
 

@@ -79,8 +79,8 @@ function resolveById(ctx: ArmContext, reference: string, location: string, vmSco
     const linked = callers.find((c) => c.tenantId.toLowerCase() === imageSubscription.tenantId.toLowerCase());
     if (!linked) throw linkedFailure(ctx, vmScope, reference, 'tenant', imageSubscription.tenantId);
     reader = linked.objectId;
-    if (!principalCan(ctx.world, reader, readVersion, reference)) throw linkedFailure(ctx, vmScope, reference, 'permission', imageSubscription.tenantId, reader);
-  } else if (!principalCan(ctx.world, reader, readVersion, reference)) {
+    if (!principalCan(ctx.world, reader, readVersion, reference, ctx.now)) throw linkedFailure(ctx, vmScope, reference, 'permission', imageSubscription.tenantId, reader);
+  } else if (!principalCan(ctx.world, reader, readVersion, reference, ctx.now)) {
     throw armErrors.authorizationFailed(reader, readVersion, reference);
   }
   const image = ctx.world.resource(imageId);

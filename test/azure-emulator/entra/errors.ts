@@ -1,9 +1,16 @@
-// Entra ID's error answers: HTTP 400 with error, error_description (starting with the AADSTS code),
-// error_codes, timestamp, trace and correlation ids, as MSAL and @azure/identity parse them.
+// Entra ID's error answers: error, error_description (starting with the AADSTS code), error_codes,
+// timestamp, trace and correlation ids, as MSAL and @azure/identity parse them. The HTTP status
+// follows the error, as Entra's token endpoint answers: 401 for invalid_client, 400 otherwise.
 import { randomUUID } from 'node:crypto';
 import type { EmulatorResponse } from '../http.js';
 
-export function entraError(error: string, code: number, message: string, status = 400): EmulatorResponse {
+/** Entra's status for a token endpoint error: 401 for `invalid_client` (RFC 6749 5.2), 400 for the rest. */
+export function entraStatus(error: string): number {
+  return error === 'invalid_client' ? 401 : 400;
+}
+
+export function entraError(error: string, code: number, message: string): EmulatorResponse {
+  const status = entraStatus(error);
   const timestamp = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const traceId = randomUUID();
   const correlationId = randomUUID();
@@ -35,6 +42,22 @@ export const entraErrors = {
       700016,
       `Application with identifier '${appId}' was not found in the directory '${tenantName}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
     ),
+  /** The app has no service principal in the tenant: Entra answers this or 700016 for the same situation. */
+  missingServicePrincipal: (appId: string, tenantId: string) =>
+    entraError(
+      'invalid_client',
+      7000229,
+      `The client application ${appId} is missing service principal in the tenant ${tenantId}. See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119`,
+    ),
+  secretExpired: (appId: string) =>
+    entraError(
+      'invalid_client',
+      7000222,
+      `The provided client secret keys for app '${appId}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.`,
+    ),
+  applicationDisabled: (appId: string, name: string) => entraError('unauthorized_client', 7000112, `Application '${appId}'(${name}) is disabled.`),
+  /** A client-credentials request to /common, /organizations or /consumers: no tenant to issue the token in. */
+  noTenant: () => entraError('invalid_request', 50059, 'No tenant-identifying information found in either the request or implied by any provided credentials.'),
   invalidSecret: (appId: string) =>
     entraError(
       'invalid_client',

@@ -1,9 +1,11 @@
-// Entra ID for daemon apps: OpenID configuration (v2 and v1), the token endpoint (client
-// credentials with a secret or a certificate assertion), JWKS, and instance discovery.
+// Entra ID for daemon apps: OpenID configuration (v2 and v1, tenants and the tenant-less
+// common/organizations/consumers), the token endpoint (client credentials with a secret or a
+// certificate assertion), JWKS, instance discovery, and the consent pages (consent.ts).
 import { randomUUID } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../http.js';
 import type { EmulatorOptions } from '../options.js';
 import type { ApplicationRecord, TenantRecord, World } from '../world.js';
+import { handleConsent, tenantlessAuthorities } from './consent.js';
 import { entraErrors } from './errors.js';
 import { certificatePublicKey, decodeJwt, signatureValid, type TokenSigner } from './jwt.js';
 
@@ -12,7 +14,12 @@ export interface EntraDependencies {
   options: EmulatorOptions;
   signer: TokenSigner;
   now: number;
+  /** The control API's grantConsent, which the consent pages' Accept performs. */
+  grantConsent: (appId: string, tenantId: string) => string;
 }
+
+/** The tenant id Entra puts in the consumers authority's issuer (Microsoft accounts). */
+const consumersTenantId = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 export interface EntraAnnotations {
   operation?: string;
@@ -21,8 +28,11 @@ export interface EntraAnnotations {
   appId?: string;
 }
 
-function openIdConfiguration(origin: string, tenant: TenantRecord, v2: boolean): Record<string, unknown> {
+function openIdConfiguration(origin: string, tenant: TenantRecord, v2: boolean, tenantless = false): Record<string, unknown> {
   const base = `${origin}/${tenant.id}`;
+  // common and organizations: endpoints under that segment, the issuer with a {tenantid}
+  // placeholder (the token's tid fills it); consumers: the Microsoft-account tenant's issuer.
+  const issuerTenant = tenantless ? (tenant.id === 'consumers' ? consumersTenantId : '{tenantid}') : tenant.id;
   return {
     token_endpoint: v2 ? `${base}/oauth2/v2.0/token` : `${base}/oauth2/token`,
     token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
@@ -32,7 +42,7 @@ function openIdConfiguration(origin: string, tenant: TenantRecord, v2: boolean):
     id_token_signing_alg_values_supported: ['RS256'],
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-    issuer: v2 ? `${base}/v2.0` : `https://sts.windows.net/${tenant.id}/`,
+    issuer: v2 ? `${origin}/${issuerTenant}/v2.0` : `https://sts.windows.net/${issuerTenant}/`,
     request_uri_parameter_supported: false,
     userinfo_endpoint: `${origin}/oidc/userinfo`,
     authorization_endpoint: v2 ? `${base}/oauth2/v2.0/authorize` : `${base}/oauth2/authorize`,
@@ -42,7 +52,7 @@ function openIdConfiguration(origin: string, tenant: TenantRecord, v2: boolean):
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'tid', 'ver', 'oid'],
     kerberos_endpoint: `${base}/kerberos`,
-    tenant_region_scope: 'NA',
+    tenant_region_scope: tenantless ? null : 'NA',
     cloud_instance_name: 'microsoftonline.com',
     cloud_graph_host_name: 'graph.windows.net',
     msgraph_host: 'graph.microsoft.com',
@@ -86,6 +96,9 @@ function checkAssertion(deps: EntraDependencies, app: ApplicationRecord, asserti
 
 function tokenEndpoint(request: EmulatorRequest, deps: EntraDependencies, tenantPart: string, v2: boolean, notes: EntraAnnotations): EmulatorResponse {
   const form = new URLSearchParams(request.body.toString('utf8'));
+  // An app-only token is issued in one tenant; these authorities name none (MSAL refuses them
+  // for client credentials before sending: missing_tenant_id_error).
+  if (tenantlessAuthorities.has(tenantPart.toLowerCase())) return entraErrors.noTenant();
   const tenant = deps.world.tenant(tenantPart);
   if (!tenant) return entraErrors.tenantNotFound(tenantPart);
   notes.tenantId = tenant.id;
@@ -94,15 +107,25 @@ function tokenEndpoint(request: EmulatorRequest, deps: EntraDependencies, tenant
   const clientId = form.get('client_id') ?? '';
   notes.appId = clientId;
   const app = deps.world.application(clientId);
-  const sp = app ? deps.world.servicePrincipal(app.appId, tenant.id) : undefined;
-  if (!app || !sp) return entraErrors.applicationNotFound(clientId, tenant.displayName);
+  if (!app) return entraErrors.applicationNotFound(clientId, tenant.displayName);
+  const sp = deps.world.servicePrincipal(app.appId, tenant.id);
+  if (!sp) {
+    // In its home tenant the registration exists without its service principal: 7000229. In
+    // another tenant Entra answers 700016 or 7000229 (option missingServicePrincipalCode).
+    const home = app.homeTenantId.toLowerCase() === tenant.id.toLowerCase();
+    if (home || deps.options.missingServicePrincipalCode === 7000229) return entraErrors.missingServicePrincipal(app.appId, tenant.id);
+    return entraErrors.applicationNotFound(clientId, tenant.displayName);
+  }
   notes.principalId = sp.objectId;
+  if (app.disabled) return entraErrors.applicationDisabled(app.appId, app.displayName);
 
   const secret = form.get('client_secret');
   const assertion = form.get('client_assertion');
   let authMethod: '1' | '2';
   if (secret !== null) {
-    if (!app.secrets.includes(secret)) return entraErrors.invalidSecret(app.appId);
+    const known = app.secrets.find((s) => s.value === secret);
+    if (!known) return entraErrors.invalidSecret(app.appId);
+    if (known.expiresAt !== undefined && Date.parse(known.expiresAt) <= deps.now) return entraErrors.secretExpired(app.appId);
     authMethod = '1';
   } else if (assertion !== null) {
     const failure = checkAssertion(deps, app, assertion);
@@ -151,9 +174,19 @@ export function handleEntra(request: EmulatorRequest, deps: EntraDependencies, n
   }
   if (request.method === 'GET' && (path === 'v2.0/.well-known/openid-configuration' || path === '.well-known/openid-configuration')) {
     notes.operation = 'Entra_OpenIdConfiguration';
+    const v2 = path.startsWith('v2.0');
+    if (tenantlessAuthorities.has(s[0] ?? '')) return { status: 200, body: openIdConfiguration(request.origin, { id: s[0]!, displayName: s[0]!, domains: [] }, v2, true) };
     const tenant = deps.world.tenant(tenantPart) ?? (deps.options.unknownTenantDiscovery === 'serve' ? { id: tenantPart, displayName: tenantPart, domains: [] } : undefined);
     if (!tenant) return entraErrors.tenantNotFound(tenantPart);
-    return { status: 200, body: openIdConfiguration(request.origin, tenant, path.startsWith('v2.0')) };
+    return { status: 200, body: openIdConfiguration(request.origin, tenant, v2) };
+  }
+  if ((request.method === 'GET' || request.method === 'POST') && (path === 'adminconsent' || path === 'v2.0/adminconsent')) {
+    notes.operation = request.method === 'GET' ? 'Entra_AdminConsentPage' : 'Entra_AdminConsent';
+    return handleConsent(request, deps, 'adminconsent');
+  }
+  if ((request.method === 'GET' || request.method === 'POST') && (path === 'oauth2/authorize' || path === 'oauth2/v2.0/authorize')) {
+    notes.operation = request.method === 'GET' ? 'Entra_AuthorizePage' : 'Entra_Authorize';
+    return handleConsent(request, deps, 'authorize');
   }
   if (request.method === 'GET' && (path === 'discovery/v2.0/keys' || path === 'discovery/keys')) {
     notes.operation = 'Entra_Keys';
