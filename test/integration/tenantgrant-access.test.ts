@@ -1,7 +1,7 @@
 // TenantGrant end to end, access and credentials: verify-only on the target (no writer there),
 // the app's own credential (rotated, wrong, expired, disabled, certificates near or past their
 // end), tenants and galleries that are not there, and the policy. The real control plane, the
-// Azure emulator and the operator as its own process; the contract is /work/tg-contract.md.
+// Azure emulator and the operator as its own process; the behaviour is the README's TenantGrant section.
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

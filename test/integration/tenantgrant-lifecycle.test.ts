@@ -1,8 +1,7 @@
 // TenantGrant end to end, deletion and identities: deletion under both policies (consent is never
 // taken back), waiting while a SharedImageVM still uses the grant, and a grant without source
 // credentials that runs as the operator's own identity, whose home is another tenant than the
-// gallery's. The real control plane, the Azure emulator and the operator as its own process; the
-// contract is /work/tg-contract.md.
+// gallery's. The real control plane, the Azure emulator and the operator as its own process.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../../src/runtime/kube-client.js';

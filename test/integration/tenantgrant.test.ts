@@ -2,7 +2,7 @@
 // its own process. The target tenant's admin has not consented; the grant says so (Stalled
 // ConsentRequired with the URL to hand over), checks again on its own schedule, and is Ready by
 // itself once the admin accepts the consent page. Each test has its own namespace, gallery and
-// target resource group. The contract is /work/tg-contract.md.
+// target resource group.
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KubeClient } from '../../src/runtime/kube-client.js';

@@ -2,7 +2,7 @@
 // multi-tenant gallery-app from Contoso's gallery to a resource group of Fabrikam), the Secrets it
 // names, waiting for a state (which kstatus itself must read as the operator's own model does),
 // the role assignments as Azure holds them, and the target admin's consent through the emulator's
-// consent page, as a browser would give it. The status fields are those of /work/tg-contract.md.
+// consent page, as a browser would give it. The status fields are those of src/api/v1alpha1/tenantgrant.ts.
 import { request as httpsRequest } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
