@@ -110,7 +110,12 @@ export class Emulator {
     if (!app) throw new ControlError(`application '${appId}' is not seeded`);
     const tenant = this.world.tenant(tenantId);
     if (!tenant) throw new ControlError(`tenant '${tenantId}' is not seeded`);
-    return addServicePrincipal(this.world, app.appId, tenant.id, objectId);
+    return addServicePrincipal(this.world, app.appId, tenant.id, objectId, this.replicatedFrom());
+  }
+
+  /** When ARM's directory knows a service principal created now (option principalReplicationMs). */
+  private replicatedFrom(): number | undefined {
+    return this.options.principalReplicationMs > 0 ? this.now() + this.options.principalReplicationMs : undefined;
   }
 
   /**
@@ -135,16 +140,20 @@ export class Emulator {
       app.replyUrls = [...update.replyUrls];
     }
     if (update.disabled !== undefined) app.disabled = Boolean(update.disabled);
-    if (update.homeServicePrincipal === true) addServicePrincipal(this.world, app.appId, app.homeTenantId);
+    if (update.homeServicePrincipal === true) addServicePrincipal(this.world, app.appId, app.homeTenantId, undefined, this.replicatedFrom());
     if (update.homeServicePrincipal === false) this.revokeConsent(app.appId, app.homeTenantId);
   }
 
-  /** Removes the app's service principal from a tenant (and the role assignments it held). */
+  /**
+   * Removes the app's service principal from a tenant. Its role assignments stay, as in Azure
+   * (listed with the old principalId; the portal shows them as "Identity not found"); they
+   * authorize nobody, since no token carries that object id again.
+   */
   revokeConsent(appId: string, tenantId: string): void {
     const sp = this.world.servicePrincipal(appId, tenantId);
     if (!sp) return;
     this.world.principals.delete(sp.objectId.toLowerCase());
-    for (const [key, ra] of this.world.roleAssignments) if (ra.principalId.toLowerCase() === sp.objectId.toLowerCase()) this.world.roleAssignments.delete(key);
+    this.world.deletedPrincipals.add(sp.objectId.toLowerCase());
   }
 
   /** A role assignment made directly (the portal), by role name; returns the assignment id. */

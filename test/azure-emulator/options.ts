@@ -41,6 +41,13 @@ export interface EmulatorOptions {
    * authorization; it is listed and readable at once. Seeded and control-made ones count at once.
    */
   roleAssignmentPropagationMs: number;
+  /**
+   * Milliseconds (emulator time) during which a service principal created at run time (consent,
+   * grantConsent, homeServicePrincipal true) is unknown to ARM's directory lookup: a role
+   * assignment PUT naming it without principalType answers 400 PrincipalNotFound. Entra issues
+   * tokens for it at once. Seeded principals are known at once.
+   */
+  principalReplicationMs: number;
 }
 
 export const defaultOptions: EmulatorOptions = {
@@ -54,6 +61,7 @@ export const defaultOptions: EmulatorOptions = {
   unknownTenantDiscovery: 'fail',
   missingServicePrincipalCode: 700016,
   roleAssignmentPropagationMs: 0,
+  principalReplicationMs: 0,
 };
 
 export type EmulatorOptionsPatch = Partial<Omit<EmulatorOptions, 'throttling'>> & { throttling?: Partial<ThrottlingOptions> };

@@ -242,12 +242,18 @@ export function buildWorld(seed: Seed, now: number): World {
   return world;
 }
 
-export function addServicePrincipal(world: World, appId: string, tenantId: string, objectId?: string): string {
+/**
+ * The app's service principal in a tenant (created when missing; its object id when it exists).
+ * Without `objectId` the id is derived from app and tenant, and a service principal made again
+ * after a deletion gets a new one, as in Entra. `armVisibleFrom`: see PrincipalRecord.
+ */
+export function addServicePrincipal(world: World, appId: string, tenantId: string, objectId?: string, armVisibleFrom?: number): string {
   const existing = world.servicePrincipal(appId, tenantId);
   if (existing) return existing.objectId;
   const app = world.application(appId);
-  const oid = objectId ?? deterministicGuid('service-principal', appId.toLowerCase(), tenantId.toLowerCase());
-  world.principals.set(oid.toLowerCase(), { objectId: oid, tenantId, type: 'ServicePrincipal', displayName: app?.displayName ?? appId, appId });
+  let oid = objectId ?? deterministicGuid('service-principal', appId.toLowerCase(), tenantId.toLowerCase());
+  for (let n = 1; !objectId && world.deletedPrincipals.has(oid.toLowerCase()); n++) oid = deterministicGuid('service-principal', appId.toLowerCase(), tenantId.toLowerCase(), String(n));
+  world.principals.set(oid.toLowerCase(), { objectId: oid, tenantId, type: 'ServicePrincipal', displayName: app?.displayName ?? appId, appId, ...(armVisibleFrom !== undefined ? { armVisibleFrom } : {}) });
   return oid;
 }
 

@@ -21,6 +21,11 @@ export interface PrincipalRecord {
   appId?: string;
   /** For groups: object ids of the members (transitive membership is not modelled). */
   members?: string[];
+  /**
+   * Emulator time (ms) from which ARM's directory lookup knows the principal (replication delay of
+   * a service principal created at run time, option principalReplicationMs); always when absent.
+   */
+  armVisibleFrom?: number;
 }
 
 export interface CertificateRecord {
@@ -202,6 +207,8 @@ export interface WorldSnapshot {
   resources: ResourceRecord[];
   roleAssignments: RoleAssignmentRecord[];
   operations: OperationRecord[];
+  /** Object ids of deleted service principals (never given again); absent in older snapshots. */
+  deletedPrincipals?: string[];
 }
 
 export class World {
@@ -214,6 +221,8 @@ export class World {
   /** By idKey(role assignment id). */
   readonly roleAssignments = new Map<string, RoleAssignmentRecord>();
   readonly operations = new Map<string, OperationRecord>();
+  /** Object ids of deleted service principals, lower case: Entra never gives an object id twice. */
+  readonly deletedPrincipals = new Set<string>();
 
   static fromSnapshot(snapshot: WorldSnapshot): World {
     const world = new World();
@@ -228,6 +237,7 @@ export class World {
     for (const r of snapshot.resources) world.resources.set(idKey(r.id), r);
     for (const ra of snapshot.roleAssignments) world.roleAssignments.set(idKey(roleAssignmentId(ra)), ra);
     for (const o of snapshot.operations) world.operations.set(o.id.toLowerCase(), o);
+    for (const id of snapshot.deletedPrincipals ?? []) world.deletedPrincipals.add(id.toLowerCase());
     return world;
   }
 
@@ -241,6 +251,7 @@ export class World {
       resources: [...this.resources.values()],
       roleAssignments: [...this.roleAssignments.values()],
       operations: [...this.operations.values()],
+      deletedPrincipals: [...this.deletedPrincipals],
     });
   }
 

@@ -84,7 +84,9 @@ export function putRoleAssignment(ctx: ArmContext): EmulatorResponse {
   const tenantId = scopeTenant(ctx, scope);
   const principal = ctx.world.principal(principalId);
   const givenType = principalTypeOf(props['principalType']);
-  const principalInTenant = principal && principal.tenantId.toLowerCase() === tenantId.toLowerCase();
+  // ARM's directory lookup: a principal made moments ago may not have replicated there yet.
+  const replicated = principal !== undefined && (principal.armVisibleFrom === undefined || principal.armVisibleFrom <= ctx.now);
+  const principalInTenant = replicated && principal.tenantId.toLowerCase() === tenantId.toLowerCase();
   if (!principalInTenant && !givenType) {
     throw new ArmError(
       400,
