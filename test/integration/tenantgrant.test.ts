@@ -105,7 +105,7 @@ describe('TenantGrant consent', function () {
 
   afterEach(async () => {
     await azure.control.clearFaults();
-    await setGrantOptions(azure, { roleAssignmentPropagationMs: 0, missingServicePrincipalCode: 700016 });
+    await setGrantOptions(azure, { roleAssignmentPropagationMs: 0, principalReplicationMs: 0, missingServicePrincipalCode: 700016 });
     await client.delete(tenantGrants(namespace)).catch(() => undefined);
     for (let i = 0; i < 200 && (await client.get<{ items: unknown[] }>(tenantGrants(namespace))).items.length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     await deleteNamespace(clients, namespace);
@@ -236,8 +236,11 @@ describe('TenantGrant consent', function () {
     expect(firstPid).to.equal(await principalIdIn(azure, APP, TARGET_TENANT));
     expect((await eventsOf(clients, namespace, 'revoked')).map((e) => e.reason), 'consent was there from the start').not.to.include('ConsentRequired');
 
-    // Fabrikam's admin removes the enterprise application (its role assignments go with it).
+    // Fabrikam's admin removes the enterprise application. Its role assignments stay in Azure,
+    // listed with the deleted principal's id ("Identity not found" in the portal).
+    const firstName = expectedAssignmentName(namespace, 'revoked', targetScope(targetRG), firstPid, 'Contributor');
     await azure.control.revokeConsent(APP, TARGET_TENANT);
+    expect((await assignmentsAt(azure, TARGET_TENANT, targetScope(targetRG))).map((a) => `${a.name} ${a.principalId}`), "the old principal's assignment outlives it").to.deep.equal([`${firstName} ${firstPid}`]);
     const stalled = await waitFor('revoked', isStalled('ConsentRequired'), 'Stalled ConsentRequired after the revocation', 20_000);
     expect(condition(stalled, 'Consented')?.status).to.equal('False');
     expect(stalled.status?.consentUrl).to.equal(consentUrlFor());
@@ -248,10 +251,13 @@ describe('TenantGrant consent', function () {
     const secondPid = randomUUID();
     await azure.control.grantConsent(APP, TARGET_TENANT, secondPid);
     const again = await waitFor('revoked', (tg) => isReady(tg) && tg.status?.targetPrincipalId === secondPid, 'Ready for the new principal', 20_000);
+    // The grant owns the stale assignment (its name is derived from this object, the scope, the old
+    // principal and the role) and has deleted it: only the new principal's is left.
     const atTarget = await assignmentsAt(azure, TARGET_TENANT, targetScope(targetRG));
-    expect(atTarget.map((a) => a.principalId)).to.include(secondPid);
-    expect(atTarget.find((a) => a.principalId === secondPid)?.name).to.equal(expectedAssignmentName(namespace, 'revoked', targetScope(targetRG), secondPid, 'Contributor'));
-    expect(again.status?.roleAssignments?.filter((r) => r.side === 'Target').map((r) => r.principalId)).to.deep.equal([secondPid]);
+    expect(atTarget.map((a) => `${a.name} ${a.principalId}`), 'only the new principal\'s assignment').to.deep.equal([`${expectedAssignmentName(namespace, 'revoked', targetScope(targetRG), secondPid, 'Contributor')} ${secondPid}`]);
+    expect(again.status?.roleAssignments?.filter((r) => r.side === 'Target').map((r) => `${r.name} ${r.principalId}`)).to.deep.equal([`${atTarget[0]!.name} ${secondPid}`]);
+    const deletions = (await eventsOf(clients, namespace, 'revoked')).filter((e) => e.reason === 'RoleAssignmentDeleted');
+    expect(deletions.map((e) => e.message).join('\n'), 'a RoleAssignmentDeleted event for the stale one').to.include(firstName);
     const detected = (await eventsOf(clients, namespace, 'revoked')).filter((e) => e.reason === 'ConsentDetected');
     expect(detected.reduce((n, e) => n + e.count, 0)).to.equal(1);
   });
@@ -281,6 +287,28 @@ describe('TenantGrant consent', function () {
     expect(sawPrincipalNotFound, 'Reconciling PrincipalNotFound while ARM does not know the principal').to.equal(true);
     const puts = (await azure.control.requests()).filter((r) => r.method === 'PUT' && r.path.toLowerCase().includes(`/resourcegroups/${targetRG.toLowerCase()}/providers/microsoft.authorization/roleassignments/`));
     expect(puts.map((r) => r.faultId === fault.id ? 'fault' : r.status)).to.deep.equal(['fault', 'fault', 201]);
+  });
+
+  it('sends principalType ServicePrincipal: a principal ARM does not know yet (replication) is assigned at once, with no PrincipalNotFound', async () => {
+    await create(grant('replicating'));
+    await waitFor('replicating', isStalled('ConsentRequired'), 'Stalled ConsentRequired');
+    // The new service principal stays unknown to ARM's directory lookup for the whole test:
+    // only a PUT that gives principalType (which skips the lookup) can succeed.
+    await setGrantOptions(azure, { principalReplicationMs: 600_000 });
+    await azure.control.clearRequests();
+    const started = Date.now();
+    await azure.control.grantConsent(APP, TARGET_TENANT);
+    let sawPrincipalNotFound = false;
+    const ready = await waitFor('replicating', isReady, 'Ready', 15_000, (tg) => (sawPrincipalNotFound ||= isReconciling('PrincipalNotFound')(tg)));
+    const seconds = (Date.now() - started) / 1000;
+    expect(sawPrincipalNotFound, 'never Reconciling PrincipalNotFound').to.equal(false);
+    const puts = (await azure.control.requests()).filter((r) => r.method === 'PUT' && r.path.toLowerCase().includes('/providers/microsoft.authorization/roleassignments/'));
+    expect(puts.map((r) => `${r.status} ${r.path}`), 'every role-assignment PUT accepted').to.satisfy((all: string[]) => all.every((x) => /^20[01] /.test(x)));
+    expect(puts.filter((r) => r.path.toLowerCase().includes(`/resourcegroups/${targetRG.toLowerCase()}/`)).map((r) => r.status), 'the target assignment, written once').to.deep.equal([201]);
+    const targetPid = await principalIdIn(azure, APP, TARGET_TENANT);
+    expect((await assignmentsAt(azure, TARGET_TENANT, targetScope(targetRG))).map((a) => `${a.principalId} ${a.principalType}`)).to.deep.equal([`${targetPid} ServicePrincipal`]);
+    expect(ready.status?.targetPrincipalId).to.equal(targetPid);
+    expect(seconds, 'Ready within a few seconds of consent (the recheck schedule), not after a PrincipalNotFound backoff').to.be.below(8);
   });
 
   it('waits out RBAC propagation (Reconciling RoleAssignmentPropagating) and is Ready without Stalled', async () => {

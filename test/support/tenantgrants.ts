@@ -363,6 +363,8 @@ export interface ApplicationUpdate {
 /** The TenantGrant options of the emulator (tg-emulator branch). */
 export interface GrantEmulatorOptions {
   roleAssignmentPropagationMs?: number;
+  /** How long a service principal made at run time (consent) is unknown to ARM's directory lookup. */
+  principalReplicationMs?: number;
   missingServicePrincipalCode?: 700016 | 7000229;
   tokenLifetimeSeconds?: number;
 }
