@@ -139,7 +139,25 @@ const RETRYABLE_CODES = new Set(['AnotherOperationInProgress', 'RetryableError',
 // running on the resource. The same codes with 400 are a refusal that waiting will not change.
 const CONFLICT_CODES = new Set(['OperationNotAllowed', 'Conflict']);
 
-export function advice(code: string): string | undefined {
+/**
+ * What to do about a refusal. For an AuthorizationFailed on a write the operator makes (a role
+ * assignment, a share) it names the roles that allow that action on the refused scope, as ARM's
+ * message gives them ("does not have authorization to perform action '<action>' over scope
+ * '<scope>'"); for a refused read it says what the gallery's identity needs as a whole, so that
+ * a person grants it once rather than one refusal at a time.
+ */
+export function advice(code: string, message = ''): string | undefined {
+  if (code === 'AuthorizationFailed') {
+    const refused = /perform action '([^']+)' over scope '([^']+)'/i.exec(message);
+    const action = refused?.[1] ?? '';
+    const scope = refused?.[2] ?? '';
+    const roles = /^Microsoft\.Authorization\/roleAssignments\/(write|delete)$/i.test(action)
+      ? 'Owner, User Access Administrator or Role Based Access Control Administrator'
+      : /\/share\/action$/i.test(action)
+        ? 'Owner, or Compute Gallery Sharing Admin'
+        : undefined;
+    if (roles) return `Give the identity ${roles} on ${scope} (or a scope above it), then wait a few minutes for Azure to apply it.`;
+  }
   return ADVICE[code];
 }
 
@@ -228,7 +246,8 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
   if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || (status === 409 && CONFLICT_CODES.has(code)) || status === 0) {
     return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };
   }
-  return { kind: 'terminal', code, message: `Azure refused ${doing} (${status} ${code}): ${message}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
+  const todo = advice(code, message);
+  return { kind: 'terminal', code, message: `Azure refused ${doing} (${status} ${code}): ${message}${todo ? ` ${todo}` : ''}` };
 }
 
 /**

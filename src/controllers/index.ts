@@ -113,8 +113,6 @@ const tenantGrants: ControllerRegistration = {
       consentRecheck: deps.consentRecheck,
     });
     const controller = managedController(deps, handler);
-    // A SharedImageVM's reference to a grant, added, changed or gone, concerns only that grant:
-    // a deletion waiting for it goes on, and verify mode checks what the VMs now need.
     // A SharedImageVM's reference to a grant concerns only that grant: when it appears, goes (or
     // starts going), or changes what it needs, a deletion waiting for it goes on and verify mode
     // checks what the VMs now need. Status updates of the VM concern no grant.

@@ -46,6 +46,14 @@ describe('classifyAzureError', () => {
     expect(said('1').message).to.include("AADSTS7000222: The provided client secret keys for app 'a' are expired.").and.include('az ad app credential reset');
   });
 
+  it('AuthorizationFailed says which roles allow the refused action on the refused scope', () => {
+    const refused = (action: string) =>
+      classifyAzureError({ name: 'RestError', statusCode: 403, code: 'AuthorizationFailed', message: `The client 'c' with object id 'c' does not have authorization to perform action '${action}' over scope '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g' or the scope is invalid.` }, 'x').message;
+    expect(refused('Microsoft.Authorization/roleAssignments/write')).to.include('Give the identity Owner, User Access Administrator or Role Based Access Control Administrator on /subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g');
+    expect(refused('Microsoft.Compute/galleries/share/action')).to.include('Compute Gallery Sharing Admin on /subscriptions/s');
+    expect(refused('Microsoft.Compute/galleries/read')).to.include('Compute Gallery Sharing Admin plus User Access Administrator');
+  });
+
   it('names an unknown tenant (MSAL: endpoints_resolution_error, before any AADSTS code) TenantNotFound, not a missing identity', () => {
     const unknown = classifyAzureError({ name: 'CredentialUnavailableError', message: 'endpoints_resolution_error: See https://aka.ms/msal.js.errors#endpoints_resolution_error for details' }, 'x');
     expect(unknown).to.deep.include({ kind: 'terminal', code: 'TenantNotFound' });

@@ -416,6 +416,13 @@ describe('the shared reconciler (table)', () => {
     expect(written.have, 'observed fields are not kept as if observed now').to.equal(undefined);
   });
 
+  it('a failure before any read keeps a detail condition that says a part is missing (False), with its time: waits are measured from it', async () => {
+    const missing = { type: 'Synced', status: 'False' as const, reason: 'ConsentRequired', message: 'Consent, please.', observedGeneration: 2, lastTransitionTime: '2026-11-29T11:00:00Z' };
+    const { world, reconciler } = fakes(object({ status: { observedGeneration: 2, conditions: [missing] } }), { observeError: unavailable });
+    await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal }).catch(() => undefined);
+    expect(world.statusWrites.at(-1)!.conditions?.find((c) => c.type === 'Synced')).to.deep.equal(missing);
+  });
+
   it('a failure after the reads reports what they showed', async () => {
     const { world, reconciler } = fakes(object({ status: readyStatus(2) }), { have: [], actError: unavailable });
     await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal }).catch(() => undefined);

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { TenantGrant } from '../../src/api/v1alpha1/index.js';
+import type { AzureClients } from '../../src/azure/clients.js';
 import { parseApplicationSecret } from '../../src/azure/credentials.js';
 import { roleAssignmentName } from '../../src/azure/ownership.js';
 import type { ObservedRoleAssignment } from '../../src/azure/role-assignments.js';
@@ -18,6 +19,8 @@ import {
   type GrantObservation,
   type GrantPlanContext,
 } from '../../src/controllers/tenantgrant/plan.js';
+import { TenantGrantHandler } from '../../src/controllers/tenantgrant/handler.js';
+import type { CredentialResolver } from '../../src/controllers/shared/credentials.js';
 
 const app = '05de60fa-8991-4b07-9bb1-78a2a5bb1e21';
 const sourceTenant = '6dc731fe-2682-41a6-a97e-5fb246cc86f9';
@@ -143,6 +146,17 @@ describe('TenantGrant plan', () => {
     expect(detail(plan, 'SourceAccess')).to.include({ status: 'False', reason: 'RoleAssignmentPropagating' });
   });
 
+  it('a role that never lets the app read: Reconciling while Azure may still apply it, Stalled SourceAccessDenied after 10 minutes', () => {
+    const waitingSince = (minutes: number) =>
+      grant({}, [{ type: 'SourceAccess', status: 'False', reason: 'RoleAssignmentPropagating', message: 'x', lastTransitionTime: new Date(NOW - minutes * 60_000).toISOString() }]);
+    const cannotRead = consented({ source: { ...consented().source, appCanRead: false } });
+    expect(planTenantGrant(waitingSince(9), cannotRead, context).waiting?.reason).to.equal('RoleAssignmentPropagating');
+    const denied = planTenantGrant(waitingSince(11), cannotRead, context);
+    expect(denied.stalled?.reason).to.equal('SourceAccessDenied');
+    expect(denied.stalled?.message).to.include('Microsoft.Compute/galleries/read');
+    expect(detail(denied, 'SourceAccess')).to.include({ status: 'False', reason: 'SourceAccessDenied' });
+  });
+
   describe('verify only (no target.azureCredentialsRef)', () => {
     const verifyGrant = () => {
       const g = grant();
@@ -168,17 +182,21 @@ describe('TenantGrant plan', () => {
   });
 
   it('a certificate expiring within the warning window: Ready with reason CredentialExpiringSoon and one Warning event', () => {
-    const soon = consented({ certificateExpiresAt: NOW + 10 * 24 * 3600_000 });
+    const soon = consented({ application: { certificateExpiresAt: NOW + 10 * 24 * 3600_000 } });
     const plan = planTenantGrant(grant(), soon, context);
     expect(plan.readyNote?.reason).to.equal('CredentialExpiringSoon');
     expect(plan.events?.map((e) => [e.type, e.reason])).to.deep.equal([['Warning', 'CredentialExpiringSoon']]);
     const warned = grant({}, [{ type: 'Ready', status: 'True', reason: 'CredentialExpiringSoon', message: 'x', lastTransitionTime: '2026-11-29T11:00:00Z' }]);
     expect(planTenantGrant(warned, soon, context).events).to.deep.equal([]);
-    expect(planTenantGrant(grant(), consented({ certificateExpiresAt: NOW + 60 * 24 * 3600_000 }), context).readyNote).to.equal(undefined);
+    expect(planTenantGrant(grant(), consented({ application: { certificateExpiresAt: NOW + 60 * 24 * 3600_000 } }), context).readyNote).to.equal(undefined);
+    // Not while the grant is Stalled (it would be repeated at every recheck): it comes with Ready.
+    const stalledSoon = planTenantGrant(grant(), { ...soon, target: { principal: { refused: 'AADSTS700016', message: 'x' } } }, context);
+    expect(stalledSoon.stalled?.reason).to.equal('ConsentRequired');
+    expect(stalledSoon.events).to.deep.equal([]);
   });
 
   it('a certificate past its end: Stalled CredentialExpired before anything else, nothing written', () => {
-    const plan = planTenantGrant(grant(), consented({ source: { assignments: [] }, certificateExpiresAt: NOW - 1 }), context);
+    const plan = planTenantGrant(grant(), consented({ source: {}, application: { certificateExpiresAt: NOW - 1 } }), context);
     expect(plan.stalled?.reason).to.equal('CredentialExpired');
     expect(plan.actions).to.deep.equal([]);
     expect(plan.details.map((d) => d.status)).to.deep.equal(['Unknown', 'Unknown', 'Unknown']);
@@ -256,5 +274,48 @@ describe('the application Secret', () => {
     expect(parseApplicationSecret('gallery-app', { clientSecret: b64('s3cret') }, app)).to.deep.equal({ clientId: app, clientSecret: 's3cret' });
     expect(() => parseApplicationSecret('gallery-app', { clientSecret: b64('s3cret'), clientId: b64('7d2f4a61-3c1e-4b8a-9f05-6e2d1c3b4a58') }, app)).to.throw(/belongs to another application/);
     expect(() => parseApplicationSecret('gallery-app', { tenantId: b64(sourceTenant) }, app)).to.throw(/lacks clientSecret or clientCertificate/);
+  });
+});
+
+describe('TenantGrant status', () => {
+  const handler = new TenantGrantHandler({
+    azure: { env: { armEndpoint: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com' } } as AzureClients,
+    credentials: {} as CredentialResolver,
+    policy: { allowCommunitySharing: false, requireObjectCredentials: false },
+    vmsReferencing: () => [],
+    credentialExpiryWarningDays: 30,
+    consentRecheck: { initialMs: 30_000, maxMs: 300_000 },
+  });
+  const stored = {
+    observedGeneration: 1,
+    sourcePrincipalId: sourceSp,
+    targetPrincipalId: targetSp,
+    credentialExpiresAt: '2027-01-01T00:00:00Z',
+    roleAssignments: [
+      { side: 'Source', name: 's', principalId: sourceSp, role: 'Reader', scope: galleryScope },
+      { side: 'Target', name: 't', principalId: targetSp, role: 'Contributor', scope: rgScope },
+    ],
+  };
+
+  it('lists the assignments it owns on both sides as read, with the role as the spec writes it', () => {
+    const status = handler.status(grant(), consented(), { current: stored, gone: false });
+    expect(status.roleAssignments?.map((ra) => [ra.side, ra.role, ra.principalId])).to.deep.equal([['Source', 'Reader', sourceSp], ['Target', 'Contributor', targetSp]]);
+    expect(status.consentUrl).to.equal(`https://login.microsoftonline.com/${targetTenant}/adminconsent?client_id=${app}`);
+  });
+
+  it('a side not read this time (a tenant refused the app first) keeps what was last read of it, not an empty list', () => {
+    const consentRevoked = handler.status(grant(), consented({ target: { principal: { refused: 'AADSTS700016', message: 'x' } } }), { current: stored, gone: false });
+    expect(consentRevoked.roleAssignments?.map((ra) => ra.name)).to.include('t');
+    expect(consentRevoked.targetPrincipalId, 'no principal in the target tenant any more').to.equal(undefined);
+    const refusedAtHome = handler.status(grant(), { source: { principal: { refused: 'AADSTS7000229', message: 'x' } }, application: {} }, { current: stored, gone: false });
+    expect(refusedAtHome.roleAssignments?.map((ra) => ra.name)).to.deep.equal(['s', 't']);
+    expect(refusedAtHome.sourcePrincipalId).to.equal(undefined);
+    expect(handler.status(grant(), undefined, { current: stored, gone: true }).roleAssignments, 'gallery gone').to.equal(undefined);
+  });
+
+  it("the certificate's end as the Secret says now: gone once the Secret holds a client secret instead, kept while the Secret was not read", () => {
+    expect(handler.status(grant(), consented({ application: {} }), { current: stored, gone: false }).credentialExpiresAt).to.equal(undefined);
+    expect(handler.status(grant(), undefined, { current: stored, gone: false }).credentialExpiresAt).to.equal('2027-01-01T00:00:00Z');
+    expect(handler.status(grant(), consented({ application: { certificateExpiresAt: Date.parse('2028-02-03T04:05:06.789Z') } }), { current: stored, gone: false }).credentialExpiresAt).to.equal('2028-02-03T04:05:06Z');
   });
 });

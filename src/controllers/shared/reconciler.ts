@@ -389,9 +389,11 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     let conditions: Condition[] = [...(current?.conditions ?? [])];
     if (report.observed === undefined) {
       // Nothing of the target was seen this time (it is gone, or was not read): no detail
-      // condition may still say that its parts are in place.
+      // condition may still say that its parts are in place. One that says a part is missing
+      // (False) stays as it was, with its time: that is still the last thing known, and kinds
+      // measure waits from it (consent awaited since, rechecked on a schedule from then).
       const why = report.outcome.state === 'ready' ? { reason: 'NotObserved', message: report.outcome.message } : report.outcome;
-      for (const c of conditions.filter((c) => this.handler.detailConditions.includes(c.type))) {
+      for (const c of conditions.filter((c) => this.handler.detailConditions.includes(c.type) && c.status === 'True')) {
         conditions = setCondition(conditions, { type: c.type, status: 'Unknown', reason: why.reason, message: `Not observed: ${why.message}` }, generation, now);
       }
     }

@@ -19,7 +19,7 @@ import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow, type ObservedRoleAssignment } from '../../azure/role-assignments.js';
 import { roleGuid as roleGuidOfName } from '../../azure/roles.js';
-import { appPrincipal, canReadGallery, permissionsOnResourceGroup } from '../../azure/tenant-access.js';
+import { appPrincipal, canReadGallery, permissionsOnResourceGroup, type PrincipalLookup } from '../../azure/tenant-access.js';
 import { objectKey } from '../../runtime/informer.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
@@ -138,9 +138,9 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
       return { source: { assignments: sourceAssignments }, target: { assignments: targetAssignments } };
     }
 
-    const certificate = clients.certificateExpiresAt !== undefined ? { certificateExpiresAt: clients.certificateExpiresAt } : {};
+    const application = { ...(clients.certificateExpiresAt !== undefined ? { certificateExpiresAt: clients.certificateExpiresAt } : {}) };
     // An expired certificate: Entra would refuse it, so nothing is asked (plan.ts stalls).
-    if (clients.certificateExpiresAt !== undefined && clients.certificateExpiresAt <= this.now()) return { source: { assignments: [] }, ...certificate };
+    if (clients.certificateExpiresAt !== undefined && clients.certificateExpiresAt <= this.now()) return { source: {}, application };
     try {
       await clients.sourceWriter.compute.galleries.get(gallery.resourceGroup, gallery.name, { abortSignal: signal });
     } catch (err) {
@@ -148,12 +148,12 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
       throw err;
     }
     const sourcePrincipal = await appPrincipal(clients.app.tokenInSource, scope, spec.source.tenantId, signal);
-    if ('refused' in sourcePrincipal) return { source: { principal: sourcePrincipal, assignments: [] }, ...certificate };
+    if ('refused' in sourcePrincipal) return { source: { principal: sourcePrincipal }, application };
     const sourceAssignments = await assignmentsAt(clients.sourceWriter.authorization, galleryId(gallery), signal);
     const appCanRead = await canReadGallery(clients.app.source, gallery.resourceGroup, gallery.name, signal);
 
     const targetPrincipal = await appPrincipal(clients.app.tokenInTarget, scope, spec.target.tenantId, signal);
-    const observation: GrantObservation = { source: { principal: sourcePrincipal, assignments: sourceAssignments, appCanRead }, target: { principal: targetPrincipal }, ...certificate };
+    const observation: GrantObservation = { source: { principal: sourcePrincipal, assignments: sourceAssignments, appCanRead }, target: { principal: targetPrincipal }, application };
     if ('refused' in targetPrincipal) return observation;
     if (clients.targetWriter) observation.target!.assignments = await assignmentsAt(clients.targetWriter.authorization, rg, signal);
     else observation.target!.permissions = await permissionsOnResourceGroup(clients.app.target, spec.target.resourceGroup, signal);
@@ -216,23 +216,31 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
     return { reason: 'RoleAssignmentDeleted', text: `delete role assignment ${action.assignment.name} at ${action.assignment.scope} (${where})`, operation: 'deleteRoleAssignment' };
   }
 
-  status(obj: TenantGrant, observed: GrantObservation | undefined, { current }: { current?: TenantGrantStatus; gone: boolean }): Omit<TenantGrantStatus, 'observedGeneration' | 'conditions'> {
+  status(obj: TenantGrant, observed: GrantObservation | undefined, { current, gone }: { current?: TenantGrantStatus; gone: boolean }): Omit<TenantGrantStatus, 'observedGeneration' | 'conditions'> {
     const { spec } = obj;
-    const principal = (lookup: GrantObservation['source']['principal'] | undefined) => (lookup && 'principalId' in lookup ? lookup.principalId : undefined);
-    // The principals are the app's identity in each tenant: kept when not read this time.
-    const sourcePrincipalId = principal(observed?.source.principal) ?? current?.sourcePrincipalId;
-    const targetRefused = observed?.target?.principal !== undefined && 'refused' in observed.target.principal;
-    const targetPrincipalId = targetRefused ? undefined : (principal(observed?.target?.principal) ?? current?.targetPrincipalId);
-    const expiresAt = observed?.certificateExpiresAt ?? (current?.credentialExpiresAt ? Date.parse(current.credentialExpiresAt) : undefined);
+    // A principal id is the app's identity in a tenant: kept while not asked, dropped once the
+    // tenant says the app has none there.
+    const principalId = (lookup: PrincipalLookup | undefined, kept: string | undefined) => (lookup === undefined ? kept : 'principalId' in lookup ? lookup.principalId : undefined);
+    const sourcePrincipalId = principalId(observed?.source.principal, current?.sourcePrincipalId);
+    const targetPrincipalId = principalId(observed?.target?.principal, current?.targetPrincipalId);
+    // The certificate's end as the app's Secret says now; kept only while the Secret was not read.
+    const expiresAt = observed?.application ? observed.application.certificateExpiresAt : current?.credentialExpiresAt ? Date.parse(current.credentialExpiresAt) : undefined;
+    // The assignments it owns, side by side: as read now, or as last read when a side was not
+    // read this time (a tenant refused the app first); none once the gallery is gone.
     const owner = ownerOf(obj);
-    const owned = (side: Side, list: ObservedRoleAssignment[] | undefined) =>
-      (list ?? []).filter((ra) => isOwnedRoleAssignment(ra, owner)).map((ra) => ({ side, name: ra.name, principalId: ra.principalId, role: roleName(side, spec, ra.roleGuid), scope: ra.scope, id: ra.id }));
+    const side = (which: Side, list: ObservedRoleAssignment[] | undefined) =>
+      list === undefined
+        ? gone
+          ? []
+          : (current?.roleAssignments ?? []).filter((ra) => ra.side === which)
+        : list.filter((ra) => isOwnedRoleAssignment(ra, owner)).map((ra) => ({ side: which, name: ra.name, principalId: ra.principalId, role: roleName(which, spec, ra.roleGuid), scope: ra.scope, id: ra.id }));
+    const roleAssignments = [...side('Source', observed?.source.assignments), ...side('Target', observed?.target?.assignments)];
     return {
       consentUrl: consentUrl(spec, this.options.azure.env.authorityHost),
       ...(sourcePrincipalId ? { sourcePrincipalId } : {}),
       ...(targetPrincipalId ? { targetPrincipalId } : {}),
       ...(expiresAt !== undefined ? { credentialExpiresAt: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}),
-      ...(observed ? { roleAssignments: [...owned('Source', observed.source.assignments), ...owned('Target', observed.target?.assignments)] } : {}),
+      ...(roleAssignments.length ? { roleAssignments } : {}),
     };
   }
 

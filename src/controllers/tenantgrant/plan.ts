@@ -8,6 +8,7 @@ import { galleryId, roleDefinitionId, sameId } from '../../azure/arm-ids.js';
 import { isOwnedRoleAssignment, roleAssignmentName, type Owner } from '../../azure/ownership.js';
 import type { ObservedRoleAssignment } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
+import { SETTLING_MS } from '../../azure/errors.js';
 import { missingActions, type PermissionEntry, type PrincipalLookup } from '../../azure/tenant-access.js';
 import type { ConditionInput } from '../../runtime/conditions.js';
 import type { DeletionPlan, Explanation, KindPlan, PlanEvent } from '../shared/handler.js';
@@ -39,8 +40,8 @@ export interface GrantObservation {
   source: {
     /** The app's principal in the source tenant; undefined when not asked (deletion). */
     principal?: PrincipalLookup;
-    /** Role assignments exactly at the gallery (any principal), read by the source writer. */
-    assignments: ObservedRoleAssignment[];
+    /** Role assignments exactly at the gallery (any principal), read by the source writer; undefined when not read. */
+    assignments?: ObservedRoleAssignment[];
     /** Whether the app read the gallery with its own token; undefined when not tried. */
     appCanRead?: boolean;
   };
@@ -52,8 +53,11 @@ export interface GrantObservation {
     /** Without one (verify only): the app's own permissions on the resource group. */
     permissions?: PermissionEntry[] | 'forbidden';
   };
-  /** notAfter of the certificate in the app's Secret (ms since the epoch), when it holds one. */
-  certificateExpiresAt?: number;
+  /** The app's Secret, when it was read (not during deletion). */
+  application?: {
+    /** notAfter of its certificate (ms since the epoch), when it holds one. */
+    certificateExpiresAt?: number;
+  };
 }
 
 /** What the plan needs besides the object and the observation: the clock, settings, randomness. */
@@ -167,10 +171,11 @@ export function planTenantGrant(tg: TenantGrant, observed: GrantObservation, con
   const unknown = (type: string, why: string): ConditionInput => ({ type, status: 'Unknown', reason: 'NotChecked', message: why });
 
   // ----- The app's certificate, past its end: Entra would refuse it, nothing was asked -----
-  if (observed.certificateExpiresAt !== undefined && observed.certificateExpiresAt <= context.now) {
+  const expiresAt = observed.application?.certificateExpiresAt;
+  if (expiresAt !== undefined && expiresAt <= context.now) {
     const stalled: Explanation = {
       reason: 'CredentialExpired',
-      message: `The certificate in Secret ${spec.application.credentialsRef.name} expired at ${new Date(observed.certificateExpiresAt).toISOString()}: Entra refuses it. Upload a new certificate to the app registration and put it (with its private key) in the Secret; the operator checks again by itself.`,
+      message: `The certificate in Secret ${spec.application.credentialsRef.name} expired at ${new Date(expiresAt).toISOString()}: Entra refuses it. Upload a new certificate to the app registration and put it (with its private key) in the Secret; the operator checks again by itself.`,
     };
     const why = 'Not checked: the application certificate has expired.';
     details.push(unknown('SourceAccess', why), unknown('Consented', why), unknown('TargetAccess', why));
@@ -202,10 +207,11 @@ export function planTenantGrant(tg: TenantGrant, observed: GrantObservation, con
   const targetWriter = spec.target.azureCredentialsRef !== undefined;
   const desired = desiredAssignments(spec, owner, principals, targetWriter);
   const sourceWanted = desired.filter((d) => d.side === 'Source');
-  const sourceMissing = sourceWanted.filter((d) => !observed.source.assignments.some((o) => satisfies(o, d)));
+  const sourceAssignments = observed.source.assignments ?? [];
+  const sourceMissing = sourceWanted.filter((d) => !sourceAssignments.some((o) => satisfies(o, d)));
   for (const d of sourceMissing) actions.push({ type: 'createRoleAssignment', assignment: d });
   // An assignment this object made for a role the spec no longer names (spec.source.role changed).
-  for (const o of observed.source.assignments) {
+  for (const o of sourceAssignments) {
     if (isOwnedRoleAssignment(o, owner) && !sourceWanted.some((d) => satisfies(o, d))) actions.push({ type: 'deleteRoleAssignment', side: 'Source', assignment: o });
   }
   const sourceRole = spec.source.role ?? DEFAULT_SOURCE_ROLE;
@@ -275,24 +281,37 @@ export function planTenantGrant(tg: TenantGrant, observed: GrantObservation, con
     }
   }
 
-  // ----- The app's certificate -----
+  // ----- The app's certificate: Ready, with a caveat, when it ends soon -----
   let readyNote: Explanation | undefined;
-  if (observed.certificateExpiresAt !== undefined && context.expiryWarningMs > 0 && observed.certificateExpiresAt - context.now <= context.expiryWarningMs) {
-    const days = Math.max(0, Math.floor((observed.certificateExpiresAt - context.now) / DAY_MS));
-    const at = new Date(observed.certificateExpiresAt).toISOString();
+  if (expiresAt !== undefined && context.expiryWarningMs > 0 && expiresAt - context.now <= context.expiryWarningMs) {
+    const days = Math.max(0, Math.floor((expiresAt - context.now) / DAY_MS));
     readyNote = {
       reason: 'CredentialExpiringSoon',
-      message: `Azure matches the spec, but the certificate in Secret ${spec.application.credentialsRef.name} expires at ${at} (in ${days} day(s)): upload a new certificate to the app registration and put it in the Secret before then.`,
+      message: `Azure matches the spec, but the certificate in Secret ${spec.application.credentialsRef.name} expires at ${new Date(expiresAt).toISOString()} (in ${days} day(s)): upload a new certificate to the app registration and put it in the Secret before then.`,
     };
-    const warned = tg.status?.conditions?.some((c) => c.reason === 'CredentialExpiringSoon');
-    if (!warned) events.push({ type: 'Warning', reason: 'CredentialExpiringSoon', message: readyNote.message });
   }
 
   // Writes first (the source role does not wait for consent); then what needs a person; then
   // what Azure applies by itself.
   if (actions.length) return { actions, details, events };
   if (stalled) return { actions, details, events, stalled };
-  if (sourcePending) return { actions, details, events, waiting: { ...sourcePending, recheckAfterMs: recheckDelay(since(tg, 'SourceAccess', 'False'), { ...context, recheck: { initialMs: 5_000, maxMs: 60_000 } }) } };
+  if (sourcePending) {
+    const waitingSince = since(tg, 'SourceAccess', 'False');
+    if (waitingSince !== undefined && context.now - waitingSince > SETTLING_MS.roleAssignmentPropagation) {
+      // Longer than Azure takes to apply a role assignment: the role does not let the app read.
+      const denied: Explanation = {
+        reason: 'SourceAccessDenied',
+        message: `${sourceRole} on gallery ${spec.source.gallery.name} has been assigned to the app's service principal ${principals.source} for more than ${SETTLING_MS.roleAssignmentPropagation / 60_000} minutes, and the app still cannot read the gallery with its own token. Check that the role allows Microsoft.Compute/galleries/read, and that no deny assignment or condition excludes the app; the operator checks again by itself.`,
+      };
+      details.splice(details.findIndex((d) => d.type === 'SourceAccess'), 1, { type: 'SourceAccess', status: 'False', ...denied });
+      return { actions, details, events, stalled: denied };
+    }
+    return { actions, details, events, waiting: { ...sourcePending, recheckAfterMs: recheckDelay(waitingSince, { ...context, recheck: { initialMs: 5_000, maxMs: 60_000 } }) } };
+  }
+  // The expiry warning once, when the grant is Ready with it (a Stalled grant has other news).
+  if (readyNote && !tg.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === readyNote.reason)) {
+    events.push({ type: 'Warning', reason: readyNote.reason, message: readyNote.message });
+  }
   return { actions, details, events, ...(readyNote ? { readyNote } : {}) };
 }
 
@@ -304,7 +323,7 @@ export function planTenantGrant(tg: TenantGrant, observed: GrantObservation, con
 export function planGrantDeletion(tg: TenantGrant, observed: GrantObservation): DeletionPlan<GrantAction> {
   const owner = ownerOf(tg);
   const actions: GrantAction[] = [];
-  for (const o of observed.source.assignments) if (isOwnedRoleAssignment(o, owner)) actions.push({ type: 'deleteRoleAssignment', side: 'Source', assignment: o });
+  for (const o of observed.source.assignments ?? []) if (isOwnedRoleAssignment(o, owner)) actions.push({ type: 'deleteRoleAssignment', side: 'Source', assignment: o });
   for (const o of observed.target?.assignments ?? []) if (isOwnedRoleAssignment(o, owner)) actions.push({ type: 'deleteRoleAssignment', side: 'Target', assignment: o });
   return {
     actions,
