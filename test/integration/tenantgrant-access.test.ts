@@ -57,6 +57,8 @@ describe('TenantGrant access and credentials', function () {
   let certificateDir: string;
   let soon: { certPem: string; keyPem: string; combinedPem: string; notAfter: Date };
   let expired: { certPem: string; keyPem: string; combinedPem: string; notAfter: Date };
+  /** A certificate valid now but never uploaded to the app registration. */
+  let unregistered: { certPem: string; keyPem: string; combinedPem: string };
   let targetPid: string;
 
   const logs = () => operator.logs();
@@ -78,6 +80,7 @@ describe('TenantGrant access and credentials', function () {
     soon = { ...(await certificateValidBetween(certificateDir, 'soon', new Date(Date.now() - DAY), soonEnd)), notAfter: soonEnd };
     const pastEnd = new Date('2024-02-01T00:00:00Z');
     expired = { ...(await certificateValidBetween(certificateDir, 'expired', new Date('2024-01-01T00:00:00Z'), pastEnd)), notAfter: pastEnd };
+    unregistered = await certificateValidBetween(certificateDir, 'unregistered', new Date(Date.now() - DAY), new Date(Date.now() + 365 * DAY));
     const seed = sampleSeed();
     seed.applications!.find((a) => a.appId === APP)!.certificates = [soon.certPem, expired.certPem];
     // Tokens live 60 s, below MSAL's renewal margin: every reconcile asks Entra, so a changed
@@ -93,6 +96,10 @@ describe('TenantGrant access and credentials', function () {
       extraArgs: [
         '--resync-interval', '5s', '--leader-elect', 'false', '--consent-recheck-initial', '1s', '--consent-recheck-max', '4s',
         '--allowed-grant-target-tenants', [TARGET_TENANT, UNKNOWN_TENANT].join(','),
+        // Policy for the whole operator: every other test here grants Contributor at the target and
+        // names source.azureCredentialsRef, so these two refuse only the policy test's grants.
+        '--allowed-grant-target-roles', 'Contributor',
+        '--require-object-credentials', 'true',
       ],
     });
   });
@@ -257,6 +264,52 @@ describe('TenantGrant access and credentials', function () {
     expect(await assignmentsAt(azure, SOURCE_TENANT, sourceScope(galleryName))).to.deep.equal([]);
   });
 
+  it('stalls with PolicyViolation before any Azure call: a target role outside --allowed-grant-target-roles, and no source credentials under --require-object-credentials', async () => {
+    await azure.control.clearRequests();
+    await create(grant('target-owner', { target: { role: 'Owner' } }));
+    await create(grant('own-identity', { source: { azureCredentialsRef: undefined } }));
+    const owner = await waitFor('target-owner', isStalled('PolicyViolation'), 'Stalled PolicyViolation');
+    expect(condition(owner, 'Stalled')!.message).to.include('role Owner on the target resource group').and.to.include('allowed-grant-target-roles');
+    const own = await waitFor('own-identity', isStalled('PolicyViolation'), 'Stalled PolicyViolation');
+    expect(condition(own, 'Stalled')!.message).to.include('source.azureCredentialsRef').and.to.include('require-object-credentials');
+    // Both looked at more than once (resyncs every 5 s) before the calls are counted.
+    await new Promise((r) => setTimeout(r, 6_000));
+    const mine = (path: string) => [galleryName, targetRG].some((n) => path.toLowerCase().includes(n.toLowerCase()));
+    const calls = (await azure.control.requests()).filter((r) => r.appId === APP || mine(r.path));
+    expect(calls.map((r) => `${r.method} ${r.path} ${r.appId ?? ''}`), 'no Azure call for a refused grant').to.deep.equal([]);
+    expect(await assignmentsAt(azure, SOURCE_TENANT, sourceScope(galleryName))).to.deep.equal([]);
+    expect(await assignmentsAt(azure, TARGET_TENANT, targetScope(targetRG))).to.deep.equal([]);
+  });
+
+  it('stalls with AuthorizationFailed when the source writer may read the gallery but not assign roles: the action, the scope and the roles that allow it', async () => {
+    // fabrikam-admin, consented in Contoso by its admin, holds only Reader on the gallery there.
+    const writerPid = await azure.control.grantConsent(ids.fabrikamAdmin, SOURCE_TENANT);
+    await azure.control.assignRole(sourceScope(galleryName), writerPid, 'Reader');
+    await azure.control.clearRequests();
+    await create(grant('reader-writer', { source: { azureCredentialsRef: { name: 'fabrikam-admin' } } }));
+    const stalled = await waitFor('reader-writer', isStalled('AuthorizationFailed'), 'Stalled AuthorizationFailed');
+    const message = condition(stalled, 'Stalled')!.message;
+    expect(message).to.include('Microsoft.Authorization/roleAssignments/write');
+    expect(message).to.include(sourceScope(galleryName));
+    expect(message).to.include('Owner, User Access Administrator or Role Based Access Control Administrator');
+    const byWriter = (await azure.control.requests()).filter((r) => r.appId === ids.fabrikamAdmin && r.path.toLowerCase().startsWith(sourceScope(galleryName).toLowerCase()));
+    expect(byWriter.some((r) => r.method === 'GET' && r.status === 200), 'it read the gallery').to.equal(true);
+    expect(byWriter.filter((r) => r.method === 'PUT').map((r) => r.status), 'the assignment write refused').to.satisfy((all: number[]) => all.length > 0 && all.every((x) => x === 403));
+    expect(await assignmentsAt(azure, SOURCE_TENANT, sourceScope(galleryName)), 'only the Reader given by hand').to.have.length(1);
+    await expectNoSecrets(clients, namespace, logs(), [stalled.status], [secrets[ids.fabrikamAdmin]!, secrets[APP]!]);
+  });
+
+  it('stalls with AADSTS700027 on a certificate not registered on the app, and the private key is in no log line, event or status', async () => {
+    await createAppSecret(clients, namespace, { clientCertificate: unregistered.combinedPem }, 'unknown-certificate');
+    await create(grant('unknown-cert', { application: { credentialsRef: { name: 'unknown-certificate' } } }));
+    const stalled = await waitFor('unknown-cert', isStalled('AADSTS700027'), 'Stalled AADSTS700027');
+    expect(condition(stalled, 'Ready')?.status).to.equal('False');
+    const refused = await tokenRequests(azure, APP, SOURCE_TENANT);
+    expect(refused.some((r) => r.status === 401), 'Entra refused the assertion').to.equal(true);
+    const keyLines = unregistered.keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
+    await expectNoSecrets(clients, namespace, logs(), [stalled.status], keyLines);
+  });
+
   it('signs in with a certificate that ends soon: Ready (CredentialExpiringSoon), the end in status, a warning, and the key in no log', async () => {
     await createAppSecret(clients, namespace, { clientCertificate: soon.combinedPem }, 'app-certificate');
     await create(grant('certified', { application: { credentialsRef: { name: 'app-certificate' } } }));
@@ -268,6 +321,12 @@ describe('TenantGrant access and credentials', function () {
     expect(warning?.message).to.include(soon.notAfter.toISOString().slice(0, 10));
     const keyLines = soon.keyPem.split('\n').filter((line) => line && !line.startsWith('-----'));
     await expectNoSecrets(clients, namespace, logs(), [ready.status], keyLines);
+    // Several resyncs later (every 5 s): still exactly one warning.
+    await new Promise((r) => setTimeout(r, 12_000));
+    const warnings = (await eventsOf(clients, namespace, 'certified')).filter((e) => e.reason === 'CredentialExpiringSoon');
+    expect(warnings.map((e) => e.type)).to.deep.equal(['Warning']);
+    expect(warnings.reduce((n, e) => n + e.count, 0), 'one CredentialExpiringSoon event, not one per resync').to.equal(1);
+    expect(condition(await client.get<Grant>(`${tenantGrants(namespace)}/certified`), 'Ready')?.reason, 'still said in the condition').to.equal('CredentialExpiringSoon');
   });
 
   it('stalls with CredentialExpired on a certificate past its end, with the end in status', async () => {
