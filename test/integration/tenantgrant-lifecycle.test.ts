@@ -124,6 +124,28 @@ describe('TenantGrant deletion and identities', function () {
       expect(reasons).to.include.members(['RoleAssignmentDeleted', 'ConsentKept']);
     });
 
+    it("takes an equal assignment made by someone else as satisfying the spec (no second one), and leaves it when deleted with Delete", async () => {
+      const sourcePid = await principalIdIn(azure, APP, SOURCE_TENANT);
+      // Contoso's admin gave the app Reader on the gallery by hand, under a name of their own.
+      const foreign = await azure.control.assignRole(sourceScope(t.galleryName), sourcePid, 'Reader');
+      await azure.control.clearRequests();
+      await create(grant('equal'));
+      const ready = await waitFor('equal', isReady, 'Ready');
+      const galleryPuts = (await azure.control.requests()).filter((r) => r.method === 'PUT' && r.path.toLowerCase().startsWith(`${sourceScope(t.galleryName).toLowerCase()}/providers/microsoft.authorization/roleassignments/`));
+      expect(galleryPuts.map((r) => `${r.path} ${r.status}`), "no role-assignment PUT on the gallery").to.deep.equal([]);
+      const atSource = await assignmentsAt(azure, SOURCE_TENANT, sourceScope(t.galleryName));
+      expect(atSource.map((a) => a.id.toLowerCase()), 'only the hand-made one').to.deep.equal([foreign.toLowerCase()]);
+      expect(condition(ready, 'SourceAccess')?.status).to.equal('True');
+      expect(ready.status?.roleAssignments?.map((r) => r.side), 'it owns only the target assignment').to.deep.equal(['Target']);
+
+      await client.delete(tenantGrantPath(t.namespace, 'equal'));
+      await waitUntilGone(client, tenantGrantPath(t.namespace, 'equal'), 30_000, logs);
+      expect(await status({ id: foreign, side: 'Source' }), 'the hand-made assignment stays').to.equal(200);
+      expect(await assignmentsAt(azure, TARGET_TENANT, targetScope(t.targetRG)), 'its own target assignment deleted').to.deep.equal([]);
+      const deletes = (await azure.control.requests()).filter((r) => r.method === 'DELETE' && r.path.toLowerCase().startsWith(sourceScope(t.galleryName).toLowerCase()));
+      expect(deletes, 'no DELETE at the gallery').to.deep.equal([]);
+    });
+
     it('with Orphan leaves both assignments in Azure', async () => {
       await create(grant('kept', { deletionPolicy: 'Orphan' }));
       const owned = (await waitFor('kept', isReady, 'Ready')).status!.roleAssignments!;
