@@ -126,6 +126,15 @@ describe('admission on a real API server', () => {
       { name: 'SharedImageVM image of a single VM', file: 'sharedimagevm.yaml', patch: { spec: { image: { sharedGalleryImageId: '/SharedGalleries/baa78062-9e05-4cbe-bc20-1fc5ea242262-MYGALLERY/Images/ubuntu-2404/Versions/1.0.0' } } }, expected: 'image is immutable for a single VM' },
       { name: 'SharedImageVM turned into a scale set', file: 'sharedimagevm.yaml', patch: { spec: { scaleSet: { capacity: 2 } } }, expected: 'scaleSet cannot be added or removed' },
       { name: 'SharedImageVM admin user', file: 'sharedimagevm.yaml', patch: { spec: { adminUsername: 'otheruser' } }, expected: 'adminUsername is immutable' },
+      {
+        name: 'SharedImageVM SSH keys of a single VM',
+        file: 'sharedimagevm.yaml',
+        patch: { spec: { sshPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBm9hfKhG2cEz0X3xqwNqpLdj5yDsYq0mGc4y4yVf1Zb other@fabrikam'] } },
+        expected: 'sshPublicKeys is immutable for a single VM',
+      },
+      { name: 'SharedImageVM security type of a single VM', file: 'sharedimagevm.yaml', patch: { spec: { securityType: 'TrustedLaunch' } }, expected: 'securityType is immutable for a single VM' },
+      { name: 'SharedImageVM zones of a single VM', file: 'sharedimagevm.yaml', patch: { spec: { zones: ['2'] } }, expected: 'zones is immutable for a single VM' },
+      { name: 'scale set orchestration mode', file: 'sharedimagevm-crosstenant-scaleset.yaml', patch: { spec: { scaleSet: { orchestrationMode: 'Uniform' } } }, expected: 'scaleSet.orchestrationMode is immutable' },
     ];
     for (const c of cases) {
       it(`refuses a change of the ${c.name}`, async () => {

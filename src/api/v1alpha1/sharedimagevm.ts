@@ -119,8 +119,55 @@ export const SharedImageVMSpec = Type.Object(
       Type.Object(
         {
           capacity: Type.Integer({ description: 'Number of instances (0 to 1000). Changing it scales the set.', minimum: 0, maximum: 1000 }),
+          orchestrationMode: oneOf(['Flexible', 'Uniform'] as const, {
+            description:
+              "Flexible (the default, what az vmss create and PowerShell create since late 2023) or Uniform. Always sent to Azure; Flexible scale sets get platformFaultDomainCount 1 and networkApiVersion 2020-11-01. Immutable: Azure cannot change a scale set's orchestration mode.",
+            default: 'Flexible',
+            rules: [immutable('scaleSet.orchestrationMode', "Azure cannot change a scale set's orchestration mode; create a new object")],
+          }),
         },
         { description: 'Create a virtual machine scale set instead of one VM. Cannot be added or removed after creation.' },
+      ),
+    ),
+    securityType: Type.Optional(
+      oneOf(['Standard', 'TrustedLaunch', 'ConfidentialVM'] as const, {
+        description:
+          'Security type of the VM: Standard, TrustedLaunch or ConfidentialVM. Images whose definition declares a security type (TrustedLaunch, ConfidentialVM) refuse VMs without it; the operator checks before creating anything. Immutable for a single VM.',
+      }),
+    ),
+    zones: Type.Optional(
+      list(oneOf(['1', '2', '3'] as const, { description: 'An availability zone: 1, 2 or 3.' }), {
+        description: 'Availability zones: one for a VM, one or more for a scale set. Immutable for a single VM (a VM cannot move between zones).',
+        maxItems: 3,
+        listType: 'set',
+      }),
+    ),
+    tags: Type.Optional(
+      // A map: additionalProperties, as a structural schema requires (TypeBox's Record would emit patternProperties).
+      Type.Unsafe<Record<string, string>>({
+        type: 'object',
+        additionalProperties: { type: 'string', maxLength: 256 },
+        description:
+          'Azure tags on the VM or scale set (Azure allows 50; keys up to 512 characters, values up to 256). The operator adds its own ownership tags (galleryshare.io-*), which may not be set here.',
+        maxProperties: 48,
+        'x-kubernetes-validations': [
+          { rule: 'self.all(k, k.size() >= 1 && k.size() <= 512)', message: 'tag names have 1 to 512 characters' },
+          { rule: "self.all(k, !k.lowerAscii().startsWith('galleryshare.io-'))", message: "tags may not use the prefix galleryshare.io-: the operator's ownership tags use it" },
+          { rule: `self.all(k, !k.matches(${celString('[<>%&\\\\?/]')}))`, message: 'tag names may not contain <, >, %, &, \\, ? or / (Azure refuses them)' },
+        ],
+      }),
+    ),
+    userDataSecretRef: Type.Optional(
+      Type.Object(
+        {
+          name: objectName('userDataSecretRef.name', 'Name of a Secret in the same namespace.'),
+          key: matching('^[-._a-zA-Z0-9]+$', "userDataSecretRef.key must be a Secret data key: letters, digits, '-', '_' and '.'", {
+            description: 'Key in the Secret that holds the user data (as plain text; the operator base64-encodes it for Azure).',
+            minLength: 1,
+            maxLength: 253,
+          }),
+        },
+        { description: 'Secret key with user data for the VM (cloud-init and the like), at most 64 KiB. It never appears in status, events or logs.' },
       ),
     ),
     adminUsername: Type.Optional(
@@ -198,6 +245,22 @@ export const SharedImageVMSpec = Type.Object(
       },
       { rule: 'has(self.scaleSet) == has(oldSelf.scaleSet)', message: 'scaleSet cannot be added or removed: a VM and a scale set are different resources; create a new object' },
       { rule: 'has(self.scaleSet) || self.image == oldSelf.image', message: 'image is immutable for a single VM: Azure cannot change the image of an existing VM; create a new object', fieldPath: '.image' },
+      {
+        rule: 'has(self.scaleSet) || (has(self.sshPublicKeys) == has(oldSelf.sshPublicKeys) && (!has(self.sshPublicKeys) || self.sshPublicKeys == oldSelf.sshPublicKeys))',
+        message: 'sshPublicKeys is immutable for a single VM: Azure sets the OS profile only when it creates the VM (add keys inside the VM, or create a new object)',
+        fieldPath: '.sshPublicKeys',
+      },
+      {
+        rule: 'has(self.scaleSet) || (has(self.securityType) == has(oldSelf.securityType) && (!has(self.securityType) || self.securityType == oldSelf.securityType))',
+        message: 'securityType is immutable for a single VM; create a new object',
+        fieldPath: '.securityType',
+      },
+      {
+        rule: 'has(self.scaleSet) || (has(self.zones) == has(oldSelf.zones) && (!has(self.zones) || self.zones == oldSelf.zones))',
+        message: 'zones is immutable for a single VM: a VM cannot move between zones; create a new object',
+        fieldPath: '.zones',
+      },
+      { rule: 'has(self.scaleSet) || !has(self.zones) || self.zones.size() == 1', message: 'a single VM lives in one zone: give one zone, or none', fieldPath: '.zones' },
     ],
   },
 );
