@@ -5,7 +5,7 @@
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { auxiliaryAuthenticationHeaderPolicy, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { Agent } from 'node:https';
 import { armScope, secureContext, type AzureEnvironment } from './environment.js';
 import { retryAfterMsFromHeaders } from './errors.js';
@@ -129,15 +129,39 @@ export class AzureClients {
     };
   }
 
-  computeClient(credential: TokenCredential, subscriptionId: string): ComputeManagementClient {
+  /**
+   * A compute client for one credential and subscription. With `auxiliary`, every request also
+   * carries that credential's token in x-ms-authorization-auxiliary: how ARM lets a request in
+   * one tenant reference a resource in another (a VM made from another tenant's gallery image).
+   */
+  computeClient(credential: TokenCredential, subscriptionId: string, auxiliary?: TokenCredential): ComputeManagementClient {
     const bySubscription = this.compute.get(credential) ?? new Map<string, ComputeManagementClient>();
     this.compute.set(credential, bySubscription);
-    let client = bySubscription.get(subscriptionId);
+    const key = auxiliary ? `${subscriptionId}|${this.auxiliaryKey(auxiliary)}` : subscriptionId;
+    let client = bySubscription.get(key);
     if (!client) {
-      client = new ComputeManagementClient(credential, subscriptionId, { ...this.common(), credentials: { scopes: [armScope(this.env)] } });
-      bySubscription.set(subscriptionId, client);
+      const common = this.common();
+      const scopes = [armScope(this.env)];
+      client = new ComputeManagementClient(credential, subscriptionId, {
+        ...common,
+        additionalPolicies: [...common.additionalPolicies, ...(auxiliary ? [{ policy: auxiliaryAuthenticationHeaderPolicy({ credentials: [auxiliary], scopes }), position: 'perRetry' as const }] : [])],
+        credentials: { scopes },
+      });
+      bySubscription.set(key, client);
     }
     return client;
+  }
+
+  private readonly auxiliaryKeys = new WeakMap<TokenCredential, number>();
+  private nextAuxiliaryKey = 0;
+
+  private auxiliaryKey(credential: TokenCredential): number {
+    let key = this.auxiliaryKeys.get(credential);
+    if (key === undefined) {
+      key = ++this.nextAuxiliaryKey;
+      this.auxiliaryKeys.set(credential, key);
+    }
+    return key;
   }
 
   authorizationClient(credential: TokenCredential, subscriptionId: string): AuthorizationManagementClient {

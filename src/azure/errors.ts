@@ -130,11 +130,23 @@ const ADVICE: Record<string, string> = {
   AADSTS700027: 'The certificate is not registered on the application or the assertion is invalid: upload the certificate to the app registration, or fix clientCertificate in the Secret.',
   AADSTS700024: 'The client assertion is outside its valid time range: check the clock of the machine.',
   InvalidCredentialsSecret: 'Fix the Secret named in the message.',
+  SecretNotFound: 'Create the Secret or key named in the message; the operator looks again within a minute.',
+  SkuNotAvailable: 'The VM size is not offered in this region or zone for the subscription: choose another size or region (az vm list-skus --location <region> --size <size>).',
+  QuotaExceeded: 'The subscription has no quota left for this VM family in the region: request a quota increase (Azure portal, Quotas) or choose another size.',
+  RequestDisallowedByPolicy: 'An Azure Policy assignment refuses the VM: ask its owner for an exemption, or change the spec as the policy requires.',
+  GalleryImageNotFound: 'The image version is not available here: check the image id, and ask the image owner to replicate it to this region.',
   CredentialUnavailable: "The operator has no Azure identity of its own here: set azureCredentialsRef on the object, or configure workload identity, managed identity or the AZURE_* variables for the operator.",
 };
 
 // Transient whatever the HTTP status: Azure's own "try again" codes and dropped connections.
-const RETRYABLE_CODES = new Set(['AnotherOperationInProgress', 'RetryableError', 'ServiceUnavailable', 'InternalServerError', 'GatewayTimeout', 'REQUEST_SEND_ERROR', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+const RETRYABLE_CODES = new Set([
+  // Compute: no capacity for the size in the region or zone right now, or an internal error; a new
+  // PUT of the failed VM tries again (Azure's own advice).
+  'AllocationFailed',
+  'ZonalAllocationFailed',
+  'InternalExecutionError',
+  'InternalOperationError',
+  'AnotherOperationInProgress', 'RetryableError', 'ServiceUnavailable', 'InternalServerError', 'GatewayTimeout', 'REQUEST_SEND_ERROR', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
 // Transient only as a 409 (or as the failure of a long-running operation): another operation is
 // running on the resource. The same codes with 400 are a refusal that waiting will not change.
 const CONFLICT_CODES = new Set(['OperationNotAllowed', 'Conflict']);
@@ -146,6 +158,14 @@ const CONFLICT_CODES = new Set(['OperationNotAllowed', 'Conflict']);
  * '<scope>'"); for a refused read it says what the gallery's identity needs as a whole, so that
  * a person grants it once rather than one refusal at a time.
  */
+/**
+ * Compute reports an exhausted quota as OperationNotAllowed (the code it also uses for "another
+ * operation is running"), or as QuotaExceeded: only the words tell them apart.
+ */
+function isQuotaRefusal(code: string, message: string): boolean {
+  return code === 'QuotaExceeded' || (code === 'OperationNotAllowed' && /quota/i.test(message));
+}
+
 export function advice(code: string, message = ''): string | undefined {
   if (code === 'AuthorizationFailed') {
     const refused = /perform action '([^']+)' over scope '([^']+)'/i.exec(message);
@@ -243,6 +263,7 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
   if (status === 429) {
     return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
   }
+  if (isQuotaRefusal(code, message)) return { kind: 'terminal', code: 'QuotaExceeded', message: `Azure refused ${doing} (${status} ${code}): ${message} ${ADVICE.QuotaExceeded}` };
   if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || (status === 409 && CONFLICT_CODES.has(code)) || status === 0) {
     return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };
   }
@@ -256,6 +277,7 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
  * stalls otherwise.
  */
 export function classifyOperationFailure(code: string, message: string, doing: string): Failure {
+  if (isQuotaRefusal(code, message)) return { kind: 'terminal', code: 'QuotaExceeded', message: `Azure could not finish ${doing} (${code}): ${firstLine(message)} ${ADVICE.QuotaExceeded}` };
   if (RETRYABLE_CODES.has(code) || CONFLICT_CODES.has(code)) return { kind: 'retryable', code, message: `Azure failed to finish ${doing} (${code}): ${firstLine(message)}` };
   return { kind: 'terminal', code, message: `Azure could not finish ${doing} (${code}): ${firstLine(message)}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
 }

@@ -13,6 +13,10 @@ import { objectKey, type IndexedCache, type KubeObject } from '../runtime/inform
 import { GalleryShareHandler } from './galleryshare/handler.js';
 import { GALLERY_SHARES_BY_GALLERY, galleryIndexValue, galleryShareGalleries, SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants } from './indexes.js';
 import { TenantGrantHandler } from './tenantgrant/handler.js';
+import { SharedImageVMHandler } from './sharedimagevm/handler.js';
+import { computerName } from './sharedimagevm/image-check.js';
+import { imageChecker } from './sharedimagevm/image-verdict.js';
+import { kstatus } from '../runtime/kstatus.js';
 import type { CredentialResolver } from './shared/credentials.js';
 import type { KindHandler, ManagedObject } from './shared/handler.js';
 import type { Policy } from './shared/policy.js';
@@ -124,4 +128,30 @@ const tenantGrants: ControllerRegistration = {
   },
 };
 
-export const CONTROLLERS: readonly ControllerRegistration[] = [galleryShares, tenantGrants];
+const sharedImageVMs: ControllerRegistration = {
+  kind: SharedImageVMKind,
+  // A VM acts through its TenantGrant: it waits for the grant to be Ready, and goes on at once
+  // when it is.
+  reads: [TenantGrantKind],
+  register(deps) {
+    const vms = deps.cache<SharedImageVM>(SharedImageVMKind);
+    vms.addIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants);
+    const grants = deps.cache<TenantGrant>(TenantGrantKind);
+    const handler = new SharedImageVMHandler({
+      azure: deps.azure,
+      credentials: deps.credentials,
+      policy: deps.policy,
+      grant: (namespace, name) => grants.get(objectKey({ metadata: { namespace, name } })),
+      checkImage: imageChecker(deps.azure),
+      computerName,
+    });
+    const controller = managedController(deps, handler);
+    // A grant turning Ready (or not) concerns the VMs that reference it, and only those.
+    controller.watches(grants, (_event, grant, old) =>
+      !old || kstatus(old) !== kstatus(grant) ? vms.byIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, objectKey(grant)).map(objectKey) : [],
+    );
+    deps.addController(controller);
+  },
+};
+
+export const CONTROLLERS: readonly ControllerRegistration[] = [galleryShares, tenantGrants, sharedImageVMs];

@@ -52,9 +52,11 @@ export class IndexedStore<T> {
     return old;
   }
 
-  /** Adds an index, filing the objects already stored; a name can be added only once. */
+  /** Adds an index, filing the objects already stored; a name holds one index function. */
   addIndex(name: string, indexFunc: IndexFunc<T>): void {
-    if (this.indexers.has(name)) throw new Error(`index ${name} already exists`);
+    // Two controllers may need the same index on a shared cache: the same function again is fine.
+    if (this.indexers.get(name) === indexFunc) return;
+    if (this.indexers.has(name)) throw new Error(`index ${name} already exists with another function`);
     this.indexers.set(name, indexFunc);
     this.indices.set(name, new Map());
     for (const [key, obj] of this.items) this.file(name, key, this.valuesOf(name, key, obj));

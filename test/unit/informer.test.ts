@@ -222,7 +222,10 @@ describe('informer indexes', () => {
     const { lw, informer } = setUp();
     lw.objects = [pod('a', '1', 'n1'), pod('b', '1', 'n2')];
     await informer.start();
-    informer.addIndex('both', (p) => ['all', p.spec.node ?? 'none', 'all']);
+    const both = (p: ReturnType<typeof pod>) => ['all', p.spec.node ?? 'none', 'all'];
+    informer.addIndex('both', both);
+    // Two controllers that need the same index on one shared cache both add it.
+    informer.addIndex('both', both);
     expect(names(informer.byIndex('both', 'all'))).to.deep.equal(['a', 'b']);
     expect(names(informer.byIndex('both', 'n2'))).to.deep.equal(['b']);
     expect(() => informer.addIndex('both', byNode)).to.throw(/already exists/);

@@ -275,6 +275,7 @@ export const SharedImageVMStatus = Type.Object(
     provisioningState: Type.Optional(text({ description: 'Provisioning state reported by Azure.', maxLength: 32 })),
     powerState: Type.Optional(text({ description: 'Power state reported by Azure (running, stopped, deallocated...).', maxLength: 32 })),
     privateIPAddress: Type.Optional(text({ description: 'Private IP address of the VM.', maxLength: 64 })),
+    networkInterfaceId: Type.Optional(text({ description: 'Resource id of the network interface the VM made for itself (its private IP is read again only when this changes).', maxLength: 1024 })),
     capacity: Type.Optional(Type.Integer({ description: 'Instances of the scale set, as observed in Azure.', minimum: 0 })),
     operation: inFlightOperation(),
     lastFailure: failureRecord(),

@@ -2,6 +2,7 @@
 // the object's own namespace), or the operator's own identity. Shared by the controllers.
 import type { TokenCredential } from '@azure/identity';
 import { CredentialSecretError, parseApplicationSecret, parseCredentialSecret, type ApplicationMaterial, type CredentialCache, type CredentialMaterial } from '../../azure/credentials.js';
+import { RefusalError } from '../../azure/errors.js';
 import { isNotFound, type KubeClient } from '../../runtime/kube-client.js';
 
 export interface CredentialResolver {
@@ -23,6 +24,12 @@ export interface CredentialResolver {
     clientId: string,
     options?: { lastKnownIfGone?: boolean; signal?: AbortSignal },
   ): Promise<{ material: ApplicationMaterial; inTenant(tenantId: string): TokenCredential }>;
+  /**
+   * One key of a Secret in the namespace, as text (a VM's administrator password, its user
+   * data). A missing Secret or key is a RefusalError with code SecretNotFound, naming both and
+   * never the value. `lastKnownIfGone` as for resolve.
+   */
+  secretKey(namespace: string, secretName: string, key: string, options?: { lastKnownIfGone?: boolean; signal?: AbortSignal }): Promise<string>;
 }
 
 export function credentialResolver(client: KubeClient, cache: CredentialCache, defaultIdentity: () => TokenCredential): CredentialResolver {
@@ -43,6 +50,18 @@ export function credentialResolver(client: KubeClient, cache: CredentialCache, d
   }
 
   return {
+    async secretKey(namespace, secretName, key, options = {}) {
+      let data: Record<string, string> | undefined;
+      try {
+        data = await secretData(namespace, secretName, options, `the key ${key}`);
+      } catch (err) {
+        if (err instanceof CredentialSecretError) throw new RefusalError('SecretNotFound', err.message);
+        throw err;
+      }
+      const encoded = data?.[key];
+      if (encoded === undefined) throw new RefusalError('SecretNotFound', `Secret ${secretName} in namespace ${namespace} has no key ${key}; add it, or fix the reference in the spec.`);
+      return Buffer.from(encoded, 'base64').toString('utf8');
+    },
     async resolveApplication(namespace, secretName, clientId, options = {}) {
       const data = await secretData(namespace, secretName, options, 'clientSecret or clientCertificate');
       const material = parseApplicationSecret(secretName, data, clientId);

@@ -1,0 +1,140 @@
+// SharedImageVM's pure planning and request bodies: what is made, changed or refused for each
+// observation, and what the operator sends Azure (delete options, If-None-Match decisions, the
+// owner tag, no OS profile for a specialized image).
+import { expect } from 'chai';
+import type { SharedImageVM } from '../../src/api/v1alpha1/index.js';
+import type { ObservedMachine } from '../../src/azure/virtual-machines.js';
+import { ADOPT_ANNOTATION, OWNER_TAG, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict } from '../../src/controllers/sharedimagevm/plan.js';
+
+const SUB = '56ceae0c-1804-418b-9cda-5ce6d858f5b6';
+const subnet = `/subscriptions/${SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/default`;
+const sharedId = '/SharedGalleries/baa78062-9e05-4cbe-bc20-1fc5ea242262-MYGALLERY/Images/ubuntu-2404/Versions/latest';
+const OWNER = 'SharedImageVM fabrikam/web-1';
+
+function vm(spec: Partial<SharedImageVM['spec']> = {}, annotations?: Record<string, string>, status?: SharedImageVM['status']): SharedImageVM {
+  return {
+    apiVersion: 'galleryshare.io/v1alpha1',
+    kind: 'SharedImageVM',
+    metadata: { name: 'web-1', namespace: 'fabrikam', generation: 1, ...(annotations ? { annotations } : {}) },
+    spec: {
+      image: { sharedGalleryImageId: sharedId },
+      subscriptionId: SUB,
+      resourceGroup: 'myResourceGroup',
+      location: 'westus',
+      size: 'Standard_D2s_v5',
+      adminUsername: 'azureuser',
+      sshPublicKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHm9hfKhG2cEz0X3xqwNqpLdj5yDsYq0mGc4y4yVf1Zb azureuser@fabrikam'],
+      network: { subnetId: subnet },
+      ...spec,
+    },
+    ...(status ? { status } : {}),
+  };
+}
+
+const okImage: Extract<ImageVerdict, { ok: true }> = { ok: true, version: '1.2.0', osType: 'Linux', osState: 'Generalized', warnings: [] };
+
+const machine = (over: Partial<ObservedMachine> = {}): ObservedMachine => ({
+  kind: 'virtualMachine',
+  id: `/subscriptions/${SUB}/resourceGroups/myResourceGroup/providers/Microsoft.Compute/virtualMachines/web-1`,
+  location: 'westus',
+  tags: { [OWNER_TAG]: OWNER },
+  provisioningState: 'Succeeded',
+  powerState: 'running',
+  size: 'Standard_D2s_v5',
+  image: { sharedGalleryImageId: sharedId, exactVersion: '1.2.0' },
+  ...over,
+});
+
+describe('SharedImageVM plan', () => {
+  it('no VM and the image fits: create it (only if none exists)', () => {
+    const plan = planSharedImageVM(vm(), { image: okImage });
+    expect(plan.actions).to.deep.equal([{ type: 'create', kind: 'virtualMachine', image: okImage, replace: false }]);
+  });
+
+  it('a VM deleted behind the operator\'s back is made again, with a Warning event', () => {
+    const plan = planSharedImageVM(vm({}, undefined, { observedGeneration: 1, resourceId: machine().id }), { image: okImage });
+    expect(plan.actions.map((a) => a.type)).to.deep.equal(['create']);
+    expect(plan.events?.map((e) => e.reason)).to.deep.equal(['Recreating']);
+  });
+
+  it('an image that does not fit: Stalled with its reason, nothing made; one still replicating: Reconciling', () => {
+    const refused = planSharedImageVM(vm(), { image: { ok: false, reason: 'SpecializedImageWithOsProfile', message: 'No.', replicating: false } });
+    expect(refused.stalled?.reason).to.equal('SpecializedImageWithOsProfile');
+    expect(refused.actions).to.deep.equal([]);
+    const replicating = planSharedImageVM(vm(), { image: { ok: false, reason: 'ImageReplicating', message: 'Soon.', replicating: true } });
+    expect(replicating.waiting?.reason).to.equal('ImageReplicating');
+    expect(replicating.stalled).to.equal(undefined);
+  });
+
+  it('a VM of that name it did not make: Stalled ResourceExists, unless the adoption annotation says take it', () => {
+    const foreign = machine({ tags: {} });
+    expect(planSharedImageVM(vm(), { machine: foreign }).stalled?.reason).to.equal('ResourceExists');
+    const adopted = planSharedImageVM(vm({}, { [ADOPT_ANNOTATION]: 'true' }), { machine: foreign });
+    expect(adopted.actions).to.deep.equal([{ type: 'update', kind: 'virtualMachine', tags: { [OWNER_TAG]: OWNER } }]);
+  });
+
+  it('a failed create of ours is PUT again (not deleted)', () => {
+    const plan = planSharedImageVM(vm(), { machine: machine({ provisioningState: 'Failed' }), image: okImage });
+    expect(plan.actions).to.deep.equal([{ type: 'create', kind: 'virtualMachine', image: okImage, replace: true }]);
+  });
+
+  it('drift: a new size resizes; a new capacity scales; a scale set\'s new image updates its model', () => {
+    expect(planSharedImageVM(vm({ size: 'Standard_D4s_v5' }), { machine: machine() }).actions).to.deep.equal([{ type: 'update', kind: 'virtualMachine', size: 'Standard_D4s_v5' }]);
+    const set = vm({ scaleSet: { capacity: 5, orchestrationMode: 'Flexible' }, image: { sharedGalleryImageId: sharedId.replace('latest', '1.3.0') } });
+    const observed = machine({ kind: 'virtualMachineScaleSet', capacity: 3, powerState: undefined });
+    expect(planSharedImageVM(set, { machine: observed, image: okImage }).actions).to.deep.equal([
+      { type: 'update', kind: 'virtualMachineScaleSet', capacity: 5, imageReference: { sharedGalleryImageId: sharedId.replace('latest', '1.3.0') } },
+    ]);
+  });
+
+  it('in step: nothing to do, Provisioned and ImageAvailable True without reading the image again', () => {
+    const plan = planSharedImageVM(vm(), { machine: machine() });
+    expect(plan.actions).to.deep.equal([]);
+    expect(plan.details.map((d) => `${d.type}=${d.status}`)).to.deep.equal(['ImageAvailable=True', 'Provisioned=True']);
+  });
+
+  it('waiting for the TenantGrant: Reconciling, nothing read or made', () => {
+    const plan = planSharedImageVM(vm(), { grantWait: { reason: 'TenantGrantNotReady', message: 'Waiting for TenantGrant g.' } });
+    expect(plan.waiting?.reason).to.equal('TenantGrantNotReady');
+    expect(plan.actions).to.deep.equal([]);
+  });
+
+  it('deletion deletes only a machine it made', () => {
+    expect(planVmDeletion(vm(), { machine: machine() }).actions).to.deep.equal([{ type: 'delete', kind: 'virtualMachine' }]);
+    expect(planVmDeletion(vm(), { machine: machine({ tags: {} }) }).actions).to.deep.equal([]);
+    expect(planVmDeletion(vm(), {}).actions).to.deep.equal([]);
+  });
+});
+
+describe('SharedImageVM request bodies', () => {
+  const inputs = { name: 'web-1', computerName: 'web-1', owner: { kind: 'SharedImageVM', namespace: 'fabrikam', name: 'web-1' }, image: okImage };
+
+  it('a VM: its NIC made by itself in the subnet, every delete option Delete, the owner tag, SSH keys', () => {
+    const body = vmBody(vm({ network: { subnetId: subnet, publicIP: true }, tags: { team: 'web' } }), inputs) as unknown as Record<string, any>;
+    expect(body.tags).to.deep.equal({ team: 'web', [OWNER_TAG]: OWNER });
+    expect(body.storageProfile.osDisk.deleteOption).to.equal('Delete');
+    const nic = body.networkProfile.networkInterfaceConfigurations[0];
+    expect(nic.deleteOption).to.equal('Delete');
+    expect(nic.ipConfigurations[0].subnet.id).to.equal(subnet);
+    expect(nic.ipConfigurations[0].publicIPAddressConfiguration.deleteOption).to.equal('Delete');
+    expect(body.osProfile.linuxConfiguration.ssh.publicKeys[0].path).to.equal('/home/azureuser/.ssh/authorized_keys');
+    expect(body.storageProfile.imageReference).to.deep.equal({ sharedGalleryImageId: sharedId });
+  });
+
+  it('a specialized image gets no OS profile; a security type is sent with Secure Boot and vTPM; a purchase plan is sent', () => {
+    const body = vmBody(vm({ securityType: 'TrustedLaunch' }), { ...inputs, image: { ...okImage, osState: 'Specialized', purchasePlan: { name: 'p', publisher: 'q', product: 'r' } } }) as unknown as Record<string, any>;
+    expect(body.osProfile).to.equal(undefined);
+    expect(body.securityProfile).to.deep.equal({ securityType: 'TrustedLaunch', uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } });
+    expect(body.plan).to.deep.equal({ name: 'p', publisher: 'q', product: 'r' });
+  });
+
+  it('a Flexible scale set: orchestration mode, fault domain count, network API version and a computer name prefix', () => {
+    const body = scaleSetBody(vm({ scaleSet: { capacity: 3, orchestrationMode: 'Flexible' } }), inputs) as unknown as Record<string, any>;
+    expect(body.orchestrationMode).to.equal('Flexible');
+    expect(body.platformFaultDomainCount).to.equal(1);
+    expect(body.virtualMachineProfile.networkProfile.networkApiVersion).to.equal('2020-11-01');
+    expect(body.virtualMachineProfile.osProfile.computerNamePrefix).to.equal('web-1');
+    expect(body.virtualMachineProfile.osProfile.computerName).to.equal(undefined);
+    expect(body.sku).to.deep.equal({ name: 'Standard_D2s_v5', capacity: 3 });
+  });
+});
