@@ -17,8 +17,11 @@ export interface GalleryCoordinates {
   name: string;
 }
 
-/** A version name (Major.Minor.Patch) or `latest`. */
-export type RequestedVersion = string | 'latest';
+/**
+ * A version name (Major.Minor.Patch) or the word `latest` (always lower case here). A plain
+ * string: `string | 'latest'` collapses to string in TypeScript anyway.
+ */
+export type RequestedVersion = string;
 
 /**
  * The image a spec names, in pieces. Names keep the case the user wrote (Azure compares them
