@@ -94,8 +94,8 @@ export async function startPutMachine(
   const options = { onResponse: recorder.onResponse, abortSignal: signal, ...(onlyIfNew ? { ifNoneMatch: '*' } : {}) };
   const poller: PollerLikeMin =
     kind === 'virtualMachine'
-      ? compute.virtualMachines.createOrUpdate(resourceGroup, name, body as VirtualMachine, options)
-      : compute.virtualMachineScaleSets.createOrUpdate(resourceGroup, name, body as VirtualMachineScaleSet, options);
+      ? compute.virtualMachines.createOrUpdate(resourceGroup, name, body, options)
+      : compute.virtualMachineScaleSets.createOrUpdate(resourceGroup, name, body, options);
   return submitted(poller, recorder.retryAfterMs);
 }
 
@@ -152,7 +152,7 @@ export async function pollMachineOperation(compute: ComputeManagementClient, ope
     deleteScaleSet: compute.virtualMachineScaleSets.delete,
   }[operation];
   try {
-    return await pollOnce(restorePoller(compute, resumeToken, method as never, options) as PollerLikeMin, recorder.retryAfterMs, signal);
+    return await pollOnce(restorePoller(compute, resumeToken, method as never, options), recorder.retryAfterMs, signal);
   } catch (err) {
     // A delete's last GET of the resource answers 404: it is done.
     if (operation.startsWith('delete') && isArmNotFound(err)) return { done: true };

@@ -9,10 +9,11 @@ import { CLUSTER_RULES, clusterRules } from '../../src/deploy/rbac.js';
 const registration = (kind: ControllerRegistration['kind'], reads: ControllerRegistration['reads'] = []): ControllerRegistration => ({ kind, reads, register: () => {} });
 
 describe('RBAC derived from the registered controllers', () => {
-  it('today: GalleryShare and TenantGrant reconciled; SharedImageVM, without a controller, only read (TenantGrant waits for them)', () => {
+  it('today: all three kinds reconciled, each with its status and its CRD by name', () => {
     const resources = CLUSTER_RULES.flatMap((r) => r.resources);
-    expect(resources).to.include.members(['galleryshares', 'galleryshares/status', 'tenantgrants', 'tenantgrants/status', 'secrets', 'events', 'customresourcedefinitions']);
-    expect(CLUSTER_RULES.filter((r) => r.resources.some((x) => x.startsWith('sharedimagevms')))).to.deep.equal([{ apiGroups: ['galleryshare.io'], resources: ['sharedimagevms'], verbs: ['get', 'list', 'watch'] }]);
+    expect(resources).to.include.members(['galleryshares', 'galleryshares/status', 'tenantgrants', 'tenantgrants/status', 'sharedimagevms', 'sharedimagevms/status', 'secrets', 'events', 'customresourcedefinitions']);
+    const crdNames = CLUSTER_RULES.find((r) => r.resources.includes('customresourcedefinitions'))?.resourceNames;
+    expect(crdNames).to.have.members(['galleryshares.galleryshare.io', 'tenantgrants.galleryshare.io', 'sharedimagevms.galleryshare.io']);
   });
 
   it('a reconciled kind gets get/list/watch/patch and status update; a kind only read gets get/list/watch; its own CRD only by name', () => {

@@ -106,35 +106,42 @@ describe('SharedImageVM plan', () => {
   });
 });
 
+/** The value at a path of a request body, as JSON (what goes on the wire). */
+function at(body: unknown, ...path: (string | number)[]): unknown {
+  let node: unknown = JSON.parse(JSON.stringify(body));
+  for (const key of path) node = (node as Record<string | number, unknown> | undefined)?.[key];
+  return node;
+}
+
 describe('SharedImageVM request bodies', () => {
   const inputs = { name: 'web-1', computerName: 'web-1', owner: { kind: 'SharedImageVM', namespace: 'fabrikam', name: 'web-1' }, image: okImage };
 
   it('a VM: its NIC made by itself in the subnet, every delete option Delete, the owner tag, SSH keys', () => {
-    const body = vmBody(vm({ network: { subnetId: subnet, publicIP: true }, tags: { team: 'web' } }), inputs) as unknown as Record<string, any>;
-    expect(body.tags).to.deep.equal({ team: 'web', [OWNER_TAG]: OWNER });
-    expect(body.storageProfile.osDisk.deleteOption).to.equal('Delete');
-    const nic = body.networkProfile.networkInterfaceConfigurations[0];
-    expect(nic.deleteOption).to.equal('Delete');
-    expect(nic.ipConfigurations[0].subnet.id).to.equal(subnet);
-    expect(nic.ipConfigurations[0].publicIPAddressConfiguration.deleteOption).to.equal('Delete');
-    expect(body.osProfile.linuxConfiguration.ssh.publicKeys[0].path).to.equal('/home/azureuser/.ssh/authorized_keys');
-    expect(body.storageProfile.imageReference).to.deep.equal({ sharedGalleryImageId: sharedId });
+    const body = vmBody(vm({ network: { subnetId: subnet, publicIP: true }, tags: { team: 'web' } }).spec, inputs);
+    expect(at(body, 'tags')).to.deep.equal({ team: 'web', [OWNER_TAG]: OWNER });
+    expect(at(body, 'storageProfile', 'osDisk', 'deleteOption')).to.equal('Delete');
+    const nic = at(body, 'networkProfile', 'networkInterfaceConfigurations', 0);
+    expect(at(nic, 'deleteOption')).to.equal('Delete');
+    expect(at(nic, 'ipConfigurations', 0, 'subnet', 'id')).to.equal(subnet);
+    expect(at(nic, 'ipConfigurations', 0, 'publicIPAddressConfiguration', 'deleteOption')).to.equal('Delete');
+    expect(at(body, 'osProfile', 'linuxConfiguration', 'ssh', 'publicKeys', 0, 'path')).to.equal('/home/azureuser/.ssh/authorized_keys');
+    expect(at(body, 'storageProfile', 'imageReference')).to.deep.equal({ sharedGalleryImageId: sharedId });
   });
 
   it('a specialized image gets no OS profile; a security type is sent with Secure Boot and vTPM; a purchase plan is sent', () => {
-    const body = vmBody(vm({ securityType: 'TrustedLaunch' }), { ...inputs, image: { ...okImage, osState: 'Specialized', purchasePlan: { name: 'p', publisher: 'q', product: 'r' } } }) as unknown as Record<string, any>;
-    expect(body.osProfile).to.equal(undefined);
-    expect(body.securityProfile).to.deep.equal({ securityType: 'TrustedLaunch', uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } });
-    expect(body.plan).to.deep.equal({ name: 'p', publisher: 'q', product: 'r' });
+    const body = vmBody(vm({ securityType: "TrustedLaunch" }).spec, { ...inputs, image: { ...okImage, osState: 'Specialized', purchasePlan: { name: 'p', publisher: 'q', product: 'r' } } });
+    expect(at(body, 'osProfile')).to.equal(undefined);
+    expect(at(body, 'securityProfile')).to.deep.equal({ securityType: 'TrustedLaunch', uefiSettings: { secureBootEnabled: true, vTpmEnabled: true } });
+    expect(at(body, 'plan')).to.deep.equal({ name: 'p', publisher: 'q', product: 'r' });
   });
 
   it('a Flexible scale set: orchestration mode, fault domain count, network API version and a computer name prefix', () => {
-    const body = scaleSetBody(vm({ scaleSet: { capacity: 3, orchestrationMode: 'Flexible' } }), inputs) as unknown as Record<string, any>;
-    expect(body.orchestrationMode).to.equal('Flexible');
-    expect(body.platformFaultDomainCount).to.equal(1);
-    expect(body.virtualMachineProfile.networkProfile.networkApiVersion).to.equal('2020-11-01');
-    expect(body.virtualMachineProfile.osProfile.computerNamePrefix).to.equal('web-1');
-    expect(body.virtualMachineProfile.osProfile.computerName).to.equal(undefined);
-    expect(body.sku).to.deep.equal({ name: 'Standard_D2s_v5', capacity: 3 });
+    const body = scaleSetBody(vm({ scaleSet: { capacity: 3, orchestrationMode: 'Flexible' } }).spec, inputs);
+    expect(at(body, 'orchestrationMode')).to.equal('Flexible');
+    expect(at(body, 'platformFaultDomainCount')).to.equal(1);
+    expect(at(body, 'virtualMachineProfile', 'networkProfile', 'networkApiVersion')).to.equal('2020-11-01');
+    expect(at(body, 'virtualMachineProfile', 'osProfile', 'computerNamePrefix')).to.equal('web-1');
+    expect(at(body, 'virtualMachineProfile', 'osProfile', 'computerName')).to.equal(undefined);
+    expect(at(body, 'sku')).to.deep.equal({ name: 'Standard_D2s_v5', capacity: 3 });
   });
 });

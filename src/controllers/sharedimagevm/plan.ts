@@ -252,7 +252,7 @@ export function vmBody(spec: SharedImageVMSpec, inputs: BodyInputs): VirtualMach
         },
       ],
     },
-  } as VirtualMachine;
+  };
 }
 
 /** A scale set names its instances from a prefix (Azure adds a suffix of its own), at most 9 characters for Windows. */
@@ -301,5 +301,5 @@ export function scaleSetBody(spec: SharedImageVMSpec, inputs: BodyInputs): Virtu
         ],
       },
     },
-  } as VirtualMachineScaleSet;
+  };
 }
