@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { communityPublicName, deterministicGuid, galleryId, idKey, isGuid, parseResourceId, parseVersionName, resourceGroupId, subscriptionOf } from './ids.js';
 import { roleByName, roleGuidOf, roleByGuid } from './arm/roles.js';
+import { addVirtualNetwork, type SeedVirtualNetwork } from './arm/network.js';
 import {
   World,
   roleAssignmentId,
@@ -122,7 +123,11 @@ export interface Seed {
   roleAssignments?: SeedRoleAssignment[];
   resourceGroups?: { subscription: string; name: string; location: string; tags?: Record<string, string> }[];
   galleries?: SeedGallery[];
+  /** Virtual networks with their subnets (the resource group is created when missing). */
+  virtualNetworks?: SeedVirtualNetwork[];
 }
+
+export type { SeedVirtualNetwork };
 
 export class SeedError extends Error {}
 
@@ -237,6 +242,17 @@ export function buildWorld(seed: Seed, now: number): World {
   for (const rg of seed.resourceGroups ?? []) ensureResourceGroup(rg.subscription, rg.name, rg.location, rg.tags);
 
   for (const g of seed.galleries ?? []) addSeedGallery(world, g, now, ensureResourceGroup);
+
+  for (const v of seed.virtualNetworks ?? []) {
+    const sub = world.subscription(v.subscription);
+    if (!sub || !v.resourceGroup || !v.name || !v.location) throw new SeedError(`virtual network ${v.name ?? '?'}: give a seeded subscription, resourceGroup, name and location`);
+    ensureResourceGroup(sub.id, v.resourceGroup, v.location);
+    try {
+      addVirtualNetwork(world, { ...v, subscription: sub.id }, now);
+    } catch (err) {
+      throw new SeedError(`virtual network ${v.name}: ${(err as Error).message}`);
+    }
+  }
 
   for (const ra of seed.roleAssignments ?? []) addSeedRoleAssignment(world, ra, now);
   return world;

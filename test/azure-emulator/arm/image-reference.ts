@@ -143,30 +143,6 @@ export function resolveImageReference(ctx: ArmContext, storageProfile: Record<st
   return resolved;
 }
 
-/** Subnets named by NIC configurations must be in the VM's subscription. */
-export function checkNetworkProfile(ctx: ArmContext, networkProfile: unknown, target: string): void {
-  if (!isRecord(networkProfile)) throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile' is missing (null).`, `${target}.networkProfile`);
-  const configurations = Array.isArray(networkProfile['networkInterfaceConfigurations']) ? networkProfile['networkInterfaceConfigurations'] : [];
-  const interfaces = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'] : [];
-  if (configurations.length + interfaces.length === 0) {
-    throw armErrors.invalidParameter('At least one network interface (networkInterfaces or networkInterfaceConfigurations) is required.', `${target}.networkProfile`);
-  }
-  const subscriptionId = (ctx.params['subscriptionId'] ?? '').toLowerCase();
-  for (const configuration of configurations) {
-    const props = isRecord(configuration) && isRecord(configuration['properties']) ? configuration['properties'] : {};
-    const ipConfigurations = Array.isArray(props['ipConfigurations']) ? props['ipConfigurations'] : [];
-    for (const ip of ipConfigurations) {
-      const ipProps = isRecord(ip) && isRecord(ip['properties']) ? ip['properties'] : {};
-      const subnet = isRecord(ipProps['subnet']) ? ipProps['subnet']['id'] : undefined;
-      if (typeof subnet !== 'string') throw armErrors.invalidParameter('Each IP configuration needs a subnet id.', `${target}.networkProfile.networkInterfaceConfigurations`);
-      const parsed = parseResourceId(subnet);
-      if (!parsed || parsed.subscriptionId.toLowerCase() !== subscriptionId) {
-        throw new ArmError(400, 'InvalidResourceReference', `Resource ${subnet} referenced by resource ${ctx.request.path} was not found. Subnets must be in the subscription of the virtual machine.`);
-      }
-    }
-  }
-}
-
 export function sameRegion(a: string, b: string): boolean {
   return normalizeRegion(a) === normalizeRegion(b);
 }

@@ -6,7 +6,8 @@ import { newGuid, resourceGroupId } from '../ids.js';
 import type { VirtualMachineRecord } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { checkNetworkProfile, resolveImageReference, sameRegion } from './image-reference.js';
+import { resolveImageReference, sameRegion } from './image-reference.js';
+import { makeNetwork, makeOsDisk, planNetwork, releaseOwned } from './network.js';
 import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
 
@@ -67,14 +68,30 @@ export function renderMachine(ctx: ArmContext, record: VirtualMachineRecord, wit
   };
 }
 
-/** The image fields Azure fills in: exactVersion, and the OS disk's type and name. */
-function storageWithImage(storageProfile: Record<string, unknown>, exactVersion: string | undefined, osType: string, name: string): Record<string, unknown> {
+/**
+ * The image fields Azure fills in: exactVersion, and the OS disk's type, name (kept from the
+ * existing VM) and deleteOption (Detach unless the request says Delete, as in Azure).
+ */
+function storageWithImage(storageProfile: Record<string, unknown>, exactVersion: string | undefined, osType: string, name: string, existing: unknown): Record<string, unknown> {
   const imageReference = { ...(storageProfile['imageReference'] as Record<string, unknown>), ...(exactVersion ? { exactVersion } : {}) };
   const osDisk = isRecord(storageProfile['osDisk']) ? storageProfile['osDisk'] : {};
+  const previous = isRecord(existing) && isRecord(existing['osDisk']) ? existing['osDisk'] : {};
+  const deleteOption = osDisk['deleteOption'] ?? previous['deleteOption'] ?? 'Detach';
+  if (deleteOption !== 'Delete' && deleteOption !== 'Detach') {
+    throw armErrors.invalidParameter(`The value '${JSON.stringify(deleteOption)}' of parameter 'osDisk.deleteOption' is not valid. Allowed values are 'Delete' and 'Detach'.`, 'storageProfile.osDisk.deleteOption');
+  }
   return {
     ...storageProfile,
     imageReference,
-    osDisk: { osType, name: `${name}_OsDisk_1_${newGuid().replace(/-/g, '')}`, createOption: 'FromImage', caching: 'ReadWrite', deleteOption: 'Delete', diskSizeGB: 30, ...osDisk },
+    osDisk: {
+      osType,
+      name: previous['name'] ?? `${name}_OsDisk_1_${newGuid().replace(/-/g, '')}`,
+      createOption: 'FromImage',
+      caching: 'ReadWrite',
+      diskSizeGB: 30,
+      ...osDisk,
+      deleteOption,
+    },
     dataDisks: storageProfile['dataDisks'] ?? [],
   };
 }
@@ -125,8 +142,26 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     throw armErrors.propertyChangeNotAllowed('imageReference');
   }
   const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target);
-  checkNetworkProfile(ctx, profile['networkProfile'], target);
-  profile['storageProfile'] = storageWithImage(storageProfile, resolved.version?.name, resolved.osType, name);
+  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name);
+  const previousStorage = existing ? profileOf(existing.properties, kind)['storageProfile'] : undefined;
+  profile['storageProfile'] = storageWithImage(storageProfile, resolved.version?.name, resolved.osType, name, previousStorage);
+  let owned: VirtualMachineRecord['owned'];
+  if (kind === 'virtualMachine') {
+    // The VM makes its NICs (and public IPs) and its managed OS disk; they are resources of their own.
+    const vmId = existing?.id ?? id;
+    owned = makeNetwork(ctx, vmId, location, nics);
+    const networkProfile = { ...(profile['networkProfile'] as Record<string, unknown>) };
+    const referenced = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'].filter(isRecord).filter((n) => !owned!.some((o) => o.id.toLowerCase() === String(n['id']).toLowerCase())) : [];
+    networkProfile['networkInterfaces'] = [
+      ...referenced,
+      ...nics.map((nic) => ({ id: nic.id, properties: { primary: nic.primary, deleteOption: nic.deleteOption } })),
+    ];
+    profile['networkProfile'] = networkProfile;
+    const osDisk = (profile['storageProfile'] as Record<string, Record<string, unknown>>)['osDisk']!;
+    const diskId = makeOsDisk(ctx, vmId, location, osDisk, resolved.version?.id);
+    osDisk['managedDisk'] = { ...(isRecord(osDisk['managedDisk']) ? osDisk['managedDisk'] : {}), id: diskId };
+    owned.push({ id: diskId, deleteOption: osDisk['deleteOption'] === 'Delete' ? 'Delete' : 'Detach' });
+  }
 
   const tags = tagsOf(body);
   const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
@@ -155,6 +190,7 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     ...(tags ? { tags } : existing?.tags ? { tags: existing.tags } : {}),
     ...(sku ? { sku: { tier: 'Standard', ...sku, capacity: sku['capacity'] ?? 1 } } : kind === 'virtualMachineScaleSet' ? { sku: { name: 'Standard_DS1_v2', tier: 'Standard', capacity: 1 } } : {}),
     ...(Array.isArray(body['zones']) ? { zones: body['zones'].map(String) } : {}),
+    ...(owned ? { owned } : {}),
   };
   ctx.world.putResource(record);
   return answer(ctx, record, existing ? 200 : 201);
@@ -188,6 +224,7 @@ function remove(ctx: ArmContext, kind: Kind): EmulatorResponse {
   const record = find(ctx, kind);
   if (!record) return { status: 204 };
   if (!isLongRunning(ctx)) {
+    releaseOwned(ctx.world, record);
     ctx.world.deleteResource(record.id);
     return { status: 200 };
   }
