@@ -100,6 +100,8 @@ export interface SeedImage {
   architecture?: string;
   identifier?: { publisher: string; offer: string; sku: string };
   description?: string;
+  /** The definition's SecurityType feature: TrustedLaunch, ConfidentialVM, TrustedLaunchSupported, ConfidentialVMSupported, TrustedLaunchAndConfidentialVmSupported. */
+  securityType?: string;
   versions?: SeedImageVersion[];
 }
 
@@ -273,6 +275,8 @@ export function addServicePrincipal(world: World, appId: string, tenantId: strin
   return oid;
 }
 
+const seedSecurityTypes = ['TrustedLaunch', 'ConfidentialVM', 'TrustedLaunchSupported', 'ConfidentialVMSupported', 'TrustedLaunchAndConfidentialVmSupported'];
+
 function addSeedGallery(world: World, g: SeedGallery, now: number, ensureResourceGroup: (s: string, n: string, l: string) => void): void {
   const parsed = g.id ? parseResourceId(g.id) : undefined;
   const subscription = parsed?.subscriptionId ?? g.subscription;
@@ -333,8 +337,12 @@ function addSeedGallery(world: World, g: SeedGallery, now: number, ensureResourc
       identifier: img.identifier ?? { publisher: 'emulator', offer: name, sku: img.name },
       provisioning: done,
       createdAt: now,
-      extraProperties: img.description ? { description: img.description } : {},
+      extraProperties: {
+        ...(img.description ? { description: img.description } : {}),
+        ...(img.securityType ? { features: [{ name: 'SecurityType', value: img.securityType }] } : {}),
+      },
     };
+    if (img.securityType && !seedSecurityTypes.includes(img.securityType)) throw new SeedError(`image ${imageId}: securityType '${img.securityType}' is not one of ${seedSecurityTypes.join(', ')}`);
     world.putResource(image);
     for (const v of img.versions ?? []) {
       if (!parseVersionName(v.name)) throw new SeedError(`image version ${imageId}/versions/${v.name}: the name must be Major.Minor.Patch`);

@@ -160,6 +160,8 @@ export interface VirtualMachineRecord extends ResourceBase {
    * when the VM is deleted (deleteOption; Azure's default is Detach).
    */
   owned?: { id: string; deleteOption: 'Delete' | 'Detach' }[];
+  /** Counts writes: the etag is `"{revision}"`. */
+  revision?: number;
   /** The last create or update failed (an injected operation error): provisioningState Failed. */
   failed?: { code: string; message: string };
 }
