@@ -12,6 +12,7 @@ import { createGallery, createOwnerSecret, galleryPathOf } from '../support/azur
 import { createTestNamespace, deleteNamespace, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { ensureKstatus } from '../support/real-kstatus.js';
+import { isReady as isVmReady, waitForVM } from '../support/sharedimagevms.js';
 import {
   APP,
   SOURCE_TENANT,
@@ -160,7 +161,19 @@ describe('TenantGrant deletion and identities', function () {
     it('waits (Reconciling InUse, naming it) while a SharedImageVM references it, and finishes once that is deleted', async () => {
       await create(grant('used'));
       const owned = (await waitFor('used', isReady, 'Ready')).status!.roleAssignments!;
-      // A stand-in for a VM made through the grant (no SharedImageVM controller acts on it yet).
+      // A VM made through the grant by the SharedImageVM controller: the test gallery gets a
+      // version and the target resource group a subnet, so that the VM is really made (and, with
+      // deletionPolicy Delete, deleted through the grant before the grant may go).
+      const version = await adminRequestIn(azure, SOURCE_TENANT, 'PUT', `${galleryPathOf(t.galleryName)}/images/ubuntu-2404/versions/1.0.0`, {
+        location: 'westus',
+        properties: { publishingProfile: { targetRegions: [{ name: 'westus' }] }, storageProfile: { source: { id: '/subscriptions/x/resourceGroups/x/providers/Microsoft.Compute/images/x' } } },
+      });
+      expect(version.status, version.text).to.be.oneOf([200, 201]);
+      const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(t.targetRG)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
+        location: 'westus',
+        properties: { addressSpace: { addressPrefixes: ['10.0.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.0.0.0/24' } }] },
+      });
+      expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
       await client.create(sharedImageVMs(t.namespace), {
         apiVersion: 'galleryshare.io/v1alpha1',
         kind: 'SharedImageVM',
@@ -177,6 +190,9 @@ describe('TenantGrant deletion and identities', function () {
           network: { subnetId: `${targetScope(t.targetRG)}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default` },
         },
       });
+      const vmReady = await waitForVM(client, t.namespace, 'web-1', isVmReady, { what: 'SharedImageVM Ready', logs });
+      const vmPathInAzure = vmReady.status!.resourceId!;
+      expect((await adminRequestIn(azure, TARGET_TENANT, 'GET', vmPathInAzure)).status, 'the VM exists').to.equal(200);
       await client.delete(tenantGrantPath(t.namespace, 'used'));
       const inUse = (tg: Grant) => Boolean(tg.metadata.deletionTimestamp) && condition(tg, 'Reconciling')?.status === 'True' && condition(tg, 'Reconciling')?.reason === 'InUse';
       const waiting = await waitFor('used', inUse, 'Reconciling InUse');
@@ -188,7 +204,8 @@ describe('TenantGrant deletion and identities', function () {
       for (const r of owned) expect(await status(r), `${r.side} assignment still there`).to.equal(200);
 
       await client.delete(`${sharedImageVMs(t.namespace)}/web-1`);
-      await waitUntilGone(client, tenantGrantPath(t.namespace, 'used'), 15_000, logs);
+      await waitUntilGone(client, tenantGrantPath(t.namespace, 'used'), 20_000, logs);
+      expect((await adminRequestIn(azure, TARGET_TENANT, 'GET', vmPathInAzure)).status, 'the VM was deleted (through the grant) before the grant went').to.equal(404);
       for (const r of owned) expect(await status(r), `${r.side} assignment deleted`).to.equal(404);
     });
   });
