@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { communityPublicName, deterministicGuid, galleryId, idKey, isGuid, parseResourceId, parseVersionName, resourceGroupId, subscriptionOf } from './ids.js';
 import { roleByName, roleGuidOf, roleByGuid } from './arm/roles.js';
+import { addVirtualNetwork, type SeedVirtualNetwork } from './arm/network.js';
 import {
   World,
   roleAssignmentId,
@@ -99,6 +100,8 @@ export interface SeedImage {
   architecture?: string;
   identifier?: { publisher: string; offer: string; sku: string };
   description?: string;
+  /** The definition's SecurityType feature: TrustedLaunch, ConfidentialVM, TrustedLaunchSupported, ConfidentialVMSupported, TrustedLaunchAndConfidentialVmSupported. */
+  securityType?: string;
   versions?: SeedImageVersion[];
 }
 
@@ -122,7 +125,11 @@ export interface Seed {
   roleAssignments?: SeedRoleAssignment[];
   resourceGroups?: { subscription: string; name: string; location: string; tags?: Record<string, string> }[];
   galleries?: SeedGallery[];
+  /** Virtual networks with their subnets (the resource group is created when missing). */
+  virtualNetworks?: SeedVirtualNetwork[];
 }
+
+export type { SeedVirtualNetwork };
 
 export class SeedError extends Error {}
 
@@ -238,6 +245,17 @@ export function buildWorld(seed: Seed, now: number): World {
 
   for (const g of seed.galleries ?? []) addSeedGallery(world, g, now, ensureResourceGroup);
 
+  for (const v of seed.virtualNetworks ?? []) {
+    const sub = world.subscription(v.subscription);
+    if (!sub || !v.resourceGroup || !v.name || !v.location) throw new SeedError(`virtual network ${v.name ?? '?'}: give a seeded subscription, resourceGroup, name and location`);
+    ensureResourceGroup(sub.id, v.resourceGroup, v.location);
+    try {
+      addVirtualNetwork(world, { ...v, subscription: sub.id }, now);
+    } catch (err) {
+      throw new SeedError(`virtual network ${v.name}: ${(err as Error).message}`);
+    }
+  }
+
   for (const ra of seed.roleAssignments ?? []) addSeedRoleAssignment(world, ra, now);
   return world;
 }
@@ -256,6 +274,8 @@ export function addServicePrincipal(world: World, appId: string, tenantId: strin
   world.principals.set(oid.toLowerCase(), { objectId: oid, tenantId, type: 'ServicePrincipal', displayName: app?.displayName ?? appId, appId, ...(armVisibleFrom !== undefined ? { armVisibleFrom } : {}) });
   return oid;
 }
+
+const seedSecurityTypes = ['TrustedLaunch', 'ConfidentialVM', 'TrustedLaunchSupported', 'ConfidentialVMSupported', 'TrustedLaunchAndConfidentialVmSupported'];
 
 function addSeedGallery(world: World, g: SeedGallery, now: number, ensureResourceGroup: (s: string, n: string, l: string) => void): void {
   const parsed = g.id ? parseResourceId(g.id) : undefined;
@@ -317,8 +337,12 @@ function addSeedGallery(world: World, g: SeedGallery, now: number, ensureResourc
       identifier: img.identifier ?? { publisher: 'emulator', offer: name, sku: img.name },
       provisioning: done,
       createdAt: now,
-      extraProperties: img.description ? { description: img.description } : {},
+      extraProperties: {
+        ...(img.description ? { description: img.description } : {}),
+        ...(img.securityType ? { features: [{ name: 'SecurityType', value: img.securityType }] } : {}),
+      },
     };
+    if (img.securityType && !seedSecurityTypes.includes(img.securityType)) throw new SeedError(`image ${imageId}: securityType '${img.securityType}' is not one of ${seedSecurityTypes.join(', ')}`);
     world.putResource(image);
     for (const v of img.versions ?? []) {
       if (!parseVersionName(v.name)) throw new SeedError(`image version ${imageId}/versions/${v.name}: the name must be Major.Minor.Patch`);

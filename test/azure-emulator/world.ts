@@ -155,9 +155,32 @@ export interface VirtualMachineRecord extends ResourceBase {
   sku?: Record<string, unknown>;
   zones?: string[];
   powerState: 'running' | 'deallocated' | 'stopped';
+  /**
+   * What the VM made for itself (network interfaces, public IPs, OS disk) and what happens to each
+   * when the VM is deleted (deleteOption; Azure's default is Detach).
+   */
+  owned?: { id: string; deleteOption: 'Delete' | 'Detach' }[];
+  /** Counts writes: the etag is `"{revision}"`. */
+  revision?: number;
+  /** The last create or update failed (an injected operation error): provisioningState Failed. */
+  failed?: { code: string; message: string };
 }
 
-export type ResourceRecord = ResourceGroupRecord | GalleryRecord | ImageRecord | ImageVersionRecord | VirtualMachineRecord;
+/**
+ * Resources kept as their ARM properties: virtual networks and subnets (seeded or PUT), and what a
+ * VM makes for itself (network interfaces, public IPs, the managed OS disk).
+ */
+export interface PlainResourceRecord extends ResourceBase {
+  kind: 'virtualNetwork' | 'subnet' | 'networkInterface' | 'publicIPAddress' | 'disk';
+  /** ARM type (Microsoft.Network/virtualNetworks, ...). */
+  type: string;
+  properties: Record<string, unknown>;
+  sku?: Record<string, unknown>;
+  /** Disks: the VM they are attached to. */
+  managedBy?: string;
+}
+
+export type ResourceRecord = ResourceGroupRecord | GalleryRecord | ImageRecord | ImageVersionRecord | VirtualMachineRecord | PlainResourceRecord;
 
 export interface RoleAssignmentRecord {
   name: string;

@@ -93,7 +93,7 @@ describe('emulator: ARM conventions', () => {
   });
 
   it('answers paths it does not serve in the JSON error shape', async () => {
-    const unknownType = await get(`/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/disks/d1`, ownerToken);
+    const unknownType = await get(`/subscriptions/${ids.gallerySubscription}/resourceGroups/${ids.galleryRG}/providers/Microsoft.Compute/snapshots/s1`, ownerToken);
     expect(unknownType.status).to.equal(400);
     expect(unknownType.body.error?.code).to.equal('InvalidResourceType');
     const outside = await get('/no/such/thing', ownerToken);

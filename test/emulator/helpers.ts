@@ -208,3 +208,23 @@ export function parseForms(html: string): HtmlForm[] {
 export async function submitForm(e: RunningEmulator, form: HtmlForm): Promise<RawResponse> {
   return raw(e, form.method, form.action, { body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
 }
+
+/** The sample seed's subnet for VMs in Fabrikam (myVnet/default, westus). */
+export const fabrikamSubnet = `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/default`;
+
+/**
+ * A virtual network with one subnet `default` (10.{n}.0.0/24), made through ARM by the seeded admin
+ * (the portal); the resource group is made too when missing. Returns the subnet id.
+ */
+export async function putVnet(e: RunningEmulator, init: { tenantId: string; subscription: string; resourceGroup: string; name: string; location: string; octet?: number }): Promise<string> {
+  const token = await e.control.adminToken(init.tenantId);
+  const group = `/subscriptions/${init.subscription}/resourceGroups/${init.resourceGroup}`;
+  if ((await raw(e, 'GET', `${group}?api-version=2021-04-01`, { token })).status === 404) {
+    await raw(e, 'PUT', `${group}?api-version=2021-04-01`, { token, body: { location: init.location } });
+  }
+  const octet = init.octet ?? 1;
+  const body = { location: init.location, properties: { addressSpace: { addressPrefixes: [`10.${octet}.0.0/16`] }, subnets: [{ name: 'default', properties: { addressPrefix: `10.${octet}.0.0/24` } }] } };
+  const put = await raw(e, 'PUT', `${group}/providers/Microsoft.Network/virtualNetworks/${init.name}?api-version=2024-05-01`, { token, body });
+  if (put.status !== 200 && put.status !== 201) throw new Error(`PUT vnet ${init.name}: ${put.status} ${put.text}`);
+  return `${group}/providers/Microsoft.Network/virtualNetworks/${init.name}/subnets/default`;
+}

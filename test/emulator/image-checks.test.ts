@@ -6,16 +6,16 @@ import { expect } from 'chai';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { auxiliaryAuthenticationHeaderPolicy } from '@azure/core-rest-pipeline';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { deployerCompute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
+import { deployerCompute, fabrikamSubnet, galleryPath, ids, ownerCompute, putVnet, raw, rejection, secretCredential, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
 const osProfile = { computerName: 'vm', adminUsername: 'azureuser', linuxConfiguration: { disablePasswordAuthentication: true } };
-const networkProfile = (subscription: string, rg: string) => ({
+const networkProfile = (subnetId: string) => ({
   networkApiVersion: '2020-11-01',
-  networkInterfaceConfigurations: [{ name: 'nic', primary: true, ipConfigurations: [{ name: 'ip', subnet: { id: `/subscriptions/${subscription}/resourceGroups/${rg}/providers/Microsoft.Network/virtualNetworks/v/subnets/s` } }] }],
+  networkInterfaceConfigurations: [{ name: 'nic', primary: true, ipConfigurations: [{ name: 'ip', subnet: { id: subnetId } }] }],
 });
-const fabrikamNetwork = networkProfile(ids.fabrikamSubscription, ids.fabrikamRG);
+const fabrikamNetwork = networkProfile(fabrikamSubnet);
 
 describe('emulator: image checks of VM creation', () => {
   let e: RunningEmulator;
@@ -26,8 +26,15 @@ describe('emulator: image checks of VM creation', () => {
   beforeEach(async () => e.control.reset());
 
   const deployer = () => deployerCompute(e);
-  const createVm = (client: ComputeManagementClient, name: string, location: string, imageReference: Record<string, string>) =>
-    client.virtualMachines.createOrUpdate(ids.fabrikamRG, name, { location, storageProfile: { imageReference }, osProfile, networkProfile: fabrikamNetwork }, fast);
+  // A subnet in the VM's region (Azure refuses one in another region).
+  const subnets: Record<string, string> = {};
+  const subnetIn = async (location: string) =>
+    location === 'westus' ? fabrikamSubnet : (subnets[location] ??= await putVnet(e, { tenantId: ids.fabrikam, subscription: ids.fabrikamSubscription, resourceGroup: ids.fabrikamRG, name: `vnet-${location}`, location }));
+  beforeEach(() => {
+    for (const key of Object.keys(subnets)) delete subnets[key];
+  });
+  const createVm = async (client: ComputeManagementClient, name: string, location: string, imageReference: Record<string, string>) =>
+    client.virtualMachines.createOrUpdate(ids.fabrikamRG, name, { location, storageProfile: { imageReference }, osProfile, networkProfile: networkProfile(await subnetIn(location)) }, fast);
   const shared = (version: string) => ({ sharedGalleryImageId: `/SharedGalleries/${uniqueName}/Images/ubuntu-2404/Versions/${version}` });
   const exactVersion = async (name: string, location: string, version: string) => (await createVm(deployer(), name, location, shared(version))).storageProfile?.imageReference?.exactVersion;
 
@@ -68,10 +75,11 @@ describe('emulator: image checks of VM creation', () => {
 
   it('takes an image id without /versions/ as latest (RBAC in the same tenant)', async () => {
     const owner = ownerCompute(e);
+    const subnet = await putVnet(e, { tenantId: ids.contoso, subscription: ids.gallerySubscription, resourceGroup: ids.galleryRG, name: 'vnet', location: 'eastus' });
     const created = await owner.virtualMachines.createOrUpdate(
       ids.galleryRG,
       'same-tenant',
-      { location: 'eastus', storageProfile: { imageReference: { id: `${galleryPath}/images/ubuntu-2404` } }, osProfile, networkProfile: networkProfile(ids.gallerySubscription, ids.galleryRG) },
+      { location: 'eastus', storageProfile: { imageReference: { id: `${galleryPath}/images/ubuntu-2404` } }, osProfile, networkProfile: networkProfile(subnet) },
       fast,
     );
     expect(created.storageProfile?.imageReference?.exactVersion).to.equal('1.0.0');
@@ -96,7 +104,9 @@ describe('emulator: image checks of VM creation', () => {
   describe('an image id in another tenant', () => {
     const imageId = `${galleryPath}/images/ubuntu-2404/versions/1.0.0`;
     const vmPath = `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Compute/virtualMachines/cross?api-version=2026-04-01`;
-    const vmBody = { location: 'westus', properties: { storageProfile: { imageReference: { id: imageId } }, osProfile, networkProfile: fabrikamNetwork } };
+    // The wire form (the SDK moves primary and ipConfigurations under properties).
+    const wireNetwork = { networkApiVersion: '2020-11-01', networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [{ name: 'ip', properties: { subnet: { id: fabrikamSubnet } } }] } }] };
+    const vmBody = { location: 'westus', properties: { storageProfile: { imageReference: { id: imageId } }, osProfile, networkProfile: wireNetwork } };
     let contosoOid: string;
 
     beforeEach(async () => {

@@ -97,7 +97,7 @@ describe('emulator: REST examples of the direct-sharing docs', () => {
   });
 
   it('deploys a VM and a scale set from the shared image version', async () => {
-    const subnet = `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Network/virtualNetworks/v/subnets/default`;
+    const subnet = `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Network/virtualNetworks/myVnet/subnets/default`;
     const nics = { networkApiVersion: '2020-11-01', networkInterfaceConfigurations: [{ name: 'nic', properties: { primary: true, ipConfigurations: [{ name: 'ip', properties: { subnet: { id: subnet } } }] } }] };
     const imageReference = { sharedGalleryImageId: `/sharedGalleries/${uniqueName}/images/myImage1/versions/1.0.0` };
     const vm = await raw(e, 'PUT', `/subscriptions/${ids.fabrikamSubscription}/resourceGroups/${ids.fabrikamRG}/providers/Microsoft.Compute/virtualMachines/docsVM?api-version=2021-03-01`, {

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { compute, deployerCompute, galleryPath, ids, ownerCompute, raw, rejection, secretCredential, startSample } from './helpers.js';
+import { compute, deployerCompute, galleryPath, ids, ownerCompute, putVnet, raw, rejection, secretCredential, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -144,7 +144,7 @@ describe('emulator: virtual machines and scale sets', () => {
     // The resource group is made by the seeded admin (the portal), with a raw ARM call.
     const admin = await e.control.adminToken(ids.contoso);
     expect((await raw(e, 'PUT', `/subscriptions/${ids.devSubscription}/resourceGroups/dev?api-version=2021-04-01`, { token: admin, body: { location: 'westus' } })).status).to.equal(201);
-    const devSubnet = `/subscriptions/${ids.devSubscription}/resourceGroups/dev/providers/Microsoft.Network/virtualNetworks/v/subnets/s`;
+    const devSubnet = await putVnet(e, { tenantId: ids.contoso, subscription: ids.devSubscription, resourceGroup: 'dev', name: 'v', location: 'westus' });
     const create = () =>
       devOwner.virtualMachines.createOrUpdate('dev', 'vm1', { location: 'westus', storageProfile: { imageReference: { id: `${galleryPath}/images/ubuntu-2404/versions/1.0.0` } }, osProfile, networkProfile: networkProfile(devSubnet) }, fast);
     const failure = await rejection(create());

@@ -112,8 +112,21 @@ function resolveCommunity(ctx: ArmContext, reference: string, location: string):
   return pickVersion(ctx, image, parts[4]?.toLowerCase() === 'versions' ? parts[5] : undefined, reference, location);
 }
 
-/** Checks a storageProfile.imageReference and the osProfile against the image it names. */
-export function resolveImageReference(ctx: ArmContext, storageProfile: Record<string, unknown>, osProfile: unknown, location: string, vmScope: string, target: string): ResolvedImage {
+/** The image definition's `SecurityType` feature (TrustedLaunch, ConfidentialVM, TrustedLaunchSupported, ...). */
+export function imageSecurityType(image: ImageRecord): string | undefined {
+  const features = Array.isArray(image.extraProperties['features']) ? image.extraProperties['features'] : [];
+  const feature = features.filter(isRecord).find((f) => typeof f['name'] === 'string' && f['name'].toLowerCase() === 'securitytype');
+  return typeof feature?.['value'] === 'string' ? feature['value'] : undefined;
+}
+
+/** Security types an image requires of the VMs made from it (the *Supported values only allow them). */
+const requiredSecurityTypes = new Set(['trustedlaunch', 'confidentialvm']);
+
+/**
+ * Checks a storageProfile.imageReference, the osProfile and the VM's securityProfile.securityType
+ * against the image it names.
+ */
+export function resolveImageReference(ctx: ArmContext, storageProfile: Record<string, unknown>, osProfile: unknown, location: string, vmScope: string, target: string, securityType?: string): ResolvedImage {
   const reference = isRecord(storageProfile['imageReference']) ? storageProfile['imageReference'] : undefined;
   if (!reference) throw armErrors.invalidParameter(`Required parameter '${target}.storageProfile.imageReference' is missing (null).`, `${target}.storageProfile.imageReference`);
   const kinds = (['id', 'sharedGalleryImageId', 'communityGalleryImageId'] as const).filter((k) => typeof reference[k] === 'string' && reference[k] !== '');
@@ -133,6 +146,10 @@ export function resolveImageReference(ctx: ArmContext, storageProfile: Record<st
     const image = ctx.world.resource(version.id.slice(0, version.id.toLowerCase().lastIndexOf('/versions/')));
     if (image?.kind !== 'image') throw imageNotFound(text);
     resolved = { version, osType: image.osType, osState: image.osState };
+    const required = imageSecurityType(image);
+    if (required && requiredSecurityTypes.has(required.toLowerCase()) && securityType?.toLowerCase() !== required.toLowerCase()) {
+      throw new ArmError(400, 'BadRequest', `The provided gallery image only supports creation of VMs and VM Scale Sets with '${required}' security type.`);
+    }
   }
   if (resolved.osState === 'Specialized' && osProfile !== undefined && osProfile !== null) {
     throw armErrors.invalidParameter("Parameter 'osProfile' is not allowed.", `${target}.osProfile`);
@@ -141,30 +158,6 @@ export function resolveImageReference(ctx: ArmContext, storageProfile: Record<st
     throw armErrors.invalidParameter("Required parameter 'osProfile' is missing (null).", `${target}.osProfile`);
   }
   return resolved;
-}
-
-/** Subnets named by NIC configurations must be in the VM's subscription. */
-export function checkNetworkProfile(ctx: ArmContext, networkProfile: unknown, target: string): void {
-  if (!isRecord(networkProfile)) throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile' is missing (null).`, `${target}.networkProfile`);
-  const configurations = Array.isArray(networkProfile['networkInterfaceConfigurations']) ? networkProfile['networkInterfaceConfigurations'] : [];
-  const interfaces = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'] : [];
-  if (configurations.length + interfaces.length === 0) {
-    throw armErrors.invalidParameter('At least one network interface (networkInterfaces or networkInterfaceConfigurations) is required.', `${target}.networkProfile`);
-  }
-  const subscriptionId = (ctx.params['subscriptionId'] ?? '').toLowerCase();
-  for (const configuration of configurations) {
-    const props = isRecord(configuration) && isRecord(configuration['properties']) ? configuration['properties'] : {};
-    const ipConfigurations = Array.isArray(props['ipConfigurations']) ? props['ipConfigurations'] : [];
-    for (const ip of ipConfigurations) {
-      const ipProps = isRecord(ip) && isRecord(ip['properties']) ? ip['properties'] : {};
-      const subnet = isRecord(ipProps['subnet']) ? ipProps['subnet']['id'] : undefined;
-      if (typeof subnet !== 'string') throw armErrors.invalidParameter('Each IP configuration needs a subnet id.', `${target}.networkProfile.networkInterfaceConfigurations`);
-      const parsed = parseResourceId(subnet);
-      if (!parsed || parsed.subscriptionId.toLowerCase() !== subscriptionId) {
-        throw new ArmError(400, 'InvalidResourceReference', `Resource ${subnet} referenced by resource ${ctx.request.path} was not found. Subnets must be in the subscription of the virtual machine.`);
-      }
-    }
-  }
 }
 
 export function sameRegion(a: string, b: string): boolean {

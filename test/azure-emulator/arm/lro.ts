@@ -6,6 +6,7 @@ import type { EmulatorResponse } from '../http.js';
 import type { OperationEffect, OperationRecord, Provisioning, ResourceRecord, World } from '../world.js';
 import type { ArmContext } from './context.js';
 import { ArmError } from './errors.js';
+import { releaseOwned } from './network.js';
 
 const operationsApiVersion = '2025-12-03';
 
@@ -89,6 +90,8 @@ const operationRetentionMs = 3_600_000;
 
 export function applyEffect(world: World, effect: OperationEffect): void {
   if (effect.kind === 'delete') {
+    const target = world.resource(effect.resourceId);
+    if (target?.kind === 'virtualMachine' || target?.kind === 'virtualMachineScaleSet') releaseOwned(world, target);
     for (const child of world.resourcesBelow(effect.resourceId)) world.deleteResource(child.id);
     world.deleteResource(effect.resourceId);
     return;

@@ -9,6 +9,7 @@ import * as community from './community-galleries.js';
 import * as authz from './authorization.js';
 import { getOperation } from './lro.js';
 import { scaleSets, virtualMachines } from './virtual-machines.js';
+import { network } from './network.js';
 
 const sub = '/subscriptions/{subscriptionId}';
 const rgPath = `${sub}/resourceGroups/{resourceGroupName}`;
@@ -21,6 +22,10 @@ const communityGallery = `${location}/communityGalleries/{publicGalleryName}`;
 const authorization = '{*scope}/providers/Microsoft.Authorization';
 const vm = `${rgPath}/providers/Microsoft.Compute/virtualMachines/{vmName}`;
 const vmss = `${rgPath}/providers/Microsoft.Compute/virtualMachineScaleSets/{vmScaleSetName}`;
+const vnet = `${rgPath}/providers/Microsoft.Network/virtualNetworks/{virtualNetworkName}`;
+const nic = `${rgPath}/providers/Microsoft.Network/networkInterfaces/{networkInterfaceName}`;
+const pip = `${rgPath}/providers/Microsoft.Network/publicIPAddresses/{publicIpAddressName}`;
+const disk = `${rgPath}/providers/Microsoft.Compute/disks/{diskName}`;
 
 export const armRoutes: ArmRoute[] = [
   { method: 'GET', pattern: '/subscriptions', operation: 'Subscriptions_List', handle: rg.listSubscriptions },
@@ -80,6 +85,24 @@ export const armRoutes: ArmRoute[] = [
   { method: 'GET', pattern: vmss, operation: 'VirtualMachineScaleSets_Get', action: 'Microsoft.Compute/virtualMachineScaleSets/read', handle: scaleSets.get },
   { method: 'DELETE', pattern: vmss, operation: 'VirtualMachineScaleSets_Delete', action: 'Microsoft.Compute/virtualMachineScaleSets/delete', handle: scaleSets.delete },
   { method: 'GET', pattern: `${vmss}/instanceView`, operation: 'VirtualMachineScaleSets_GetInstanceView', action: 'Microsoft.Compute/virtualMachineScaleSets/instanceView/read', handle: scaleSets.instanceView },
+
+  { method: 'GET', pattern: `${rgPath}/providers/Microsoft.Network/virtualNetworks`, operation: 'VirtualNetworks_List', action: 'Microsoft.Network/virtualNetworks/read', handle: network.listVirtualNetworks },
+  { method: 'PUT', pattern: vnet, operation: 'VirtualNetworks_CreateOrUpdate', action: 'Microsoft.Network/virtualNetworks/write', handle: network.putVirtualNetwork },
+  { method: 'GET', pattern: vnet, operation: 'VirtualNetworks_Get', action: 'Microsoft.Network/virtualNetworks/read', handle: network.getVirtualNetwork },
+  { method: 'DELETE', pattern: vnet, operation: 'VirtualNetworks_Delete', action: 'Microsoft.Network/virtualNetworks/delete', handle: network.deleteVirtualNetwork },
+  { method: 'GET', pattern: `${vnet}/subnets`, operation: 'Subnets_List', action: 'Microsoft.Network/virtualNetworks/subnets/read', handle: network.listSubnets },
+  { method: 'PUT', pattern: `${vnet}/subnets/{subnetName}`, operation: 'Subnets_CreateOrUpdate', action: 'Microsoft.Network/virtualNetworks/subnets/write', handle: network.putSubnet },
+  { method: 'GET', pattern: `${vnet}/subnets/{subnetName}`, operation: 'Subnets_Get', action: 'Microsoft.Network/virtualNetworks/subnets/read', handle: network.getSubnet },
+  { method: 'DELETE', pattern: `${vnet}/subnets/{subnetName}`, operation: 'Subnets_Delete', action: 'Microsoft.Network/virtualNetworks/subnets/delete', handle: network.deleteSubnet },
+  { method: 'GET', pattern: `${rgPath}/providers/Microsoft.Network/networkInterfaces`, operation: 'NetworkInterfaces_List', action: 'Microsoft.Network/networkInterfaces/read', handle: network.listNetworkInterfaces },
+  { method: 'GET', pattern: nic, operation: 'NetworkInterfaces_Get', action: 'Microsoft.Network/networkInterfaces/read', handle: network.getNetworkInterface },
+  { method: 'DELETE', pattern: nic, operation: 'NetworkInterfaces_Delete', action: 'Microsoft.Network/networkInterfaces/delete', handle: network.deleteNetworkInterface },
+  { method: 'GET', pattern: `${rgPath}/providers/Microsoft.Network/publicIPAddresses`, operation: 'PublicIPAddresses_List', action: 'Microsoft.Network/publicIPAddresses/read', handle: network.listPublicIpAddresses },
+  { method: 'GET', pattern: pip, operation: 'PublicIPAddresses_Get', action: 'Microsoft.Network/publicIPAddresses/read', handle: network.getPublicIpAddress },
+  { method: 'DELETE', pattern: pip, operation: 'PublicIPAddresses_Delete', action: 'Microsoft.Network/publicIPAddresses/delete', handle: network.deletePublicIpAddress },
+  { method: 'GET', pattern: `${rgPath}/providers/Microsoft.Compute/disks`, operation: 'Disks_ListByResourceGroup', action: 'Microsoft.Compute/disks/read', handle: network.listDisks },
+  { method: 'GET', pattern: disk, operation: 'Disks_Get', action: 'Microsoft.Compute/disks/read', handle: network.getDisk },
+  { method: 'DELETE', pattern: disk, operation: 'Disks_Delete', action: 'Microsoft.Compute/disks/delete', handle: network.deleteDisk },
 
   { method: 'GET', pattern: `${location}/operations/{operationId}`, operation: 'Operations_Get', handle: getOperation },
 

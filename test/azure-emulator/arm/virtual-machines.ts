@@ -1,12 +1,13 @@
 // Virtual machines and scale sets created from gallery images: PUT as a long-running operation
 // (with the image checks), GET (instanceView: power state), PATCH (size, capacity), DELETE, list,
 // and the power actions. Nothing runs: power state is a field.
-import { isRecord, type EmulatorResponse } from '../http.js';
+import { header, isRecord, type EmulatorResponse } from '../http.js';
 import { newGuid, resourceGroupId } from '../ids.js';
 import type { VirtualMachineRecord } from '../world.js';
 import { pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
-import { checkNetworkProfile, resolveImageReference, sameRegion } from './image-reference.js';
+import { resolveImageReference, sameRegion } from './image-reference.js';
+import { makeNetwork, makeOsDisk, planNetwork, releaseOwned } from './network.js';
 import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
 
@@ -60,6 +61,7 @@ export function renderMachine(ctx: ArmContext, record: VirtualMachineRecord, wit
     name: record.name,
     type: typeOf[record.kind],
     location: record.location,
+    etag: etagOf(record),
     ...(record.tags ? { tags: record.tags } : {}),
     ...(record.zones ? { zones: record.zones } : {}),
     ...(record.sku ? { sku: record.sku } : {}),
@@ -67,14 +69,30 @@ export function renderMachine(ctx: ArmContext, record: VirtualMachineRecord, wit
   };
 }
 
-/** The image fields Azure fills in: exactVersion, and the OS disk's type and name. */
-function storageWithImage(storageProfile: Record<string, unknown>, exactVersion: string | undefined, osType: string, name: string): Record<string, unknown> {
+/**
+ * The image fields Azure fills in: exactVersion, and the OS disk's type, name (kept from the
+ * existing VM) and deleteOption (Detach unless the request says Delete, as in Azure).
+ */
+function storageWithImage(storageProfile: Record<string, unknown>, exactVersion: string | undefined, osType: string, name: string, existing: unknown): Record<string, unknown> {
   const imageReference = { ...(storageProfile['imageReference'] as Record<string, unknown>), ...(exactVersion ? { exactVersion } : {}) };
   const osDisk = isRecord(storageProfile['osDisk']) ? storageProfile['osDisk'] : {};
+  const previous = isRecord(existing) && isRecord(existing['osDisk']) ? existing['osDisk'] : {};
+  const deleteOption = osDisk['deleteOption'] ?? previous['deleteOption'] ?? 'Detach';
+  if (deleteOption !== 'Delete' && deleteOption !== 'Detach') {
+    throw armErrors.invalidParameter(`The value '${JSON.stringify(deleteOption)}' of parameter 'osDisk.deleteOption' is not valid. Allowed values are 'Delete' and 'Detach'.`, 'storageProfile.osDisk.deleteOption');
+  }
   return {
     ...storageProfile,
     imageReference,
-    osDisk: { osType, name: `${name}_OsDisk_1_${newGuid().replace(/-/g, '')}`, createOption: 'FromImage', caching: 'ReadWrite', deleteOption: 'Delete', diskSizeGB: 30, ...osDisk },
+    osDisk: {
+      osType,
+      name: previous['name'] ?? `${name}_OsDisk_1_${newGuid().replace(/-/g, '')}`,
+      createOption: 'FromImage',
+      caching: 'ReadWrite',
+      diskSizeGB: 30,
+      ...osDisk,
+      deleteOption,
+    },
     dataDisks: storageProfile['dataDisks'] ?? [],
   };
 }
@@ -98,6 +116,69 @@ function answer(ctx: ArmContext, record: VirtualMachineRecord, status: number): 
   return { status, body, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), false) };
 }
 
+/** `If-None-Match: *` (create only) and `If-Match` (`*` or the current etag) on a PUT or PATCH. */
+function checkPreconditions(ctx: ArmContext, existing: VirtualMachineRecord | undefined, id: string): void {
+  const ifNoneMatch = header(ctx.request, 'if-none-match');
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '') {
+    if (ifNoneMatch.trim() !== '*') throw armErrors.invalidParameter(`The value '${ifNoneMatch}' of header 'If-None-Match' is not supported; only '*' is.`, 'If-None-Match');
+    if (existing) throw preconditionFailed(`The resource '${id}' already exists (If-None-Match: *).`);
+  }
+  const ifMatch = header(ctx.request, 'if-match');
+  if (ifMatch !== undefined && ifMatch.trim() !== '') {
+    if (!existing) throw preconditionFailed(`The resource '${id}' does not exist (If-Match: ${ifMatch}).`);
+    if (ifMatch.trim() !== '*' && ifMatch.trim() !== etagOf(existing)) throw preconditionFailed(`The etag '${ifMatch}' does not match the resource's current etag '${etagOf(existing)}'.`);
+  }
+}
+
+function preconditionFailed(message: string): ArmError {
+  return new ArmError(412, 'PreconditionFailed', message);
+}
+
+function etagOf(record: VirtualMachineRecord): string {
+  return `"${record.revision ?? 1}"`;
+}
+
+function checkCapacity(sku: Record<string, unknown> | undefined): void {
+  const capacity = sku?.['capacity'];
+  if (capacity !== undefined && (typeof capacity !== 'number' || capacity < 0 || !Number.isInteger(capacity))) throw armErrors.invalidParameter('sku.capacity must be a non-negative integer.', 'sku.capacity');
+}
+
+/**
+ * Scale set orchestration: Uniform (the API's default) or Flexible; Flexible needs
+ * platformFaultDomainCount and virtualMachineProfile.networkProfile.networkApiVersion; the mode and
+ * the fault domain count cannot change.
+ */
+function checkOrchestration(props: Record<string, unknown>, profile: Record<string, unknown>, existing: VirtualMachineRecord | undefined): void {
+  const mode = props['orchestrationMode'] ?? existing?.properties['orchestrationMode'] ?? 'Uniform';
+  if (mode !== 'Uniform' && mode !== 'Flexible') {
+    throw armErrors.invalidParameter(`The value '${JSON.stringify(mode)}' of parameter 'orchestrationMode' is not valid. Allowed values are 'Uniform' and 'Flexible'.`, 'orchestrationMode');
+  }
+  if (existing && existing.properties['orchestrationMode'] !== mode) throw armErrors.propertyChangeNotAllowed('orchestrationMode');
+  props['orchestrationMode'] = mode;
+  const faultDomains = props['platformFaultDomainCount'] ?? existing?.properties['platformFaultDomainCount'];
+  if (existing && existing.properties['platformFaultDomainCount'] !== undefined && faultDomains !== existing.properties['platformFaultDomainCount']) {
+    throw armErrors.propertyChangeNotAllowed('platformFaultDomainCount');
+  }
+  if (mode === 'Flexible') {
+    if (faultDomains === undefined || faultDomains === null) {
+      throw armErrors.invalidParameter("Required parameter 'platformFaultDomainCount' is missing (null). It is required for a Virtual Machine Scale Set with orchestrationMode 'Flexible'.", 'platformFaultDomainCount');
+    }
+    if (typeof faultDomains !== 'number' || !Number.isInteger(faultDomains) || faultDomains < 1 || faultDomains > 3) {
+      throw armErrors.invalidParameter(`The specified fault domain count ${JSON.stringify(faultDomains)} must fall in the range 1 to 3.`, 'platformFaultDomainCount');
+    }
+    const network = isRecord(profile['networkProfile']) ? profile['networkProfile'] : {};
+    if (typeof network['networkApiVersion'] !== 'string') {
+      throw armErrors.invalidParameter("Required parameter 'virtualMachineProfile.networkProfile.networkApiVersion' is missing (null). It is required for a Virtual Machine Scale Set with orchestrationMode 'Flexible'.", 'virtualMachineProfile.networkProfile.networkApiVersion');
+    }
+  }
+  if (faultDomains !== undefined) props['platformFaultDomainCount'] = faultDomains;
+}
+
+function securityTypeOf(profile: Record<string, unknown>): string | undefined {
+  const security = isRecord(profile['securityProfile']) ? profile['securityProfile'] : {};
+  return typeof security['securityType'] === 'string' ? security['securityType'] : undefined;
+}
+
 function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
   requireResourceGroup(ctx);
   const body = requestBody(ctx);
@@ -106,6 +187,7 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
   const id = resourceId(ctx, kind);
   const name = param(ctx, nameParam[kind]);
   const existing = find(ctx, kind);
+  checkPreconditions(ctx, existing, id);
   if (existing && !sameRegion(existing.location, location)) {
     throw new ArmError(409, 'InvalidResourceLocation', `The resource '${name}' already exists in location '${existing.location}' in resource group '${param(ctx, 'resourceGroupName')}'. A resource with the same name cannot be created in location '${location}'. Please select a new resource name.`);
   }
@@ -118,23 +200,41 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     if (!isRecord(props['virtualMachineProfile'])) throw armErrors.invalidParameter("Required parameter 'virtualMachineProfile' is missing (null).", 'virtualMachineProfile');
     profile = { ...props['virtualMachineProfile'] };
     props['virtualMachineProfile'] = profile;
+    checkOrchestration(props, profile, existing);
   }
   const target = kind === 'virtualMachine' ? 'properties' : 'virtualMachineProfile';
   const storageProfile = isRecord(profile['storageProfile']) ? profile['storageProfile'] : {};
-  if (existing && imageKey(profileOf(existing.properties, kind)['storageProfile']) !== imageKey(storageProfile)) {
+  // A VM's image cannot change; a scale set's can (its model moves to the new image).
+  if (kind === 'virtualMachine' && existing && imageKey(profileOf(existing.properties, kind)['storageProfile']) !== imageKey(storageProfile)) {
     throw armErrors.propertyChangeNotAllowed('imageReference');
   }
-  const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target);
-  checkNetworkProfile(ctx, profile['networkProfile'], target);
-  profile['storageProfile'] = storageWithImage(storageProfile, resolved.version?.name, resolved.osType, name);
+  const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target, securityTypeOf(profile));
+  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name);
+  const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
+  if (kind === 'virtualMachineScaleSet') checkCapacity(sku);
+  const previousStorage = existing ? profileOf(existing.properties, kind)['storageProfile'] : undefined;
+  profile['storageProfile'] = storageWithImage(storageProfile, resolved.version?.name, resolved.osType, name, previousStorage);
+  let owned: VirtualMachineRecord['owned'];
+  if (kind === 'virtualMachine') {
+    // The VM makes its NICs (and public IPs) and its managed OS disk; they are resources of their own.
+    const vmId = existing?.id ?? id;
+    owned = makeNetwork(ctx, vmId, location, nics);
+    const networkProfile = { ...(profile['networkProfile'] as Record<string, unknown>) };
+    const referenced = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'].filter(isRecord).filter((n) => !owned!.some((o) => o.id.toLowerCase() === String(n['id']).toLowerCase())) : [];
+    networkProfile['networkInterfaces'] = [
+      ...referenced,
+      ...nics.map((nic) => ({ id: nic.id, properties: { primary: nic.primary, deleteOption: nic.deleteOption } })),
+    ];
+    profile['networkProfile'] = networkProfile;
+    const osDisk = (profile['storageProfile'] as Record<string, Record<string, unknown>>)['osDisk']!;
+    const diskId = makeOsDisk(ctx, vmId, location, osDisk, resolved.version?.id);
+    osDisk['managedDisk'] = { ...(isRecord(osDisk['managedDisk']) ? osDisk['managedDisk'] : {}), id: diskId };
+    owned.push({ id: diskId, deleteOption: osDisk['deleteOption'] === 'Delete' ? 'Delete' : 'Detach' });
+  }
 
   const tags = tagsOf(body);
-  const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
   if (kind === 'virtualMachineScaleSet') {
-    const capacity = sku?.['capacity'];
-    if (capacity !== undefined && (typeof capacity !== 'number' || capacity < 0 || !Number.isInteger(capacity))) throw armErrors.invalidParameter('sku.capacity must be a non-negative integer.', 'sku.capacity');
     props['uniqueId'] = existing?.properties['uniqueId'] ?? newGuid();
-    props['orchestrationMode'] ??= 'Uniform';
   } else {
     props['vmId'] = existing?.properties['vmId'] ?? newGuid();
   }
@@ -152,9 +252,11 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     powerState: existing?.powerState ?? 'running',
     provisioning: provisioningFor(ctx, existing ? 'Updating' : 'Creating'),
     createdAt: existing?.createdAt ?? ctx.now,
+    revision: (existing?.revision ?? 0) + 1,
     ...(tags ? { tags } : existing?.tags ? { tags: existing.tags } : {}),
-    ...(sku ? { sku: { tier: 'Standard', ...sku, capacity: sku['capacity'] ?? 1 } } : kind === 'virtualMachineScaleSet' ? { sku: { name: 'Standard_DS1_v2', tier: 'Standard', capacity: 1 } } : {}),
-    ...(Array.isArray(body['zones']) ? { zones: body['zones'].map(String) } : {}),
+    ...(sku ? { sku: { tier: 'Standard', ...sku, capacity: sku['capacity'] ?? 1 } } : kind === 'virtualMachineScaleSet' ? { sku: existing?.sku ?? { name: 'Standard_DS1_v2', tier: 'Standard', capacity: 1 } } : {}),
+    ...(Array.isArray(body['zones']) ? { zones: body['zones'].map(String) } : existing?.zones ? { zones: existing.zones } : {}),
+    ...(owned ? { owned } : {}),
   };
   ctx.world.putResource(record);
   return answer(ctx, record, existing ? 200 : 201);
@@ -162,18 +264,30 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
 
 function patch(ctx: ArmContext, kind: Kind): EmulatorResponse {
   const record = requireMachine(ctx, kind);
+  checkPreconditions(ctx, record, record.id);
   const body = requestBody(ctx);
   const props = properties(body);
+  if (kind === 'virtualMachineScaleSet' && props['orchestrationMode'] !== undefined && props['orchestrationMode'] !== record.properties['orchestrationMode']) {
+    throw armErrors.propertyChangeNotAllowed('orchestrationMode');
+  }
+  let storageProfile: Record<string, unknown> | undefined;
+  if (kind === 'virtualMachineScaleSet' && isRecord(props['virtualMachineProfile']) && isRecord(props['virtualMachineProfile']['storageProfile']) && isRecord(props['virtualMachineProfile']['storageProfile']['imageReference'])) {
+    // A new image for the scale set's model: checked as at creation, with the model's osProfile and security type.
+    const model = profileOf(record.properties, kind);
+    const current = isRecord(model['storageProfile']) ? model['storageProfile'] : {};
+    const wanted = { ...current, imageReference: props['virtualMachineProfile']['storageProfile']['imageReference'] };
+    const resolved = resolveImageReference(ctx, wanted, model['osProfile'], record.location, record.id, 'virtualMachineProfile', securityTypeOf(model));
+    storageProfile = storageWithImage(wanted, resolved.version?.name, resolved.osType, record.name, current);
+  }
+  if (kind === 'virtualMachineScaleSet' && isRecord(body['sku'])) checkCapacity(body['sku']);
   if (kind === 'virtualMachine' && isRecord(props['hardwareProfile']) && typeof props['hardwareProfile']['vmSize'] === 'string') {
     record.properties['hardwareProfile'] = { ...(record.properties['hardwareProfile'] as object), vmSize: props['hardwareProfile']['vmSize'] };
   }
-  if (kind === 'virtualMachineScaleSet' && isRecord(body['sku'])) {
-    const capacity = body['sku']['capacity'];
-    if (capacity !== undefined && (typeof capacity !== 'number' || capacity < 0 || !Number.isInteger(capacity))) throw armErrors.invalidParameter('sku.capacity must be a non-negative integer.', 'sku.capacity');
-    record.sku = { ...(record.sku ?? {}), ...body['sku'] };
-  }
+  if (storageProfile) record.properties['virtualMachineProfile'] = { ...profileOf(record.properties, kind), storageProfile };
+  if (kind === 'virtualMachineScaleSet' && isRecord(body['sku'])) record.sku = { ...(record.sku ?? {}), ...body['sku'] };
   const tags = tagsOf(body);
   if (tags) record.tags = tags;
+  record.revision = (record.revision ?? 1) + 1;
   record.provisioning = provisioningFor(ctx, 'Updating');
   return answer(ctx, record, 200);
 }
@@ -188,6 +302,7 @@ function remove(ctx: ArmContext, kind: Kind): EmulatorResponse {
   const record = find(ctx, kind);
   if (!record) return { status: 204 };
   if (!isLongRunning(ctx)) {
+    releaseOwned(ctx.world, record);
     ctx.world.deleteResource(record.id);
     return { status: 200 };
   }
