@@ -196,12 +196,16 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
 
   status(obj: SharedImageVM, observed: VmObservation | undefined, { current, gone }: { current?: SharedImageVMStatus; gone: boolean }): Omit<SharedImageVMStatus, 'observedGeneration' | 'conditions'> {
     const machine = observed?.machine;
+    // The image's OS state, as its check last said (kept: the image is not read again while the VM runs).
+    const osState = observed?.image?.ok ? observed.image.osState : current?.osState;
     if (!machine) {
       // Not read, or not there: only what identifies the VM is kept (not while it is gone).
       const keep = !gone && observed === undefined;
-      return keep && current?.resourceId ? { resourceId: current.resourceId, ...(current.resolvedImageVersion ? { resolvedImageVersion: current.resolvedImageVersion } : {}) } : {};
+      return {
+        ...(keep && current?.resourceId ? { resourceId: current.resourceId, ...(current.resolvedImageVersion ? { resolvedImageVersion: current.resolvedImageVersion } : {}) } : {}),
+        ...(osState ? { osState } : {}),
+      };
     }
-    const osState = observed.image?.ok ? observed.image.osState : current?.osState;
     return {
       resourceId: machine.id,
       ...(machine.image.exactVersion ? { resolvedImageVersion: machine.image.exactVersion } : {}),
