@@ -5,7 +5,7 @@
 // project has no Network SDK).
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { deployerCompute, fabrikamSubnet, ids, raw, rejection, startSample } from './helpers.js';
+import { deployerCompute, fabrikamSubnet, ids, putVnet, raw, rejection, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -157,6 +157,20 @@ describe('emulator: virtual networks, NICs, public IPs and OS disks of VMs', () 
       ),
     );
     expect(scaleSet.code).to.equal('InvalidResourceReference');
+  });
+
+  it('needs subnets/join/action on a subnet outside the caller\'s scope (403 LinkedAuthorizationFailed)', async () => {
+    // A shared network in another resource group, where the deployer (Contributor on myResourceGroup) has no role.
+    const subnet = await putVnet(e, { tenantId: ids.fabrikam, subscription: ids.fabrikamSubscription, resourceGroup: 'networkRG', name: 'hub', location: 'westus', octet: 7 });
+    const refused = await rejection(createVm('joined', { subnet }));
+    expect(refused.statusCode).to.equal(403);
+    expect(refused.code).to.equal('LinkedAuthorizationFailed');
+    expect(refused.message).to.contain('Microsoft.Network/virtualNetworks/subnets/join/action').and.contain(subnet);
+    const deployerOid = e.emulator.world.servicePrincipal(ids.fabrikamDeployer, ids.fabrikam)!.objectId;
+    await e.control.assignRole(subnet.slice(0, subnet.indexOf('/subnets/')), deployerOid, 'Contributor');
+    const vm = await createVm('joined', { subnet });
+    const nic = await get(vm.networkProfile?.networkInterfaces?.[0]?.id ?? '');
+    expect(nic.body.properties?.ipConfigurations?.[0]?.properties?.privateIPAddress).to.equal('10.7.0.4');
   });
 
   it('leaves the NIC, public IP and OS disk behind by default (Detach), detached and deletable', async () => {
