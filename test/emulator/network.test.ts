@@ -5,7 +5,8 @@
 // project has no Network SDK).
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { deployerCompute, fabrikamSubnet, ids, putVnet, raw, rejection, startSample } from './helpers.js';
+import { buildWorld, SeedError } from '../azure-emulator/seed.js';
+import { deployerCompute, fabrikamSubnet, ids, putVnet, raw, rejection, sampleSeed, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -95,6 +96,18 @@ describe('emulator: virtual networks, NICs, public IPs and OS disks of VMs', () 
     expect((await get(`${vnet}/subnets/b`)).status).to.equal(404);
     const vnets = await get(`${rg}/providers/Microsoft.Network/virtualNetworks`);
     expect((vnets.body.value as unknown as { name: string }[]).map((v) => v.name).sort()).to.deep.equal(['east', 'myVnet']);
+  });
+
+  it('refuses seeds with a subnet outside its vnet, an unseeded subscription or an unknown image security type', () => {
+    const outside = sampleSeed();
+    outside.virtualNetworks = [{ subscription: ids.fabrikamSubscription, resourceGroup: 'r', name: 'v', location: 'westus', addressSpace: ['10.0.0.0/16'], subnets: [{ name: 's', addressPrefix: '10.1.0.0/24' }] }];
+    expect(() => buildWorld(outside, 0)).to.throw(SeedError, /virtual network v: Subnet 's' is not valid because its IP address range is outside/);
+    const unseeded = sampleSeed();
+    unseeded.virtualNetworks = [{ subscription: '00000000-0000-4000-8000-000000000009', resourceGroup: 'r', name: 'v', location: 'westus' }];
+    expect(() => buildWorld(unseeded, 0)).to.throw(SeedError, /virtual network v/);
+    const security = sampleSeed();
+    security.galleries![0]!.images![0]!.securityType = 'Trusted';
+    expect(() => buildWorld(security, 0)).to.throw(SeedError, /securityType 'Trusted'/);
   });
 
   it('gives a VM the NIC it describes, with a private IP from the subnet, and a public IP when asked', async () => {
