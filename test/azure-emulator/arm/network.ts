@@ -426,15 +426,16 @@ export interface PlannedNic {
 /**
  * Checks the NIC configurations of a VM (or scale set) PUT and plans the NICs and public IPs the VM
  * makes: named `{vm}-{configuration}` and `{vm}-{publicIPAddressConfiguration}` in the VM's group.
+ * `networkApiVersion` is required for a VM (a scale set: only Flexible, checked with its mode).
  */
-export function planNetwork(ctx: ArmContext, networkProfile: unknown, target: string, location: string, vmName: string): PlannedNic[] {
+export function planNetwork(ctx: ArmContext, networkProfile: unknown, target: string, location: string, vmName: string, requireApiVersion = true): PlannedNic[] {
   if (!isRecord(networkProfile)) throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile' is missing (null).`, `${target}.networkProfile`);
   const configurations = Array.isArray(networkProfile['networkInterfaceConfigurations']) ? networkProfile['networkInterfaceConfigurations'] : [];
   const interfaces = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'] : [];
   if (configurations.length + interfaces.length === 0) {
     throw armErrors.invalidParameter('At least one network interface (networkInterfaces or networkInterfaceConfigurations) is required.', `${target}.networkProfile`);
   }
-  if (configurations.length > 0 && typeof networkProfile['networkApiVersion'] !== 'string') {
+  if (requireApiVersion && configurations.length > 0 && typeof networkProfile['networkApiVersion'] !== 'string') {
     throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile.networkApiVersion' is missing (null). It is required when networkInterfaceConfigurations are given.`, `${target}.networkProfile.networkApiVersion`);
   }
   const group = resourceGroupId(param(ctx, 'subscriptionId'), param(ctx, 'resourceGroupName'));

@@ -242,7 +242,7 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     throw armErrors.propertyChangeNotAllowed('imageReference');
   }
   const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target, securityTypeOf(profile));
-  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name);
+  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name, kind === 'virtualMachine');
   const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
   if (kind === 'virtualMachineScaleSet') checkCapacity(sku);
   const previousStorage = existing ? profileOf(existing.properties, kind)['storageProfile'] : undefined;
