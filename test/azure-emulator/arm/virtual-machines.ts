@@ -1,6 +1,9 @@
 // Virtual machines and scale sets created from gallery images: PUT as a long-running operation
-// (with the image checks), GET (instanceView: power state), PATCH (size, capacity), DELETE, list,
-// and the power actions. Nothing runs: power state is a field.
+// (preconditions, orchestration mode, the image and security-type checks, the subnet checks; a VM
+// makes its NICs, public IPs and OS disk), GET (instanceView: provisioning and power state), PATCH
+// (size, tags, capacity, a scale set's image), DELETE (what the VM made goes or stays by its
+// deleteOption), list, and the power actions. Nothing runs: power state is a field; an injected
+// operationError fault makes the create's operation fail.
 import { header, isRecord, type EmulatorResponse } from '../http.js';
 import { newGuid, resourceGroupId } from '../ids.js';
 import type { VirtualMachineRecord } from '../world.js';
