@@ -151,7 +151,7 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
   }
 
   plan(obj: SharedImageVM, observed: VmObservation): KindPlan<VmAction> {
-    return planSharedImageVM(obj, observed);
+    return planSharedImageVM(obj, observed, { now: Date.now(), jitter: Math.random() * 2 - 1 });
   }
 
   planDeletion(obj: SharedImageVM, observed: VmObservation): DeletionPlan<VmAction> {

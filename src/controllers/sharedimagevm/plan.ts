@@ -8,6 +8,7 @@ import { ownerText, type Owner } from '../../azure/ownership.js';
 import type { MachineKind, ObservedMachine } from '../../azure/virtual-machines.js';
 import type { ConditionInput } from '../../runtime/conditions.js';
 import type { DeletionPlan, Explanation, KindPlan, PlanEvent } from '../shared/handler.js';
+import { recheckDelay } from '../shared/schedule.js';
 
 /** The tag that marks a VM or scale set as made by this object (ownership.ts: kind, namespace, name). */
 export const OWNER_TAG = 'galleryshare.io-owner';
@@ -89,12 +90,27 @@ const adopts = (vm: SharedImageVM) => vm.metadata.annotations?.[ADOPT_ANNOTATION
 
 const IN_PROGRESS = new Set(['creating', 'updating', 'deleting', 'migrating']);
 
-/** How soon to look again at an image version still replicating to the region (bounded backoff). */
-export const REPLICATING_RECHECK_MS = 60_000;
+/**
+ * How soon to look again at an image version still replicating to the region: a doubling
+ * schedule from when the wait began, 5 s first, at most 5 minutes (replication takes minutes to
+ * hours; each look is one cached-or-fresh image read).
+ */
+export const REPLICATING_RECHECK = { initialMs: 5_000, maxMs: 5 * 60_000 };
 /** How soon to look again at a VM in another's operation, or waiting for its TenantGrant (a watch also wakes it). */
 export const BUSY_RECHECK_MS = 15_000;
 
-export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): KindPlan<VmAction> {
+/** What planning needs besides the object and the observation: the clock and randomness. */
+export interface VmPlanContext {
+  now: number;
+  /** In [-1, 1], for the recheck's ±10%. */
+  jitter: number;
+}
+
+export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation, context: VmPlanContext = { now: Date.now(), jitter: 0 }): KindPlan<VmAction> {
+  const replicatingRecheck = () => {
+    const since = vm.status?.conditions?.find((c) => c.type === 'ImageAvailable' && c.status === 'False')?.lastTransitionTime;
+    return recheckDelay(since ? Date.parse(since) : undefined, { ...context, recheck: REPLICATING_RECHECK });
+  };
   const { spec } = vm;
   const kind = kindOf(spec);
   const what = kind === 'virtualMachine' ? 'VM' : 'scale set';
@@ -120,7 +136,7 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): K
     // retries a failed create on a new PUT; deleting it first would lose its disks and NIC).
     if (!image || !image.ok) {
       details.push({ type: 'Provisioned', status: 'False', reason: 'NotCreated', message: `The ${what} is not created: the image check does not pass.` });
-      if (image && image.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: REPLICATING_RECHECK_MS } };
+      if (image && image.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: replicatingRecheck() } };
       return { actions: [], details, events, stalled: image ? { reason: image.reason, message: image.message } : { reason: 'ImageNotChecked', message: 'The image was not checked.' } };
     }
     if (!machine && vm.status?.resourceId) {
@@ -152,7 +168,7 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): K
   if (kind === 'virtualMachineScaleSet' && !sameImage(spec, machine, image)) {
     if (!image?.ok) {
       details.push({ type: 'Provisioned', status: 'True', reason: 'Provisioned', message: `The scale set runs its former image; the new one does not pass the image check.` });
-      if (image?.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: REPLICATING_RECHECK_MS } };
+      if (image?.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: replicatingRecheck() } };
       return { actions: [], details, events, stalled: image ? { reason: image.reason, message: image.message } : { reason: 'ImageNotChecked', message: 'The new image was not checked.' } };
     }
     update.imageReference = modelImageReference(spec, image);
