@@ -66,6 +66,12 @@ describe('SharedImageVM plan', () => {
     expect(replicating.stalled).to.equal(undefined);
   });
 
+  it('a subnet that cannot take the VM (missing, another region, no right to join): Stalled with its reason before any write', () => {
+    const plan = planSharedImageVM(vm(), { image: okImage, subnetProblem: { reason: 'SubnetInOtherRegion', message: 'Use a subnet in westus.' } });
+    expect(plan.stalled?.reason).to.equal('SubnetInOtherRegion');
+    expect(plan.actions).to.deep.equal([]);
+  });
+
   it('a VM of that name it did not make: Stalled ResourceExists, unless the adoption annotation says take it', () => {
     const foreign = machine({ tags: {} });
     expect(planSharedImageVM(vm(), { machine: foreign }).stalled?.reason).to.equal('ResourceExists');

@@ -11,7 +11,8 @@ import { SharedImageVMKind, type InFlightOperation, type SharedImageVM, type Sha
 import type { AzureClients } from '../../azure/clients.js';
 import type { TransienceContext } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
-import { pollMachineOperation, readMachine, readPrivateIp, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
+import { missingActions, permissionsOnResource } from '../../azure/tenant-access.js';
+import { pollMachineOperation, readMachine, readPrivateIp, readSubnetRegion, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
 import { kstatus } from '../../runtime/kstatus.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
@@ -26,6 +27,8 @@ export interface VmClients {
   imageCredential?: TokenCredential;
   /** A key naming the identity, for the image check's cache. */
   identityKey?: string;
+  /** The credential that creates the VM (for the permissions read on a subnet elsewhere). */
+  credential?: TokenCredential;
   /** Why the object waits for its TenantGrant; no clients then. */
   grantWait?: Explanation;
 }
@@ -115,10 +118,10 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
       const source = app.inTenant(grant.spec.source.tenantId);
       // The auxiliary token only where the image lives in the other tenant (an RBAC id).
       const compute = azure.computeClient(target, spec.subscriptionId, spec.image.id ? source : undefined);
-      return { compute, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
+      return { compute, credential: target, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
     }
     const { credential, material } = await this.options.credentials.resolve(namespace, spec.azureCredentialsRef?.name, { lastKnownIfGone, signal });
-    return { compute: azure.computeClient(credential, spec.subscriptionId), imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
+    return { compute: azure.computeClient(credential, spec.subscriptionId), credential, imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
   }
 
   async observe(obj: SharedImageVM, clients: VmClients, phase: Phase, signal: AbortSignal): Promise<VmObservation | undefined> {
@@ -136,6 +139,10 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     if (!machine || machine.provisioningState === 'Failed' || scaleSetModel) {
       observation.image = await this.options.checkImage(obj, { credential: clients.imageCredential!, identityKey: clients.identityKey!, vmCompute: clients.compute }, signal);
     }
+    if (!machine && observation.image?.ok) {
+      const problem = await this.subnetProblem(obj, clients, signal);
+      if (problem) observation.subnetProblem = problem;
+    }
     // The private IP: read once per network interface (after create, or when the id changes).
     const nicId = machine?.networkInterfaceId;
     if (nicId && machine.provisioningState === 'Succeeded') {
@@ -144,6 +151,31 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
       if (ip) observation.privateIPAddress = ip;
     }
     return observation;
+  }
+
+  /**
+   * Before a create: the subnet exists and lies in the VM's region; one outside the VM's resource
+   * group (the grant's, where there is one) must let the identity join it.
+   */
+  private async subnetProblem(obj: SharedImageVM, clients: VmClients, signal: AbortSignal): Promise<Explanation | undefined> {
+    const { spec } = obj;
+    const subnet = spec.network.subnetId;
+    const region = await readSubnetRegion(clients.compute!, this.options.azure.env.armEndpoint, subnet, signal);
+    if (!region) return { reason: 'SubnetNotFound', message: `Subnet ${subnet} does not exist (or its virtual network does not). Create it, or fix spec.network.subnetId.` };
+    if (region.location !== spec.location.toLowerCase()) {
+      return { reason: 'SubnetInOtherRegion', message: `Subnet ${subnet} belongs to a virtual network in ${region.location}, not in the VM's region ${spec.location}: a VM's network interface must be in its own region. Use a subnet in ${spec.location}.` };
+    }
+    const parsed = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\//i.exec(subnet);
+    if (!parsed || parsed[1]!.toLowerCase() === spec.resourceGroup.toLowerCase() || !clients.credential) return undefined;
+    const permissions = await permissionsOnResource(this.options.azure.authorizationClient(clients.credential, spec.subscriptionId), parsed[1]!, 'Microsoft.Network', 'virtualNetworks', parsed[2]!, signal);
+    const join = 'Microsoft.Network/virtualNetworks/subnets/join/action';
+    if (permissions === 'forbidden' || missingActions([join], permissions).length) {
+      return {
+        reason: 'SubnetJoinDenied',
+        message: `The identity that creates the VM may not join subnet ${subnet} (it lacks ${join} there). The network's owner grants it, for example: az role assignment create --assignee <identity> --role "Network Contributor" --scope ${subnet}.`,
+      };
+    }
+    return undefined;
   }
 
   absent(obj: SharedImageVM): Explanation {

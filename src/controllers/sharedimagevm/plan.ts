@@ -28,6 +28,8 @@ export interface VmObservation {
   image?: ImageVerdict;
   /** Why the object waits for its TenantGrant, when it does (nothing else was read then). */
   grantWait?: Explanation;
+  /** Why the subnet cannot take the VM (missing, another region, no right to join), checked before a create. */
+  subnetProblem?: Explanation;
   /** The VM's private IP address, when read (after create, or when its interface changed). */
   privateIPAddress?: string;
 }
@@ -138,6 +140,10 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation, co
       details.push({ type: 'Provisioned', status: 'False', reason: 'NotCreated', message: `The ${what} is not created: the image check does not pass.` });
       if (image && image.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: replicatingRecheck() } };
       return { actions: [], details, events, stalled: image ? { reason: image.reason, message: image.message } : { reason: 'ImageNotChecked', message: 'The image was not checked.' } };
+    }
+    if (observed.subnetProblem) {
+      details.push({ type: 'Provisioned', status: 'False', reason: observed.subnetProblem.reason, message: observed.subnetProblem.message });
+      return { actions: [], details, events, stalled: observed.subnetProblem };
     }
     if (!machine && vm.status?.resourceId) {
       events.push({ type: 'Warning', reason: 'Recreating', message: `The ${what} ${vm.status.resourceId} was deleted outside the operator: creating it again.` });
