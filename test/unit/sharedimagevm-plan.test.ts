@@ -87,6 +87,18 @@ describe('SharedImageVM plan', () => {
     ]);
   });
 
+  it("a scale set's latest is pinned to the resolved version in its model, and moved when a newer one appears", () => {
+    const set = vm({ scaleSet: { capacity: 2, orchestrationMode: 'Flexible' } });
+    const pinned = sharedId.replace('latest', '1.2.0');
+    const running = machine({ kind: 'virtualMachineScaleSet', capacity: 2, powerState: undefined, image: { sharedGalleryImageId: pinned } });
+    expect(planSharedImageVM(set, { machine: running, image: okImage }).actions, 'the pinned version is still the latest').to.deep.equal([]);
+    expect(planSharedImageVM(set, { machine: running, image: { ...okImage, version: '1.3.0' } }).actions).to.deep.equal([
+      { type: 'update', kind: 'virtualMachineScaleSet', imageReference: { sharedGalleryImageId: sharedId.replace('latest', '1.3.0') } },
+    ]);
+    const body = scaleSetBody(set.spec, { name: 'web-1', computerName: 'web-1', owner: { kind: 'SharedImageVM', namespace: 'fabrikam', name: 'web-1' }, image: okImage });
+    expect(at(body, 'virtualMachineProfile', 'storageProfile', 'imageReference')).to.deep.equal({ sharedGalleryImageId: pinned });
+  });
+
   it('in step: nothing to do, Provisioned and ImageAvailable True without reading the image again', () => {
     const plan = planSharedImageVM(vm(), { machine: machine() });
     expect(plan.actions).to.deep.equal([]);

@@ -9,13 +9,14 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { SharedImageVMKind, type InFlightOperation, type SharedImageVM, type SharedImageVMStatus, type TenantGrant } from '../../api/v1alpha1/index.js';
 import type { AzureClients } from '../../azure/clients.js';
+import type { TransienceContext } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
 import { pollMachineOperation, readMachine, readPrivateIp, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
 import { kstatus } from '../../runtime/kstatus.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
-import { describeUpdate, kindOf, ownerOf, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict, type VmAction, type VmObservation } from './plan.js';
+import { asksForLatest, describeUpdate, kindOf, ownerOf, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict, type VmAction, type VmObservation } from './plan.js';
 
 /** The identity a SharedImageVM acts with, and the clients made from it. */
 export interface VmClients {
@@ -80,6 +81,15 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     return { reason: 'TenantGrantMismatch', message: `TenantGrant ${spec.tenantGrantRef.name} does not cover this VM: ${problems.join('; ')}. Use a grant that does, or change the spec.` };
   }
 
+  /**
+   * The consumer views of shared and community galleries list the versions that target a region,
+   * not whether replication there has finished: a create refused with GalleryImageNotFound in the
+   * VM's own region, for an image the check found listed there, is replication still running.
+   */
+  transience(obj: SharedImageVM, now: number): TransienceContext {
+    return obj.spec.image.id ? { now } : { now, replicatingRegions: [obj.spec.location.toLowerCase()] };
+  }
+
   async connect(obj: SharedImageVM, phase: Phase, signal: AbortSignal): Promise<VmClients> {
     const { spec } = obj;
     const namespace = obj.metadata.namespace!;
@@ -119,9 +129,11 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     const machine = await readMachine(clients.compute, kind, spec.resourceGroup, name, signal);
     if (phase === 'delete') return machine ? { machine } : {};
     const observation: VmObservation = machine ? { machine } : {};
-    // The image is checked only when something is to be made from it.
-    const imageChanged = kind === 'virtualMachineScaleSet' && machine !== undefined && !sameImageReference(spec, machine.image);
-    if (!machine || machine.provisioningState === 'Failed' || imageChanged) {
+    // The image is checked only when something is to be made from it: the VM, or a scale set's
+    // model (whose `latest` is pinned to a version, and moved when a newer one appears: checked
+    // at each resync, through the cache).
+    const scaleSetModel = kind === 'virtualMachineScaleSet' && machine !== undefined && (asksForLatest(spec) || !sameImageReference(spec, machine.image));
+    if (!machine || machine.provisioningState === 'Failed' || scaleSetModel) {
       observation.image = await this.options.checkImage(obj, { credential: clients.imageCredential!, identityKey: clients.identityKey!, vmCompute: clients.compute }, signal);
     }
     // The private IP: read once per network interface (after create, or when the id changes).
