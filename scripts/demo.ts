@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       const obj = loadYamlDocuments(join(repoRoot, 'config/samples', file))[0] as unknown as SharedImageVM;
       return { file, obj };
     });
-    for (const { file, obj } of machines) await client.create(vmsPath, obj);
+    for (const { obj } of machines) await client.create(vmsPath, obj);
     say(`applied config/samples/${machines.map((m) => m.file).join(' and ')}; waiting for both to be Ready (VM creates take 1.5 s here)`);
     const vmDeadline = Date.now() + 120_000;
     for (const { obj } of machines) {

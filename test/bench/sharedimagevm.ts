@@ -67,7 +67,7 @@ function sharedImageVM(name: string, subnetId: string): SharedImageVM {
       osDisk: { caching: 'ReadWrite', storageAccountType: 'Standard_LRS' },
       deletionPolicy: 'Delete',
     },
-  } as SharedImageVM;
+  };
 }
 
 // ----- ARM request accounting -----------------------------------------------------------------
