@@ -45,7 +45,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'usage: tsx test/bench/bench.ts [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR]\n' +
+    'usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm] [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR]\n' +
       '  --kind           galleryshare (default) or sharedimagevm: N VMs from one shared image (/SharedGalleries/.../Versions/latest)\n' +
       '  --objects, --n   GalleryShares or SharedImageVMs (default 200)\n' +
       '  --workers        operator --workers (default 32)\n' +
