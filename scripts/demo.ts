@@ -2,13 +2,16 @@
 // the Azure emulator (sample world), installs the CRDs, runs the operator, applies the sample
 // GalleryShare and shows it Ready, then the sample TenantGrant: Stalled until Fabrikam's admin
 // consents (the demo accepts the consent page as that admin would in a browser), then Ready by
-// itself. Stays up until Ctrl-C with the kubeconfig path printed.
+// itself; then the SharedImageVM samples: a VM in Fabrikam from the image the GalleryShare shares
+// with Fabrikam's tenant (/SharedGalleries/.../Versions/latest, Secret fabrikam-deployer), and a
+// scale set made across tenants through the TenantGrant, shown Ready with the image version each
+// got. Stays up until Ctrl-C with the kubeconfig path printed.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GROUP, VERSION, type GalleryShare, type TenantGrant } from '../src/api/v1alpha1/index.js';
+import { GROUP, VERSION, type GalleryShare, type SharedImageVM, type TenantGrant } from '../src/api/v1alpha1/index.js';
 import { kstatus } from '../src/runtime/kstatus.js';
 import { KubeClient } from '../src/runtime/kube-client.js';
 import { start as startEmulator } from '../test/azure-emulator/index.js';
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
       return { tenantId: app.homeTenant, clientId: app.appId, clientSecret: app.secrets[0] };
     };
     await clients.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    for (const name of ['gallery-owner', 'fabrikam-admin']) await clients.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name }, stringData: application(name) } });
+    for (const name of ['gallery-owner', 'fabrikam-admin', 'fabrikam-deployer']) await clients.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name }, stringData: application(name) } });
     await clients.core.createNamespacedSecret({ namespace: NAMESPACE, body: { metadata: { name: 'gallery-app' }, stringData: { clientSecret: application('gallery-app').clientSecret } } });
 
     const operator = await startOperator({ kubeconfig, armEndpoint: azure.armEndpoint, caPath: join(dir, 'azure-ca.pem'), extraArgs: ['--leader-elect', 'false', '--resync-interval', '1m', '--log-level', 'info', '--consent-recheck-initial', '3s', '--consent-recheck-max', '30s'] });
@@ -107,6 +110,28 @@ async function main(): Promise<void> {
     await waitForGrant((tg) => kstatus(tg) === 'Current', 'Ready');
     say(`tenantgrant/${grant.metadata.name} is Ready: the app has Reader on myGallery in Contoso and Contributor on myResourceGroup in Fabrikam`);
 
+    // The SharedImageVMs: a VM from the directly shared image, a scale set through the grant.
+    const vmsPath = `/apis/${GROUP}/${VERSION}/namespaces/${NAMESPACE}/sharedimagevms`;
+    const machines = ['sharedimagevm.yaml', 'sharedimagevm-crosstenant-scaleset.yaml'].map((file) => {
+      const obj = loadYamlDocuments(join(repoRoot, 'config/samples', file))[0] as unknown as SharedImageVM;
+      return { file, obj };
+    });
+    for (const { obj } of machines) await client.create(vmsPath, obj);
+    say(`applied config/samples/${machines.map((m) => m.file).join(' and ')}; waiting for both to be Ready (VM creates take 1.5 s here)`);
+    const vmDeadline = Date.now() + 120_000;
+    for (const { obj } of machines) {
+      for (;;) {
+        const vm = await client.get<SharedImageVM>(`${vmsPath}/${obj.metadata.name}`);
+        if (kstatus(vm) === 'Current') {
+          const what = vm.spec.scaleSet ? `scale set, capacity ${vm.status?.capacity ?? vm.spec.scaleSet.capacity}` : `VM, private IP ${vm.status?.privateIPAddress ?? '(none)'}`;
+          say(`sharedimagevm/${obj.metadata.name} is Ready: ${what}, image version ${vm.status?.resolvedImageVersion ?? '(not reported)'}`);
+          break;
+        }
+        if (kstatus(vm) === 'Failed' || Date.now() > vmDeadline) throw new Error(`sharedimagevm/${obj.metadata.name} did not become Ready: ${JSON.stringify(vm.status?.conditions, null, 2)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+
     const { stdout } = await execFileAsync('kubectl', ['--kubeconfig', kubeconfig, 'get', 'gallerysharing', '-n', NAMESPACE, '-o', 'wide']).catch((err: { stdout?: string; message: string }) => ({ stdout: err.stdout ?? err.message }));
     console.log(`\n$ kubectl get gallerysharing -n ${NAMESPACE} -o wide\n${stdout}`);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(0)}s`);
@@ -115,6 +140,7 @@ async function main(): Promise<void> {
   try:         kubectl --kubeconfig ${kubeconfig} describe galleryshares -n ${NAMESPACE} golden-images
                kubectl --kubeconfig ${kubeconfig} edit galleryshares -n ${NAMESPACE} golden-images  (change the tenants)
                kubectl --kubeconfig ${kubeconfig} describe tenantgrants -n ${NAMESPACE} contoso-to-fabrikam
+               kubectl --kubeconfig ${kubeconfig} describe sharedimagevms -n ${NAMESPACE} web-1
   Azure:       ${azure.armEndpoint} (control API under /__emulator/, CA ${join(dir, 'azure-ca.pem')})
 
 Ctrl-C stops everything.`);

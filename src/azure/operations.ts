@@ -65,7 +65,11 @@ export async function pollOnce(poller: PollerLikeMin, retryAfter: () => number |
 function throwIfFailed(state: { status: string; error?: Error & { code?: string } } | undefined): void {
   if (state?.status !== 'failed' && state?.status !== 'canceled') return;
   const error = state.error;
-  throw new OperationFailedError(error?.code ?? 'OperationFailed', error?.message ?? `the operation ${state.status}`);
+  // core-lro gives the ARM code only inside its message ("The long-running operation has failed.
+  // AllocationFailed. Allocation failed ..."), on an Error without .code.
+  const fromMessage = /^The long-running operation has failed\. ([A-Za-z][\w.]*)\. ([\s\S]*)$/.exec(error?.message ?? '');
+  const code = error?.code ?? fromMessage?.[1] ?? 'OperationFailed';
+  throw new OperationFailedError(code, fromMessage?.[2] ?? error?.message ?? `the operation ${state.status}`);
 }
 
 /**

@@ -90,6 +90,27 @@ export async function permissionsOnResourceGroup(authorization: AuthorizationMan
   return found;
 }
 
+/** The caller's own permissions on one resource, or 'forbidden' when ARM refuses the read itself. */
+export async function permissionsOnResource(
+  authorization: AuthorizationManagementClient,
+  resourceGroup: string,
+  providerNamespace: string,
+  resourceType: string,
+  resourceName: string,
+  signal?: AbortSignal,
+): Promise<PermissionEntry[] | 'forbidden'> {
+  const found: PermissionEntry[] = [];
+  try {
+    for await (const p of authorization.permissions.listForResource(resourceGroup, providerNamespace, '', resourceType, resourceName, { abortSignal: signal })) {
+      found.push({ actions: p.actions ?? [], notActions: p.notActions ?? [] });
+    }
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 403) return 'forbidden';
+    throw err;
+  }
+  return found;
+}
+
 /** An action pattern (`*`, `Microsoft.Compute/*`, `*\/read`) as Azure matches it: `*` is any text, case-insensitive. */
 function actionPattern(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');

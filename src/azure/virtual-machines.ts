@@ -176,6 +176,25 @@ export async function readPrivateIp(compute: ComputeManagementClient, armEndpoin
   return (configs.find((c) => c.properties?.primary) ?? configs[0])?.properties?.privateIPAddress;
 }
 
+/**
+ * The virtual network of a subnet id: its region, or undefined when the subnet or its network
+ * does not exist (404). Read through the compute client's pipeline, as readPrivateIp.
+ */
+export async function readSubnetRegion(compute: ComputeManagementClient, armEndpoint: string, subnetId: string, signal?: AbortSignal): Promise<{ location: string } | undefined> {
+  const vnetId = subnetId.replace(/\/subnets\/[^/]+$/i, '');
+  for (const id of [subnetId, vnetId]) {
+    const request = createPipelineRequest({ url: `${armEndpoint.replace(/\/+$/, '')}${id}?api-version=${NETWORK_API_VERSION}`, method: 'GET', ...(signal ? { abortSignal: signal } : {}) });
+    const response = await compute.pipeline.sendRequest(httpClient, request);
+    if (response.status === 404) return undefined;
+    if (response.status >= 400) {
+      const body = JSON.parse(response.bodyAsText ?? '{}') as { error?: { code?: string; message?: string } };
+      throw Object.assign(new Error(body.error?.message ?? `GET ${id}: ${response.status}`), { name: 'RestError', statusCode: response.status, code: body.error?.code, response });
+    }
+    if (id === vnetId) return { location: ((JSON.parse(response.bodyAsText ?? '{}') as { location?: string }).location ?? '').toLowerCase().replace(/\s+/g, '') };
+  }
+  return undefined;
+}
+
 const httpClient = createDefaultHttpClient();
 
 export { DEFAULT_POLL_MS };

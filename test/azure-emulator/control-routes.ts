@@ -42,6 +42,9 @@ async function route(control: EmulatorControl, request: EmulatorRequest, info: (
       return ok({ value: await control.faults() });
     case 'POST faults':
       if (typeof body['path'] !== 'string') throw new ControlError("a fault needs a 'path' pattern");
+      if (body['operationError'] !== undefined && !(isRecord(body['operationError']) && typeof body['operationError']['code'] === 'string' && body['operationError']['code'] !== '')) {
+        throw new ControlError("a fault's 'operationError' needs a 'code'");
+      }
       return ok(await control.addFault(body as unknown as FaultSpec));
     case 'DELETE faults':
       if (id) await control.removeFault(id);

@@ -218,7 +218,7 @@ export class Emulator {
     } else if (fault?.status) {
       result = { response: { status: fault.status, headers: fault.headers ?? {}, body: faultBody(fault) } };
     } else {
-      result = { response: this.route(request, notes) };
+      result = { response: this.route(request, notes, fault?.operationError) };
       if (fault?.headers) result.response!.headers = { ...result.response!.headers, ...fault.headers };
     }
     this.log.add({
@@ -235,7 +235,7 @@ export class Emulator {
     return result;
   }
 
-  private route(request: EmulatorRequest, notes: RequestAnnotations): EmulatorResponse {
+  private route(request: EmulatorRequest, notes: RequestAnnotations, operationError?: { code: string; message?: string }): EmulatorResponse {
     const now = this.now();
     const first = request.segments[0]?.toLowerCase();
     if (first !== 'subscriptions' && first !== 'providers') {
@@ -243,6 +243,6 @@ export class Emulator {
       if (entra) return entra;
       return new ArmError(404, 'NotFound', `Nothing is served at '${request.path}'.`).toResponse();
     }
-    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now, holdOperations: this.holds.matches(request.path) }, notes);
+    return handleArm(request, { world: this.world, options: this.options, signer: this.signer, audiences: this.audiences, throttle: this.throttle, now, holdOperations: this.holds.matches(request.path), ...(operationError ? { operationError } : {}) }, notes);
   }
 }

@@ -29,6 +29,15 @@ export interface FaultSpec {
   count?: number;
   /** Chance (0..1) that a matching request is affected; 1 when absent. */
   probability?: number;
+  /**
+   * A VM or scale set create/update that fails as its operation: the PUT is accepted (201/200 with
+   * Azure-AsyncOperation), the operation ends Failed with this error and the resource shows
+   * provisioningState Failed. Matches PUT requests only (whatever `method` says); other PUTs
+   * matching `path` count the hit and are handled normally. `message` defaults to Azure's text for
+   * the known codes (AllocationFailed, ZonalAllocationFailed, SkuNotAvailable, QuotaExceeded,
+   * OperationNotAllowed, RequestDisallowedByPolicy, InternalExecutionError).
+   */
+  operationError?: { code: string; message?: string };
 }
 
 export interface Fault extends FaultSpec {
@@ -64,6 +73,9 @@ export class FaultInjector {
   private readonly retirements = new Map<string, AbortController>();
 
   add(spec: FaultSpec): Fault {
+    if (spec.operationError !== undefined && (typeof spec.operationError !== 'object' || spec.operationError === null || typeof spec.operationError.code !== 'string' || spec.operationError.code === '')) {
+      throw new TypeError('operationError needs a code');
+    }
     // Compile now so a bad pattern fails the control call, not a later request.
     this.patterns.set(spec.path, new RegExp(spec.path, 'i'));
     const fault: Fault = { ...spec, id: newGuid(), hits: 0 };
@@ -117,7 +129,7 @@ export class FaultInjector {
   /** The fault that applies to this request, counting the hit; undefined when none does. */
   take(method: string, path: string): Fault | undefined {
     for (const fault of this.faults) {
-      if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
+      if (fault.operationError ? method.toUpperCase() !== 'PUT' : fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
       if (!this.patterns.get(fault.path)?.test(path)) continue;
       if (fault.count !== undefined && fault.hits >= fault.count) continue;
       if (fault.probability !== undefined && Math.random() >= fault.probability) continue;

@@ -4,7 +4,9 @@
 // own process on a real control plane; then one quiet resync; then the same work done by a
 // sequential SDK script, the way people script az today. Issue 4, "Main job and benchmark".
 //
-// Usage: tsx test/bench/bench.ts [--objects N | --n N] [--workers W] [--sequential K]
+// `--kind sharedimagevm` runs the SharedImageVM bench instead (sharedimagevm.ts, issue 10).
+//
+// Usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm] [--objects N | --n N] [--workers W] [--sequential K]
 //                                [--latency-ms MS] [--lro-ms MS] [--json PATH]
 //                                [--requests-log PATH] [--operator-node-options STR]
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,7 @@ import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, pro
 
 const { values: flags } = parseArgs({
   options: {
+    kind: { type: 'string' },
     objects: { type: 'string' },
     n: { type: 'string' },
     workers: { type: 'string' },
@@ -42,12 +45,13 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'usage: tsx test/bench/bench.ts [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR]\n' +
-      '  --objects, --n   GalleryShares (default 200)\n' +
+    'usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm] [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR]\n' +
+      '  --kind           galleryshare (default) or sharedimagevm: N VMs from one shared image (/SharedGalleries/.../Versions/latest)\n' +
+      '  --objects, --n   GalleryShares or SharedImageVMs (default 200)\n' +
       '  --workers        operator --workers (default 32)\n' +
-      '  --sequential     objects the sequential script does (default N up to 200, else 100; extrapolated to N)\n' +
+      '  --sequential     objects the sequential script does (default N up to 200, else 100; sharedimagevm: 20; extrapolated to N)\n' +
       '  --latency-ms     latency the emulator adds to every ARM call (default 40)\n' +
-      '  --lro-ms         duration of a share operation (default 1000)\n' +
+      '  --lro-ms         duration of a share operation (default 1000; a VM create with --kind sharedimagevm, default 3000)\n' +
       '  --json PATH      also write the report as JSON\n' +
       '  --requests-log PATH  write the emulator\'s request log of the create phase (JSON lines), to look into the counts\n' +
       '  --operator-node-options STR  NODE_OPTIONS for the operator processes, with "=" (default: the chart\'s nodeOptions; "" for V8\'s defaults; node refuses --cpu-prof there)',
@@ -63,6 +67,29 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
     process.exit(2);
   }
   return n;
+}
+
+const KIND = flags.kind ?? 'galleryshare';
+if (KIND !== 'galleryshare' && KIND !== 'sharedimagevm') {
+  console.error(`bench: --kind must be galleryshare or sharedimagevm, not "${KIND}"`);
+  process.exit(2);
+}
+if (KIND === 'sharedimagevm') {
+  // A sequential VM create takes the whole create (3 s and polling): 20 timed, extrapolated to N.
+  const { runSharedImageVMBench } = await import('./sharedimagevm.js');
+  process.exit(
+    await runSharedImageVMBench({
+      objects: positiveInt('objects', flags.objects ?? flags.n, 200),
+      workers: positiveInt('workers', flags.workers, 32),
+      sequential: positiveInt('sequential', flags.sequential, 20),
+      latencyMs: positiveInt('latency-ms', flags['latency-ms'], 40),
+      lroMs: positiveInt('lro-ms', flags['lro-ms'], 3000),
+      ...(flags.json ? { json: flags.json } : {}),
+      ...(flags['requests-log'] ? { requestsLog: flags['requests-log'] } : {}),
+      operatorNodeOptions: flags['operator-node-options'] ?? chartNodeOptions(),
+      operatorNodeOptionsDefault: flags['operator-node-options'] === undefined,
+    }),
+  );
 }
 
 const N = positiveInt('objects', flags.objects ?? flags.n, 200);

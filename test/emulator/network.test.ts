@@ -5,7 +5,8 @@
 // project has no Network SDK).
 import { expect } from 'chai';
 import type { RunningEmulator } from '../azure-emulator/index.js';
-import { deployerCompute, fabrikamSubnet, ids, raw, rejection, startSample } from './helpers.js';
+import { buildWorld, SeedError } from '../azure-emulator/seed.js';
+import { deployerCompute, fabrikamSubnet, ids, putVnet, raw, rejection, sampleSeed, startSample } from './helpers.js';
 
 const fast = { updateIntervalInMs: 5 };
 const uniqueName = `${ids.gallerySubscription}-MYGALLERY`;
@@ -97,6 +98,18 @@ describe('emulator: virtual networks, NICs, public IPs and OS disks of VMs', () 
     expect((vnets.body.value as unknown as { name: string }[]).map((v) => v.name).sort()).to.deep.equal(['east', 'myVnet']);
   });
 
+  it('refuses seeds with a subnet outside its vnet, an unseeded subscription or an unknown image security type', () => {
+    const outside = sampleSeed();
+    outside.virtualNetworks = [{ subscription: ids.fabrikamSubscription, resourceGroup: 'r', name: 'v', location: 'westus', addressSpace: ['10.0.0.0/16'], subnets: [{ name: 's', addressPrefix: '10.1.0.0/24' }] }];
+    expect(() => buildWorld(outside, 0)).to.throw(SeedError, /virtual network v: Subnet 's' is not valid because its IP address range is outside/);
+    const unseeded = sampleSeed();
+    unseeded.virtualNetworks = [{ subscription: '00000000-0000-4000-8000-000000000009', resourceGroup: 'r', name: 'v', location: 'westus' }];
+    expect(() => buildWorld(unseeded, 0)).to.throw(SeedError, /virtual network v/);
+    const security = sampleSeed();
+    security.galleries![0]!.images![0]!.securityType = 'Trusted';
+    expect(() => buildWorld(security, 0)).to.throw(SeedError, /securityType 'Trusted'/);
+  });
+
   it('gives a VM the NIC it describes, with a private IP from the subnet, and a public IP when asked', async () => {
     const vm = await createVm('net-1', { publicIp: 'Delete' });
     const nicId = vm.networkProfile?.networkInterfaces?.[0]?.id ?? '';
@@ -157,6 +170,20 @@ describe('emulator: virtual networks, NICs, public IPs and OS disks of VMs', () 
       ),
     );
     expect(scaleSet.code).to.equal('InvalidResourceReference');
+  });
+
+  it('needs subnets/join/action on a subnet outside the caller\'s scope (403 LinkedAuthorizationFailed)', async () => {
+    // A shared network in another resource group, where the deployer (Contributor on myResourceGroup) has no role.
+    const subnet = await putVnet(e, { tenantId: ids.fabrikam, subscription: ids.fabrikamSubscription, resourceGroup: 'networkRG', name: 'hub', location: 'westus', octet: 7 });
+    const refused = await rejection(createVm('joined', { subnet }));
+    expect(refused.statusCode).to.equal(403);
+    expect(refused.code).to.equal('LinkedAuthorizationFailed');
+    expect(refused.message).to.contain('Microsoft.Network/virtualNetworks/subnets/join/action').and.contain(subnet);
+    const deployerOid = e.emulator.world.servicePrincipal(ids.fabrikamDeployer, ids.fabrikam)!.objectId;
+    await e.control.assignRole(subnet.slice(0, subnet.indexOf('/subnets/')), deployerOid, 'Contributor');
+    const vm = await createVm('joined', { subnet });
+    const nic = await get(vm.networkProfile?.networkInterfaces?.[0]?.id ?? '');
+    expect(nic.body.properties?.ipConfigurations?.[0]?.properties?.privateIPAddress).to.equal('10.7.0.4');
   });
 
   it('leaves the NIC, public IP and OS disk behind by default (Detach), detached and deletable', async () => {

@@ -91,7 +91,12 @@ describe('emulator: VM and scale set models (preconditions, tags, instance view,
     expect(flex.orchestrationMode).to.equal('Flexible');
     expect(flex.platformFaultDomainCount).to.equal(1);
     // Uniform needs neither, and is the API's default.
-    const uniform = await deployer().virtualMachineScaleSets.createOrUpdate(ids.fabrikamRG, 'uni', scaleSetBody({ orchestrationMode: undefined, platformFaultDomainCount: undefined, upgradePolicy: { mode: 'Manual' } }), fast);
+    const uniform = await deployer().virtualMachineScaleSets.createOrUpdate(
+      ids.fabrikamRG,
+      'uni',
+      scaleSetBody({ orchestrationMode: undefined, platformFaultDomainCount: undefined, upgradePolicy: { mode: 'Manual' } }, { networkProfile: { networkInterfaceConfigurations: networkProfile.networkInterfaceConfigurations } }),
+      fast,
+    );
     expect(uniform.orchestrationMode).to.equal('Uniform');
   });
 

@@ -2,7 +2,7 @@
 // what stalls with the code as reason and advice in the message.
 import { expect } from 'chai';
 import { classifyAzureError, classifyOperationFailure } from '../../src/azure/errors.js';
-import { OperationFailedError } from '../../src/azure/operations.js';
+import { OperationFailedError, submitted } from '../../src/azure/operations.js';
 import { classifyFailure } from '../../src/controllers/shared/failures.js';
 import { KubeApiError } from '../../src/runtime/kube-client.js';
 import { operationName } from '../../src/azure/clients.js';
@@ -72,6 +72,27 @@ describe('classifyAzureError', () => {
     expect(operationName('POST', `${base}/share`)).to.equal('POST share');
     expect(operationName('PUT', `${base}/providers/Microsoft.Authorization/roleAssignments/x`)).to.equal('PUT roleAssignments');
     expect(operationName('GET', 'https://management.azure.com/subscriptions/s/providers/Microsoft.Compute/locations/westus/operations/1')).to.equal('GET operations');
+  });
+});
+
+describe('a failed long-running operation', () => {
+  const failedPoller = (message: string) => ({
+    isDone: true,
+    operationState: { status: 'failed', error: new Error(message) },
+    submitted: () => Promise.resolve(),
+    serialize: () => Promise.resolve('{}'),
+    poll: () => Promise.resolve({ status: 'failed' }),
+  });
+
+  it("keeps the ARM code core-lro puts only in its message, so that AllocationFailed is retried and SkuNotAvailable stalls", async () => {
+    const failure = async (message: string) => {
+      const err = await submitted(failedPoller(message), () => undefined).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(OperationFailedError);
+      return classifyFailure(err, 'creating the VM');
+    };
+    expect(await failure('The long-running operation has failed. AllocationFailed. Allocation failed. We do not have sufficient capacity.')).to.deep.include({ kind: 'retryable', code: 'AllocationFailed' });
+    expect(await failure('The long-running operation has failed. SkuNotAvailable. The requested size is not available.')).to.deep.include({ kind: 'terminal', code: 'SkuNotAvailable' });
+    expect(await failure('The long-running operation has failed. OperationNotAllowed. Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota.')).to.deep.include({ kind: 'terminal', code: 'QuotaExceeded' });
   });
 });
 

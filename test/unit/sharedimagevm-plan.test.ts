@@ -66,6 +66,12 @@ describe('SharedImageVM plan', () => {
     expect(replicating.stalled).to.equal(undefined);
   });
 
+  it('a subnet that cannot take the VM (missing, another region, no right to join): Stalled with its reason before any write', () => {
+    const plan = planSharedImageVM(vm(), { image: okImage, subnetProblem: { reason: 'SubnetInOtherRegion', message: 'Use a subnet in westus.' } });
+    expect(plan.stalled?.reason).to.equal('SubnetInOtherRegion');
+    expect(plan.actions).to.deep.equal([]);
+  });
+
   it('a VM of that name it did not make: Stalled ResourceExists, unless the adoption annotation says take it', () => {
     const foreign = machine({ tags: {} });
     expect(planSharedImageVM(vm(), { machine: foreign }).stalled?.reason).to.equal('ResourceExists');
@@ -85,6 +91,18 @@ describe('SharedImageVM plan', () => {
     expect(planSharedImageVM(set, { machine: observed, image: okImage }).actions).to.deep.equal([
       { type: 'update', kind: 'virtualMachineScaleSet', capacity: 5, imageReference: { sharedGalleryImageId: sharedId.replace('latest', '1.3.0') } },
     ]);
+  });
+
+  it("a scale set's latest is pinned to the resolved version in its model, and moved when a newer one appears", () => {
+    const set = vm({ scaleSet: { capacity: 2, orchestrationMode: 'Flexible' } });
+    const pinned = sharedId.replace('latest', '1.2.0');
+    const running = machine({ kind: 'virtualMachineScaleSet', capacity: 2, powerState: undefined, image: { sharedGalleryImageId: pinned } });
+    expect(planSharedImageVM(set, { machine: running, image: okImage }).actions, 'the pinned version is still the latest').to.deep.equal([]);
+    expect(planSharedImageVM(set, { machine: running, image: { ...okImage, version: '1.3.0' } }).actions).to.deep.equal([
+      { type: 'update', kind: 'virtualMachineScaleSet', imageReference: { sharedGalleryImageId: sharedId.replace('latest', '1.3.0') } },
+    ]);
+    const body = scaleSetBody(set.spec, { name: 'web-1', computerName: 'web-1', owner: { kind: 'SharedImageVM', namespace: 'fabrikam', name: 'web-1' }, image: okImage });
+    expect(at(body, 'virtualMachineProfile', 'storageProfile', 'imageReference')).to.deep.equal({ sharedGalleryImageId: pinned });
   });
 
   it('in step: nothing to do, Provisioned and ImageAvailable True without reading the image again', () => {

@@ -270,10 +270,12 @@ export const SharedImageVMStatus = Type.Object(
   {
     observedGeneration: observedGeneration(),
     resourceId: Type.Optional(text({ description: 'Azure resource id of the VM or scale set.', maxLength: 1024 })),
-    resolvedImageVersion: Type.Optional(text({ description: "The image version used, i.e. what 'latest' meant when the VM was made.", maxLength: 32 })),
+    resolvedImageVersion: Type.Optional(
+      text({ description: "The image version Azure used (its exactVersion), i.e. what 'latest' meant when the VM was made. A scale set's model is pinned to this version and moved when a newer one is published.", maxLength: 32 }),
+    ),
     osState: Type.Optional(text({ description: 'OS state of the image: Generalized or Specialized.', maxLength: 16 })),
     provisioningState: Type.Optional(text({ description: 'Provisioning state reported by Azure.', maxLength: 32 })),
-    powerState: Type.Optional(text({ description: 'Power state reported by Azure (running, stopped, deallocated...).', maxLength: 32 })),
+    powerState: Type.Optional(text({ description: "Power state of a VM reported by Azure (running, stopped, deallocated...). Empty for a scale set: each of its instances has its own.", maxLength: 32 })),
     privateIPAddress: Type.Optional(text({ description: 'Private IP address of the VM.', maxLength: 64 })),
     networkInterfaceId: Type.Optional(text({ description: 'Resource id of the network interface the VM made for itself (its private IP is read again only when this changes).', maxLength: 1024 })),
     capacity: Type.Optional(Type.Integer({ description: 'Instances of the scale set, as observed in Azure.', minimum: 0 })),

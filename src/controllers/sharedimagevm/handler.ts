@@ -9,13 +9,15 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { SharedImageVMKind, type InFlightOperation, type SharedImageVM, type SharedImageVMStatus, type TenantGrant } from '../../api/v1alpha1/index.js';
 import type { AzureClients } from '../../azure/clients.js';
+import type { TransienceContext } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
-import { pollMachineOperation, readMachine, readPrivateIp, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
+import { missingActions, permissionsOnResource } from '../../azure/tenant-access.js';
+import { pollMachineOperation, readMachine, readPrivateIp, readSubnetRegion, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
 import { kstatus } from '../../runtime/kstatus.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
-import { describeUpdate, kindOf, ownerOf, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict, type VmAction, type VmObservation } from './plan.js';
+import { asksForLatest, describeUpdate, kindOf, ownerOf, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict, type VmAction, type VmObservation } from './plan.js';
 
 /** The identity a SharedImageVM acts with, and the clients made from it. */
 export interface VmClients {
@@ -25,6 +27,8 @@ export interface VmClients {
   imageCredential?: TokenCredential;
   /** A key naming the identity, for the image check's cache. */
   identityKey?: string;
+  /** The credential that creates the VM (for the permissions read on a subnet elsewhere). */
+  credential?: TokenCredential;
   /** Why the object waits for its TenantGrant; no clients then. */
   grantWait?: Explanation;
 }
@@ -80,6 +84,15 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     return { reason: 'TenantGrantMismatch', message: `TenantGrant ${spec.tenantGrantRef.name} does not cover this VM: ${problems.join('; ')}. Use a grant that does, or change the spec.` };
   }
 
+  /**
+   * The consumer views of shared and community galleries list the versions that target a region,
+   * not whether replication there has finished: a create refused with GalleryImageNotFound in the
+   * VM's own region, for an image the check found listed there, is replication still running.
+   */
+  transience(obj: SharedImageVM, now: number): TransienceContext {
+    return obj.spec.image.id ? { now } : { now, replicatingRegions: [obj.spec.location.toLowerCase()] };
+  }
+
   async connect(obj: SharedImageVM, phase: Phase, signal: AbortSignal): Promise<VmClients> {
     const { spec } = obj;
     const namespace = obj.metadata.namespace!;
@@ -105,10 +118,10 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
       const source = app.inTenant(grant.spec.source.tenantId);
       // The auxiliary token only where the image lives in the other tenant (an RBAC id).
       const compute = azure.computeClient(target, spec.subscriptionId, spec.image.id ? source : undefined);
-      return { compute, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
+      return { compute, credential: target, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
     }
     const { credential, material } = await this.options.credentials.resolve(namespace, spec.azureCredentialsRef?.name, { lastKnownIfGone, signal });
-    return { compute: azure.computeClient(credential, spec.subscriptionId), imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
+    return { compute: azure.computeClient(credential, spec.subscriptionId), credential, imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
   }
 
   async observe(obj: SharedImageVM, clients: VmClients, phase: Phase, signal: AbortSignal): Promise<VmObservation | undefined> {
@@ -119,10 +132,16 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     const machine = await readMachine(clients.compute, kind, spec.resourceGroup, name, signal);
     if (phase === 'delete') return machine ? { machine } : {};
     const observation: VmObservation = machine ? { machine } : {};
-    // The image is checked only when something is to be made from it.
-    const imageChanged = kind === 'virtualMachineScaleSet' && machine !== undefined && !sameImageReference(spec, machine.image);
-    if (!machine || machine.provisioningState === 'Failed' || imageChanged) {
+    // The image is checked only when something is to be made from it: the VM, or a scale set's
+    // model (whose `latest` is pinned to a version, and moved when a newer one appears: checked
+    // at each resync, through the cache).
+    const scaleSetModel = kind === 'virtualMachineScaleSet' && machine !== undefined && (asksForLatest(spec) || !sameImageReference(spec, machine.image));
+    if (!machine || machine.provisioningState === 'Failed' || scaleSetModel) {
       observation.image = await this.options.checkImage(obj, { credential: clients.imageCredential!, identityKey: clients.identityKey!, vmCompute: clients.compute }, signal);
+    }
+    if (!machine && observation.image?.ok) {
+      const problem = await this.subnetProblem(obj, clients, signal);
+      if (problem) observation.subnetProblem = problem;
     }
     // The private IP: read once per network interface (after create, or when the id changes).
     const nicId = machine?.networkInterfaceId;
@@ -134,12 +153,37 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     return observation;
   }
 
+  /**
+   * Before a create: the subnet exists and lies in the VM's region; one outside the VM's resource
+   * group (the grant's, where there is one) must let the identity join it.
+   */
+  private async subnetProblem(obj: SharedImageVM, clients: VmClients, signal: AbortSignal): Promise<Explanation | undefined> {
+    const { spec } = obj;
+    const subnet = spec.network.subnetId;
+    const region = await readSubnetRegion(clients.compute!, this.options.azure.env.armEndpoint, subnet, signal);
+    if (!region) return { reason: 'SubnetNotFound', message: `Subnet ${subnet} does not exist (or its virtual network does not). Create it, or fix spec.network.subnetId.` };
+    if (region.location !== spec.location.toLowerCase()) {
+      return { reason: 'SubnetInOtherRegion', message: `Subnet ${subnet} belongs to a virtual network in ${region.location}, not in the VM's region ${spec.location}: a VM's network interface must be in its own region. Use a subnet in ${spec.location}.` };
+    }
+    const parsed = /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Network\/virtualNetworks\/([^/]+)\//i.exec(subnet);
+    if (!parsed || parsed[1]!.toLowerCase() === spec.resourceGroup.toLowerCase() || !clients.credential) return undefined;
+    const permissions = await permissionsOnResource(this.options.azure.authorizationClient(clients.credential, spec.subscriptionId), parsed[1]!, 'Microsoft.Network', 'virtualNetworks', parsed[2]!, signal);
+    const join = 'Microsoft.Network/virtualNetworks/subnets/join/action';
+    if (permissions === 'forbidden' || missingActions([join], permissions).length) {
+      return {
+        reason: 'SubnetJoinDenied',
+        message: `The identity that creates the VM may not join subnet ${subnet} (it lacks ${join} there). The network's owner grants it, for example: az role assignment create --assignee <identity> --role "Network Contributor" --scope ${subnet}.`,
+      };
+    }
+    return undefined;
+  }
+
   absent(obj: SharedImageVM): Explanation {
     return { reason: 'ResourceGroupNotFound', message: `Resource group ${obj.spec.resourceGroup} does not exist in subscription ${obj.spec.subscriptionId}.` };
   }
 
   plan(obj: SharedImageVM, observed: VmObservation): KindPlan<VmAction> {
-    return planSharedImageVM(obj, observed);
+    return planSharedImageVM(obj, observed, { now: Date.now(), jitter: Math.random() * 2 - 1 });
   }
 
   planDeletion(obj: SharedImageVM, observed: VmObservation): DeletionPlan<VmAction> {
@@ -196,12 +240,16 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
 
   status(obj: SharedImageVM, observed: VmObservation | undefined, { current, gone }: { current?: SharedImageVMStatus; gone: boolean }): Omit<SharedImageVMStatus, 'observedGeneration' | 'conditions'> {
     const machine = observed?.machine;
+    // The image's OS state, as its check last said (kept: the image is not read again while the VM runs).
+    const osState = observed?.image?.ok ? observed.image.osState : current?.osState;
     if (!machine) {
       // Not read, or not there: only what identifies the VM is kept (not while it is gone).
       const keep = !gone && observed === undefined;
-      return keep && current?.resourceId ? { resourceId: current.resourceId, ...(current.resolvedImageVersion ? { resolvedImageVersion: current.resolvedImageVersion } : {}) } : {};
+      return {
+        ...(keep && current?.resourceId ? { resourceId: current.resourceId, ...(current.resolvedImageVersion ? { resolvedImageVersion: current.resolvedImageVersion } : {}) } : {}),
+        ...(osState ? { osState } : {}),
+      };
     }
-    const osState = observed.image?.ok ? observed.image.osState : current?.osState;
     return {
       resourceId: machine.id,
       ...(machine.image.exactVersion ? { resolvedImageVersion: machine.image.exactVersion } : {}),

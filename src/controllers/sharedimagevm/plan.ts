@@ -8,6 +8,7 @@ import { ownerText, type Owner } from '../../azure/ownership.js';
 import type { MachineKind, ObservedMachine } from '../../azure/virtual-machines.js';
 import type { ConditionInput } from '../../runtime/conditions.js';
 import type { DeletionPlan, Explanation, KindPlan, PlanEvent } from '../shared/handler.js';
+import { recheckDelay } from '../shared/schedule.js';
 
 /** The tag that marks a VM or scale set as made by this object (ownership.ts: kind, namespace, name). */
 export const OWNER_TAG = 'galleryshare.io-owner';
@@ -27,6 +28,8 @@ export interface VmObservation {
   image?: ImageVerdict;
   /** Why the object waits for its TenantGrant, when it does (nothing else was read then). */
   grantWait?: Explanation;
+  /** Why the subnet cannot take the VM (missing, another region, no right to join), checked before a create. */
+  subnetProblem?: Explanation;
   /** The VM's private IP address, when read (after create, or when its interface changed). */
   privateIPAddress?: string;
 }
@@ -49,11 +52,31 @@ export function imageReferenceOf(spec: SharedImageVMSpec): ImageReferenceBody {
   return { communityGalleryImageId: spec.image.communityGalleryImageId! };
 }
 
+/** Whether the spec asks for the latest version (`/versions/latest`, or an RBAC id without a version). */
+export function asksForLatest(spec: SharedImageVMSpec): boolean {
+  const ref = Object.values(imageReferenceOf(spec))[0] as string;
+  return /\/versions\/latest$/i.test(ref) || (spec.image.id !== undefined && !/\/versions\//i.test(ref));
+}
+
+/**
+ * The image reference a scale set's model carries. With `latest`, Azure would resolve it for each
+ * instance as it is made, so instances made at different times could run different versions:
+ * the model is pinned to the version the check resolved instead, and moved (a model update) when
+ * a newer one appears. A VM, made once, takes the reference as the spec gives it.
+ */
+export function modelImageReference(spec: SharedImageVMSpec, image: ImageVerdict | undefined): ImageReferenceBody {
+  const ref = imageReferenceOf(spec);
+  if (!spec.scaleSet || !asksForLatest(spec) || !image?.ok) return ref;
+  const [key, value] = Object.entries(ref)[0] as [keyof ImageReferenceBody, string];
+  const base = value.replace(/\/versions\/latest$/i, '');
+  return { [key]: `${base}/${key === 'id' ? 'versions' : 'Versions'}/${image.version}` } as ImageReferenceBody;
+}
+
 const sameText = (a: string | undefined, b: string | undefined) => (a ?? '').toLowerCase() === (b ?? '').toLowerCase();
 
 /** Whether Azure's image reference is the spec's (ids compared without case, as Azure does). */
-function sameImage(spec: SharedImageVMSpec, machine: ObservedMachine): boolean {
-  const wanted = imageReferenceOf(spec);
+function sameImage(spec: SharedImageVMSpec, machine: ObservedMachine, image: ImageVerdict | undefined): boolean {
+  const wanted = modelImageReference(spec, image);
   if ('id' in wanted) return sameText(wanted.id, machine.image.id);
   if ('sharedGalleryImageId' in wanted) return sameText(wanted.sharedGalleryImageId, machine.image.sharedGalleryImageId);
   return sameText(wanted.communityGalleryImageId, machine.image.communityGalleryImageId);
@@ -69,12 +92,27 @@ const adopts = (vm: SharedImageVM) => vm.metadata.annotations?.[ADOPT_ANNOTATION
 
 const IN_PROGRESS = new Set(['creating', 'updating', 'deleting', 'migrating']);
 
-/** How soon to look again at an image version still replicating to the region (bounded backoff). */
-export const REPLICATING_RECHECK_MS = 60_000;
+/**
+ * How soon to look again at an image version still replicating to the region: a doubling
+ * schedule from when the wait began, 5 s first, at most 5 minutes (replication takes minutes to
+ * hours; each look is one cached-or-fresh image read).
+ */
+export const REPLICATING_RECHECK = { initialMs: 5_000, maxMs: 5 * 60_000 };
 /** How soon to look again at a VM in another's operation, or waiting for its TenantGrant (a watch also wakes it). */
 export const BUSY_RECHECK_MS = 15_000;
 
-export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): KindPlan<VmAction> {
+/** What planning needs besides the object and the observation: the clock and randomness. */
+export interface VmPlanContext {
+  now: number;
+  /** In [-1, 1], for the recheck's ±10%. */
+  jitter: number;
+}
+
+export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation, context: VmPlanContext = { now: Date.now(), jitter: 0 }): KindPlan<VmAction> {
+  const replicatingRecheck = () => {
+    const since = vm.status?.conditions?.find((c) => c.type === 'ImageAvailable' && c.status === 'False')?.lastTransitionTime;
+    return recheckDelay(since ? Date.parse(since) : undefined, { ...context, recheck: REPLICATING_RECHECK });
+  };
   const { spec } = vm;
   const kind = kindOf(spec);
   const what = kind === 'virtualMachine' ? 'VM' : 'scale set';
@@ -100,8 +138,12 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): K
     // retries a failed create on a new PUT; deleting it first would lose its disks and NIC).
     if (!image || !image.ok) {
       details.push({ type: 'Provisioned', status: 'False', reason: 'NotCreated', message: `The ${what} is not created: the image check does not pass.` });
-      if (image && image.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: REPLICATING_RECHECK_MS } };
+      if (image && image.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: replicatingRecheck() } };
       return { actions: [], details, events, stalled: image ? { reason: image.reason, message: image.message } : { reason: 'ImageNotChecked', message: 'The image was not checked.' } };
+    }
+    if (observed.subnetProblem) {
+      details.push({ type: 'Provisioned', status: 'False', reason: observed.subnetProblem.reason, message: observed.subnetProblem.message });
+      return { actions: [], details, events, stalled: observed.subnetProblem };
     }
     if (!machine && vm.status?.resourceId) {
       events.push({ type: 'Warning', reason: 'Recreating', message: `The ${what} ${vm.status.resourceId} was deleted outside the operator: creating it again.` });
@@ -129,13 +171,13 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): K
   const update: Extract<VmAction, { type: 'update' }> = { type: 'update', kind };
   if (!sameText(machine.size, spec.size)) update.size = spec.size;
   if (spec.scaleSet && machine.capacity !== spec.scaleSet.capacity) update.capacity = spec.scaleSet.capacity;
-  if (kind === 'virtualMachineScaleSet' && !sameImage(spec, machine)) {
+  if (kind === 'virtualMachineScaleSet' && !sameImage(spec, machine, image)) {
     if (!image?.ok) {
       details.push({ type: 'Provisioned', status: 'True', reason: 'Provisioned', message: `The scale set runs its former image; the new one does not pass the image check.` });
-      if (image?.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: REPLICATING_RECHECK_MS } };
+      if (image?.replicating) return { actions: [], details, events, waiting: { reason: image.reason, message: image.message, recheckAfterMs: replicatingRecheck() } };
       return { actions: [], details, events, stalled: image ? { reason: image.reason, message: image.message } : { reason: 'ImageNotChecked', message: 'The new image was not checked.' } };
     }
-    update.imageReference = imageReferenceOf(spec);
+    update.imageReference = modelImageReference(spec, image);
   }
   if (!isOwned(vm, machine)) update.tags = { ...machine.tags, [OWNER_TAG]: ownerText(ownerOf(vm)) };
   if (update.size || update.capacity !== undefined || update.imageReference || update.tags) {
@@ -144,7 +186,9 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation): K
   }
 
   if (!image) details.push({ type: 'ImageAvailable', status: 'True', reason: 'InUse', message: `The ${what} runs image version ${machine.image.exactVersion ?? 'as created'} (the image was checked before it was made).` });
-  details.push({ type: 'Provisioned', status: 'True', reason: 'Succeeded', message: `The ${what} is provisioned${machine.powerState ? ` and ${machine.powerState}` : ''}.` });
+  // The OS profile is Azure's at creation only: say so where a person may expect a change to act.
+  const passwordNote = spec.adminPasswordSecretRef ? ' The administrator password is set only when the VM is made: a changed Secret does not change it.' : '';
+  details.push({ type: 'Provisioned', status: 'True', reason: 'Succeeded', message: `The ${what} is provisioned${machine.powerState ? ` and ${machine.powerState}` : ''}.${passwordNote}` });
   return { actions: [], details, events };
 }
 
@@ -276,7 +320,7 @@ export function scaleSetBody(spec: SharedImageVMSpec, inputs: BodyInputs): Virtu
     ...(flexible ? { platformFaultDomainCount: 1 } : { upgradePolicy: { mode: 'Manual' } }),
     virtualMachineProfile: {
       storageProfile: {
-        imageReference: imageReferenceOf(spec),
+        imageReference: modelImageReference(spec, inputs.image),
         osDisk: { createOption: 'FromImage', caching: spec.osDisk?.caching ?? 'ReadWrite', managedDisk: { storageAccountType: spec.osDisk?.storageAccountType ?? 'Standard_LRS' }, deleteOption: 'Delete' },
       },
       ...(os ? { osProfile: scaleSetOsProfile(os, inputs.computerName) } : {}),

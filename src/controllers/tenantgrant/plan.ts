@@ -13,6 +13,9 @@ import { missingActions, type PermissionEntry, type PrincipalLookup } from '../.
 import type { ConditionInput } from '../../runtime/conditions.js';
 import type { DeletionPlan, Explanation, KindPlan, PlanEvent } from '../shared/handler.js';
 import type { Policy } from '../shared/policy.js';
+import { recheckDelay } from '../shared/schedule.js';
+
+export { recheckDelay };
 
 export type Side = 'Source' | 'Target';
 
@@ -140,18 +143,6 @@ export function desiredAssignments(spec: TenantGrantSpec, owner: Owner, principa
 
 /** The same principal, role and scope under any name satisfies the spec (Azure allows only one). */
 const satisfies = (o: ObservedRoleAssignment, d: DesiredGrantAssignment) => sameId(o.scope, d.scope) && o.principalId === d.principalId && o.roleGuid === d.roleGuid;
-
-/**
- * When to check again for something only a person can give (consent, the target role): first
- * after `initialMs`, then twice as long as the wait so far, at most `maxMs`, ±10%. `since` is when
- * the wait began (the detail condition's lastTransitionTime), so a restarted operator keeps the
- * schedule: after waits of 30, 60, 120 s the elapsed time is 210 s, and the next wait is 240 s.
- */
-export function recheckDelay(since: number | undefined, context: Pick<GrantPlanContext, 'now' | 'recheck' | 'jitter'>): number {
-  const elapsed = since === undefined ? 0 : Math.max(0, context.now - since);
-  const base = Math.min(context.recheck.maxMs, elapsed + context.recheck.initialMs);
-  return Math.round(base * (1 + 0.1 * Math.max(-1, Math.min(1, context.jitter))));
-}
 
 const condition = (tg: TenantGrant, type: string) => tg.status?.conditions?.find((c) => c.type === type);
 const since = (tg: TenantGrant, type: string, status: string) => {

@@ -27,6 +27,8 @@ export interface ArmContext {
   verifyToken: TokenVerifier;
   /** Operations this request starts are held by the test (control.holdOperations). */
   holdOperations: boolean;
+  /** An injected fault: the VM or scale set operation this PUT starts fails with this error. */
+  operationError?: { code: string; message?: string };
 }
 
 /** Whether the caller's role assignments at the scope or above allow an action. */

@@ -22,6 +22,8 @@ export interface ArmDependencies {
   now: number;
   /** Operations this request starts stay InProgress until the test releases them. */
   holdOperations: boolean;
+  /** An injected fault: the VM or scale set operation this PUT starts fails with this error. */
+  operationError?: { code: string; message?: string };
 }
 
 /** What the request log learns while the request is handled. */
@@ -88,7 +90,7 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
     const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
     rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ?? `tenant:${caller.tenantId}`, caller.objectId, kind, deps.now);
 
-    const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken, holdOperations: deps.holdOperations };
+    const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken, holdOperations: deps.holdOperations, ...(deps.operationError ? { operationError: deps.operationError } : {}) };
     if (match.route.action) authorize(ctx, match.route.action, request.path);
     const response = match.route.handle(ctx);
     return { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };

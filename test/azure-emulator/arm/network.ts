@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { isRecord, type EmulatorResponse } from '../http.js';
 import { deterministicGuid, idKey, newGuid, normalizeRegion, parseResourceId, resourceGroupId } from '../ids.js';
 import type { PlainResourceRecord, VirtualMachineRecord, World } from '../world.js';
-import { pagedList, properties, requestBody, type ArmContext } from './context.js';
+import { callerCan, pagedList, properties, requestBody, type ArmContext } from './context.js';
 import { ArmError, armErrors } from './errors.js';
 import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
@@ -337,6 +337,8 @@ export const network = {
 
 // ---- what a VM makes for itself ----
 
+const joinSubnet = 'Microsoft.Network/virtualNetworks/subnets/join/action';
+
 /** Azure's answer for a subnet that does not exist (or is in another region than the NIC). */
 function referenceNotFound(referenced: string, nicId: string, missing: string): ArmError {
   return new ArmError(
@@ -358,6 +360,16 @@ export function requireSubnet(ctx: ArmContext, subnetId: string, nicId: string, 
   }
   if (parsed.subscriptionId.toLowerCase() !== (ctx.params['subscriptionId'] ?? '').toLowerCase()) {
     throw new ArmError(400, 'InvalidResourceReference', `Resource ${subnetId} referenced by resource ${nicId} was not found. Subnets must be in the subscription of the virtual machine.`);
+  }
+  // ARM's linked authorization: joining a subnet needs subnets/join/action on it (Contributor has it, Reader not).
+  if (!callerCan(ctx, joinSubnet, subnetId)) {
+    const oid = ctx.caller.objectId;
+    const write = /\/virtualMachineScaleSets\//i.test(ctx.request.path) ? 'Microsoft.Compute/virtualMachineScaleSets/write' : 'Microsoft.Compute/virtualMachines/write';
+    throw new ArmError(
+      403,
+      'LinkedAuthorizationFailed',
+      `The client '${oid}' with object id '${oid}' has permission to perform action '${write}' on scope '${ctx.request.path}'; however, it does not have permission to perform action(s) '${joinSubnet}' on the linked scope(s) '${subnetId}' (respectively) or the linked scope(s) are invalid.`,
+    );
   }
   const vnetId = virtualNetworkId(parsed.subscriptionId, parsed.resourceGroup, path[2] ?? '');
   const vnet = plain(ctx.world, vnetId, 'virtualNetwork');
@@ -414,15 +426,16 @@ export interface PlannedNic {
 /**
  * Checks the NIC configurations of a VM (or scale set) PUT and plans the NICs and public IPs the VM
  * makes: named `{vm}-{configuration}` and `{vm}-{publicIPAddressConfiguration}` in the VM's group.
+ * `networkApiVersion` is required for a VM (a scale set: only Flexible, checked with its mode).
  */
-export function planNetwork(ctx: ArmContext, networkProfile: unknown, target: string, location: string, vmName: string): PlannedNic[] {
+export function planNetwork(ctx: ArmContext, networkProfile: unknown, target: string, location: string, vmName: string, requireApiVersion = true): PlannedNic[] {
   if (!isRecord(networkProfile)) throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile' is missing (null).`, `${target}.networkProfile`);
   const configurations = Array.isArray(networkProfile['networkInterfaceConfigurations']) ? networkProfile['networkInterfaceConfigurations'] : [];
   const interfaces = Array.isArray(networkProfile['networkInterfaces']) ? networkProfile['networkInterfaces'] : [];
   if (configurations.length + interfaces.length === 0) {
     throw armErrors.invalidParameter('At least one network interface (networkInterfaces or networkInterfaceConfigurations) is required.', `${target}.networkProfile`);
   }
-  if (configurations.length > 0 && typeof networkProfile['networkApiVersion'] !== 'string') {
+  if (requireApiVersion && configurations.length > 0 && typeof networkProfile['networkApiVersion'] !== 'string') {
     throw armErrors.invalidParameter(`Required parameter '${target}.networkProfile.networkApiVersion' is missing (null). It is required when networkInterfaceConfigurations are given.`, `${target}.networkProfile.networkApiVersion`);
   }
   const group = resourceGroupId(param(ctx, 'subscriptionId'), param(ctx, 'resourceGroupName'));

@@ -1,6 +1,9 @@
 // Virtual machines and scale sets created from gallery images: PUT as a long-running operation
-// (with the image checks), GET (instanceView: power state), PATCH (size, capacity), DELETE, list,
-// and the power actions. Nothing runs: power state is a field.
+// (preconditions, orchestration mode, the image and security-type checks, the subnet checks; a VM
+// makes its NICs, public IPs and OS disk), GET (instanceView: provisioning and power state), PATCH
+// (size, tags, capacity, a scale set's image), DELETE (what the VM made goes or stays by its
+// deleteOption), list, and the power actions. Nothing runs: power state is a field; an injected
+// operationError fault makes the create's operation fail.
 import { header, isRecord, type EmulatorResponse } from '../http.js';
 import { newGuid, resourceGroupId } from '../ids.js';
 import type { VirtualMachineRecord } from '../world.js';
@@ -8,7 +11,7 @@ import { pagedList, properties, requestBody, type ArmContext } from './context.j
 import { ArmError, armErrors } from './errors.js';
 import { resolveImageReference, sameRegion } from './image-reference.js';
 import { makeNetwork, makeOsDisk, planNetwork, releaseOwned } from './network.js';
-import { isLongRunning, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
+import { isLongRunning, operationEnd, pollingHeaders, provisioningFor, provisioningState, startOperation } from './lro.js';
 import { locationOf, param, requireResourceGroup, tagsOf } from './lookup.js';
 
 type Kind = VirtualMachineRecord['kind'];
@@ -39,9 +42,19 @@ function withoutSecrets(osProfile: unknown): unknown {
   return { ...rest, secrets: rest['secrets'] ?? [], allowExtensionOperations: rest['allowExtensionOperations'] ?? true };
 }
 
-function statuses(ctx: ArmContext, record: VirtualMachineRecord): { code: string; level: string; displayStatus: string; time?: string }[] {
+/** The provisioning state, Failed once an operation that failed (an injected operationError) is over. */
+function machineState(ctx: ArmContext, record: VirtualMachineRecord): string {
   const state = provisioningState(record, ctx.now);
-  const power = provisioningState(record, ctx.now) === 'Succeeded' ? record.powerState : 'starting';
+  return record.failed && state === 'Succeeded' ? 'Failed' : state;
+}
+
+function statuses(ctx: ArmContext, record: VirtualMachineRecord): { code: string; level: string; displayStatus: string; message?: string; time?: string }[] {
+  const state = machineState(ctx, record);
+  if (state === 'Failed' && record.failed) {
+    // A create or update that failed: the provisioning status carries the error; no power state.
+    return [{ code: `ProvisioningState/failed/${record.failed.code}`, level: 'Error', displayStatus: 'Provisioning failed', message: record.failed.message, time: new Date(ctx.now).toISOString() }];
+  }
+  const power = state === 'Succeeded' ? record.powerState : 'starting';
   return [
     { code: `ProvisioningState/${state.toLowerCase()}`, level: 'Info', displayStatus: `Provisioning ${state === 'Succeeded' ? 'succeeded' : state.toLowerCase()}`, time: new Date(record.createdAt).toISOString() },
     { code: `PowerState/${power}`, level: 'Info', displayStatus: `VM ${power}` },
@@ -49,7 +62,7 @@ function statuses(ctx: ArmContext, record: VirtualMachineRecord): { code: string
 }
 
 export function renderMachine(ctx: ArmContext, record: VirtualMachineRecord, withInstanceView = false): Record<string, unknown> {
-  const props: Record<string, unknown> = { ...record.properties, provisioningState: provisioningState(record, ctx.now) };
+  const props: Record<string, unknown> = { ...record.properties, provisioningState: machineState(ctx, record) };
   if (record.kind === 'virtualMachine') {
     props['osProfile'] = withoutSecrets(props['osProfile']);
     if (withInstanceView) props['instanceView'] = { computerName: isRecord(props['osProfile']) ? props['osProfile']['computerName'] : undefined, statuses: statuses(ctx, record) };
@@ -112,8 +125,31 @@ function profileOf(props: Record<string, unknown>, kind: Kind): Record<string, u
 
 function answer(ctx: ArmContext, record: VirtualMachineRecord, status: number): EmulatorResponse {
   const body = renderMachine(ctx, record);
+  if (record.failed) {
+    // An injected operation error: always long-running (the answer shows Creating or Updating), and the operation ends Failed.
+    (body['properties'] as Record<string, unknown>)['provisioningState'] = record.provisioning.state;
+    return { status, body, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location, error: record.failed }), false) };
+  }
   if (!isLongRunning(ctx)) return { status, body };
   return { status, body, headers: pollingHeaders(ctx, startOperation(ctx, { location: record.location }), false) };
+}
+
+const operationErrorMessages: Record<string, string> = {
+  AllocationFailed: 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region. Read more about improving likelihood of allocation success at http://aka.ms/allocation-guidance',
+  ZonalAllocationFailed: 'Allocation failed. We do not have sufficient capacity for the requested VM size in this zone. Read more about improving likelihood of allocation success at http://aka.ms/allocation-guidance',
+  SkuNotAvailable: "The requested VM size for resource '{id}' is currently not available in location '{location}'. Please try another size or deploy to a different location or different zone. See https://aka.ms/azureskunotavailable for details.",
+  QuotaExceeded: 'Operation could not be completed as it results in exceeding approved Total Regional Cores quota. Location: {location}. Please read more about quota limits at https://docs.microsoft.com/en-us/azure/azure-supportability/regional-quota-requests',
+  OperationNotAllowed: 'Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota. Location: {location}. Please read more about quota increase at https://aka.ms/ProdportalCRP/?#create/Microsoft.Support/Parameters/',
+  RequestDisallowedByPolicy: "Resource '{name}' was disallowed by policy. (Injected by the Azure emulator.)",
+  InternalExecutionError: 'An internal execution error occurred. Please retry later.',
+};
+
+/** The error an injected operationError fault gives this machine's operation. */
+function injectedFailure(ctx: ArmContext, id: string, name: string, location: string): { code: string; message: string } | undefined {
+  const injected = ctx.operationError;
+  if (!injected) return undefined;
+  const template = injected.message ?? operationErrorMessages[injected.code] ?? `The operation failed with ${injected.code} (injected by the Azure emulator).`;
+  return { code: injected.code, message: template.replace('{id}', id).replace('{name}', name).replace('{location}', location) };
 }
 
 /** `If-None-Match: *` (create only) and `If-Match` (`*` or the current etag) on a PUT or PATCH. */
@@ -209,7 +245,7 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     throw armErrors.propertyChangeNotAllowed('imageReference');
   }
   const resolved = resolveImageReference(ctx, storageProfile, profile['osProfile'], location, id, target, securityTypeOf(profile));
-  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name);
+  const nics = planNetwork(ctx, profile['networkProfile'], target, location, name, kind === 'virtualMachine');
   const sku = isRecord(body['sku']) ? { ...body['sku'] } : undefined;
   if (kind === 'virtualMachineScaleSet') checkCapacity(sku);
   const previousStorage = existing ? profileOf(existing.properties, kind)['storageProfile'] : undefined;
@@ -250,9 +286,10 @@ function put(ctx: ArmContext, kind: Kind): EmulatorResponse {
     location,
     properties: props,
     powerState: existing?.powerState ?? 'running',
-    provisioning: provisioningFor(ctx, existing ? 'Updating' : 'Creating'),
+    provisioning: ctx.operationError ? { state: existing ? 'Updating' : 'Creating', until: operationEnd(ctx) } : provisioningFor(ctx, existing ? 'Updating' : 'Creating'),
     createdAt: existing?.createdAt ?? ctx.now,
     revision: (existing?.revision ?? 0) + 1,
+    ...(ctx.operationError ? { failed: injectedFailure(ctx, existing?.id ?? id, name, location)! } : {}),
     ...(tags ? { tags } : existing?.tags ? { tags: existing.tags } : {}),
     ...(sku ? { sku: { tier: 'Standard', ...sku, capacity: sku['capacity'] ?? 1 } } : kind === 'virtualMachineScaleSet' ? { sku: existing?.sku ?? { name: 'Standard_DS1_v2', tier: 'Standard', capacity: 1 } } : {}),
     ...(Array.isArray(body['zones']) ? { zones: body['zones'].map(String) } : existing?.zones ? { zones: existing.zones } : {}),
@@ -288,6 +325,8 @@ function patch(ctx: ArmContext, kind: Kind): EmulatorResponse {
   const tags = tagsOf(body);
   if (tags) record.tags = tags;
   record.revision = (record.revision ?? 1) + 1;
+  // An update that goes through ends a failed state (Azure retries the model on every write).
+  delete record.failed;
   record.provisioning = provisioningFor(ctx, 'Updating');
   return answer(ctx, record, 200);
 }
@@ -326,7 +365,7 @@ function power(ctx: ArmContext, kind: Kind, state: VirtualMachineRecord['powerSt
 function scaleSetInstanceView(ctx: ArmContext): EmulatorResponse {
   const record = requireMachine(ctx, 'virtualMachineScaleSet');
   const capacity = typeof record.sku?.['capacity'] === 'number' ? record.sku['capacity'] : 0;
-  const state = provisioningState(record, ctx.now).toLowerCase();
+  const state = machineState(ctx, record).toLowerCase();
   return {
     status: 200,
     body: {
