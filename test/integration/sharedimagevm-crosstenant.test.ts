@@ -133,6 +133,31 @@ describe('SharedImageVM across tenants and operator restarts', function () {
     expect(vm.properties.storageProfile.imageReference.id.toLowerCase()).to.equal(rbacImage('ubuntu', '1.0.0').toLowerCase());
   });
 
+  it('deleting the namespace that holds the grant and the VM: the VM is deleted in Azure through the grant, then the grant, and the namespace goes', async () => {
+    await azure.control.grantConsent(APP, TARGET_TENANT);
+    await createAppSecret(clients, namespace);
+    await createFabrikamAdminSecret(clients, namespace);
+    const rg = await createTargetResourceGroup(azure);
+    const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
+      location: 'westus',
+      properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
+    });
+    expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+    await client.create(tenantGrants(namespace), tenantGrantManifest('g', TEST_GALLERY, rg));
+    const grant = await waitForTenantGrant(client, namespace, 'g', isGrantReady, { what: 'Ready', timeoutMs: 20_000, logs });
+    const name = uniqueName('ns');
+    await client.create(sharedImageVMs(namespace), vmManifest(name, { image: { id: rbacImage('ubuntu') }, azureCredentialsRef: undefined, tenantGrantRef: { name: 'g' }, subscriptionId: TARGET_SUBSCRIPTION, resourceGroup: rg, network: { subnetId: subnetId(TARGET_SUBSCRIPTION, rg, 'vnet') } }));
+    await waitForVM(client, namespace, name, isReady, { what: 'Ready', timeoutMs: 20_000, logs });
+    await clients.core.deleteNamespace({ name: namespace });
+    const deadline = Date.now() + 40_000;
+    while (Date.now() < deadline && (await clients.core.readNamespace({ name: namespace }).then(() => true, () => false))) await new Promise((r) => setTimeout(r, 200));
+    expect(await clients.core.readNamespace({ name: namespace }).then(() => 'still there', () => 'gone'), `namespace ${namespace}\n${logs().slice(-3000)}`).to.equal('gone');
+    expect(await azureResource(azure, vmId(TARGET_SUBSCRIPTION, rg, name)), 'the VM was deleted').to.equal(undefined);
+    for (const r of grant.status?.roleAssignments ?? []) {
+      expect((await adminRequestIn(azure, r.side === 'Source' ? ids.contoso : TARGET_TENANT, 'GET', r.id!)).status, `${r.side} assignment deleted`).to.equal(404);
+    }
+  });
+
   it('SIGKILLed while Azure holds the create, the restarted operator polls it: exactly one VM PUT, Ready after release', async () => {
     const name = uniqueName('kill');
     await azure.control.holdOperations({ path: `virtualMachines/${name}$` });

@@ -128,13 +128,25 @@ describe('SharedImageVM drift and failures', function () {
   });
 
   describe('failures', () => {
-    it('retries an AllocationFailed create (a new PUT, never Stalled) and is Ready', async () => {
+    it('retries an AllocationFailed create (the operation fails, the failed VM is PUT again, never deleted nor Stalled) and is Ready', async () => {
       const name = uniqueName('alloc');
-      // The emulator has no fault that fails the operation itself: the PUT answers AllocationFailed.
+      // Azure reports allocation failures in the create's operation: the VM stays, provisioningState Failed.
+      await azure.control.addFault({ path: `/virtualMachines/${name}$`, operationError: { code: 'AllocationFailed' }, count: 1 } as Parameters<typeof azure.control.addFault>[0]);
+      let stalled = false;
+      await create(vmManifest(name));
+      const ready = await waitForVM(client, namespace, name, isReady, { what: 'Ready', timeoutMs: 30_000, logs, seen: (vm) => (stalled ||= isStalled()(vm)) });
+      expect(stalled, 'never Stalled on the way').to.equal(false);
+      const writes = await machineWrites(azure, name);
+      expect(writes.filter((w) => w.method === 'PUT'), 'the failed VM PUT again').to.have.length(2);
+      expect(writes.filter((w) => w.method === 'DELETE'), 'the failed VM not deleted').to.deep.equal([]);
+      expect(ready.status?.provisioningState).to.equal('Succeeded');
+    });
+
+    it('retries a synchronous AllocationFailed answer to the PUT and is Ready', async () => {
+      const name = uniqueName('alloc2');
       await azure.control.addFault({ method: 'PUT', path: `virtualMachines/${name}$`, status: 409, code: 'AllocationFailed', message: 'Allocation failed. We do not have sufficient capacity for the requested VM size in this region.', count: 1 });
       await create(vmManifest(name));
-      const ready = await waitFor(name, isReady, 'Ready', 30_000);
-      expect(condition(ready, 'Stalled')?.status ?? 'False').to.equal('False');
+      await waitFor(name, isReady, 'Ready', 30_000);
       expect((await machinePuts(azure, name)).map((p) => p.status)).to.satisfy((s: number[]) => s[0] === 409 && s.length === 2 && [200, 201].includes(s[1]!));
     });
 

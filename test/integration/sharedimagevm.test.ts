@@ -182,11 +182,12 @@ describe('SharedImageVM', function () {
       await create(vmManifest(name, { image: { sharedGalleryImageId: sharedImage('trusted') } }));
       await waitFor(name, isStalled('SecurityTypeRequired'), 'Stalled SecurityTypeRequired');
       await expectNoPut(name);
-      const current = await client.get<VM>(vmPath(namespace, name));
-      await client.patch(vmPath(namespace, name), { spec: { securityType: 'TrustedLaunch' } }, 'merge');
-      const ready = await waitFor(name, (vm) => isReady(vm) && vm.metadata.generation! > current.metadata.generation!);
+      // securityType is immutable for a single VM (CEL): a new object with it.
+      const withType = uniqueName('tl2');
+      await create(vmManifest(withType, { image: { sharedGalleryImageId: sharedImage('trusted') }, securityType: 'TrustedLaunch' }));
+      const ready = await waitFor(withType);
       expect(ready.status?.resolvedImageVersion).to.equal('1.0.0');
-      const vm = (await azureResource(azure, fabrikamVm(name)))!;
+      const vm = (await azureResource(azure, fabrikamVm(withType)))!;
       expect(vm.properties.securityProfile?.securityType).to.equal('TrustedLaunch');
     });
 
