@@ -92,6 +92,21 @@ describe('SharedImageVM drift and failures', function () {
       expect(events.filter((e) => e.reason === 'Recreating' && e.type === 'Warning'), JSON.stringify(events)).to.have.length.at.least(1);
     });
 
+    it('a quiet resync of a VM that matches its spec reads the VM once and writes nothing', async () => {
+      const name = uniqueName('quiet');
+      await create(vmManifest(name));
+      await waitFor(name);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await azure.control.clearRequests();
+      await new Promise((r) => setTimeout(r, 5_000)); // two or three resyncs at --resync-interval 2s
+      const calls = (await azure.control.requests()).filter((r) => r.path.toLowerCase().includes(name.toLowerCase()) || /galleries|sharedgalleries/i.test(r.path));
+      const vmReads = calls.filter((r) => r.method === 'GET' && /virtualmachines\//i.test(r.path));
+      expect(calls.filter((r) => r.method !== 'GET'), 'no write').to.deep.equal([]);
+      expect(calls.filter((r) => /galleries/i.test(r.path)), 'no image read (checked only before the VM is made)').to.deep.equal([]);
+      expect(calls.filter((r) => /networkinterfaces/i.test(r.path)), 'no NIC read (its id did not change)').to.deep.equal([]);
+      expect(vmReads.length, 'one VM read per resync').to.be.within(1, 3);
+    });
+
     it('resizes the VM when spec.size changes', async () => {
       const name = uniqueName('size');
       await create(vmManifest(name));

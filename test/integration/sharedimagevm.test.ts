@@ -29,6 +29,7 @@ import {
   uniqueName,
   vmId,
   vmManifest,
+  vmEvents,
   vmPath,
   waitForVM,
   waitUntilGone,
@@ -216,6 +217,14 @@ describe('SharedImageVM', function () {
       const stalled = await waitFor(name, isStalled('AuthorizationFailed'), 'Stalled AuthorizationFailed');
       expect(condition(stalled, 'Stalled')!.message.length).to.be.greaterThan(0);
       await expectNoPut(name);
+    });
+
+    it('makes a VM from a version past its end of life, with a Warning event (not a refusal)', async () => {
+      const name = uniqueName('eol');
+      await create(vmManifest(name, { image: { sharedGalleryImageId: sharedImage('eol') } }));
+      await waitFor(name);
+      const events = await vmEvents(clients, namespace, name);
+      expect(events.filter((e) => e.type === 'Warning' && e.reason === 'ImageEndOfLife'), JSON.stringify(events)).to.have.length.at.least(1);
     });
 
     it('resolves latest skipping a version excluded from latest, and takes that version when named', async () => {

@@ -60,7 +60,7 @@ const image = (name: string, extra: Partial<SeedImage> = {}): SeedImage => ({
  * - sivmGallery (Contoso, westus), shared with Fabrikam's tenant and subscription:
  *   ubuntu (1.0.0, 1.1.0, 1.2.0 excluded from latest: latest is 1.1.0), specialized, trusted
  *   (TrustedLaunch required), westonly (westus only), replicating (eastus still replicating,
- *   600 s), windows (Windows, generalized);
+ *   600 s), windows (Windows, generalized), eol (1.0.0 past its end of life);
  * - sivmPublic, community-shared, with image ubuntu 1.0.0;
  * - subnets: Fabrikam eastVnet (eastus); dev subscription devWest (westus), devEast (eastus);
  * - gallery-owner Owner of the dev subscription; dev-deployer (Contoso) Contributor there only.
@@ -91,6 +91,7 @@ export function sivmSeed(): Seed {
         image('westonly'),
         image('replicating', { versions: [{ name: '1.0.0', targetRegions: ['westus', { name: 'eastus', replicationSeconds: 600 }] }] }),
         image('windows', { osType: 'Windows' }),
+        image('eol', { versions: [{ name: '1.0.0', targetRegions: ['westus'], endOfLifeDate: '2020-01-01T00:00:00Z' }] }),
       ],
     },
     {
