@@ -131,6 +131,13 @@ describe('SharedImageVM across tenants and operator restarts', function () {
     expect(puts[0]!.status).to.be.oneOf([200, 201]);
     const vm = (await azureResource(azure, vmId(TARGET_SUBSCRIPTION, rg, name)))!;
     expect(vm.properties.storageProfile.imageReference.id.toLowerCase()).to.equal(rbacImage('ubuntu', '1.0.0').toLowerCase());
+
+    // The sample's cross-tenant scale set through the same grant (Flexible, 3 instances).
+    const pool = uniqueName('pool');
+    await client.create(sharedImageVMs(namespace), vmManifest(pool, { image: { id: rbacImage('ubuntu', '1.0.0') }, azureCredentialsRef: undefined, tenantGrantRef: { name: 'contoso-to-fabrikam' }, subscriptionId: TARGET_SUBSCRIPTION, resourceGroup: rg, network: { subnetId: subnetId(TARGET_SUBSCRIPTION, rg, 'vnet') }, scaleSet: { capacity: 3 } as VM['spec']['scaleSet'] }));
+    const poolReady = await waitForVM(client, namespace, pool, isReady, { what: 'Ready (scale set)', timeoutMs: 20_000, logs });
+    expect(poolReady.status?.capacity).to.equal(3);
+    expect((await machinePuts(azure, pool))[0]).to.include({ appId: APP, auxiliary: true });
   });
 
   it('deleting the namespace that holds the grant and the VM: the VM is deleted in Azure through the grant, then the grant, and the namespace goes', async () => {

@@ -146,7 +146,7 @@ describe('SharedImageVM drift and failures', function () {
     it('retries an AllocationFailed create (the operation fails, the failed VM is PUT again, never deleted nor Stalled) and is Ready', async () => {
       const name = uniqueName('alloc');
       // Azure reports allocation failures in the create's operation: the VM stays, provisioningState Failed.
-      await azure.control.addFault({ path: `/virtualMachines/${name}$`, operationError: { code: 'AllocationFailed' }, count: 1 } as Parameters<typeof azure.control.addFault>[0]);
+      await azure.control.addFault({ path: `/virtualMachines/${name}$`, operationError: { code: 'AllocationFailed' }, count: 1 });
       let stalled = false;
       await create(vmManifest(name));
       const ready = await waitForVM(client, namespace, name, isReady, { what: 'Ready', timeoutMs: 30_000, logs, seen: (vm) => (stalled ||= isStalled()(vm)) });
@@ -163,6 +163,23 @@ describe('SharedImageVM drift and failures', function () {
       await create(vmManifest(name));
       await waitFor(name, isReady, 'Ready', 30_000);
       expect((await machinePuts(azure, name)).map((p) => p.status)).to.satisfy((s: number[]) => s[0] === 409 && s.length === 2 && [200, 201].includes(s[1]!));
+    });
+
+    it('stalls on refusals a retry cannot fix, with ARM\'s code: RequestDisallowedByPolicy (403) and SkuNotAvailable (409)', async () => {
+      const policy = uniqueName('policy');
+      const sku = uniqueName('sku');
+      await azure.control.addFault({ method: 'PUT', path: `virtualMachines/${policy}$`, status: 403, code: 'RequestDisallowedByPolicy', message: "Resource 'x' was disallowed by policy. Policy identifiers: '[{\"policyAssignment\":{\"name\":\"Allowed virtual machine size SKUs\"}}]'." });
+      await azure.control.addFault({ method: 'PUT', path: `virtualMachines/${sku}$`, status: 409, code: 'SkuNotAvailable', message: "The requested VM size for resource 'x' is currently not available in location 'westus'. Please try another size or deploy to a different location or different zone." });
+      await create(vmManifest(policy));
+      await create(vmManifest(sku));
+      const p = await waitFor(policy, isStalled(), 'Stalled (policy)');
+      const k = await waitFor(sku, isStalled(), 'Stalled (SKU)');
+      expect(`${condition(p, 'Stalled')!.reason} ${condition(p, 'Stalled')!.message}`).to.include('RequestDisallowedByPolicy');
+      expect(`${condition(k, 'Stalled')!.reason} ${condition(k, 'Stalled')!.message}`).to.include('SkuNotAvailable');
+      // Not retried in a loop: at most a couple of PUTs each within a few resyncs.
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect((await machinePuts(azure, policy)).length, 'policy refusal not retried at every resync').to.be.at.most(2);
+      expect((await machinePuts(azure, sku)).length, 'SKU refusal not retried at every resync').to.be.at.most(2);
     });
 
     it('refuses a subnet in another region and a missing subnet before any write (Stalled)', async () => {
@@ -183,7 +200,7 @@ describe('SharedImageVM drift and failures', function () {
       const password = `Pw-${Math.random().toString(36).slice(2)}-Zz9!`;
       await clients.core.createNamespacedSecret({ namespace, body: { metadata: { name: 'vm-admin' }, stringData: { password } } });
       const name = uniqueName('win');
-      await create(vmManifest(name, { image: { sharedGalleryImageId: sharedImage('windows') }, sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'vm-admin', key: 'password' } } as Partial<VM['spec']>));
+      await create(vmManifest(name, { image: { sharedGalleryImageId: sharedImage('windows') }, sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'vm-admin', key: 'password' } }));
       const ready = await waitFor(name);
       const vm = (await azureResource(azure, vmIn(name)))!;
       expect(vm.properties.osProfile.adminUsername).to.equal('azureuser');

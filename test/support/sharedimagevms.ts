@@ -150,7 +150,7 @@ export function vmManifest(name: string, spec: Partial<VmSpec> = {}, annotations
       network: { subnetId: SAMPLE_SUBNET, publicIP: false },
       deletionPolicy: 'Delete',
       ...spec,
-    } as VmSpec,
+    },
   };
 }
 
@@ -241,12 +241,16 @@ export async function admin(azure: RunningEmulator, method: string, path: string
   return raw(azure, method, `${path}${path.includes('?') ? '&' : '?'}api-version=${version}`, { token, body });
 }
 
+/** An ARM resource body as the tests read it (deep property access without a schema). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AzureBody = Record<string, any>;
+
 /** The resource as Azure holds it (body), or undefined when it is not there (404). */
-export async function azureResource(azure: RunningEmulator, path: string): Promise<Record<string, any> | undefined> {
+export async function azureResource(azure: RunningEmulator, path: string): Promise<AzureBody | undefined> {
   const res = await admin(azure, 'GET', path);
   if (res.status === 404) return undefined;
   expect(res.status, `GET ${path}: ${res.text}`).to.equal(200);
-  return res.body as Record<string, any>;
+  return res.body;
 }
 
 /** PUTs of VMs or scale sets named `name` in the request log. */
