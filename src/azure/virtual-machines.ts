@@ -99,26 +99,27 @@ export async function startPutMachine(
   return submitted(poller, recorder.retryAfterMs);
 }
 
-/** Starts a PATCH: a VM's size, a scale set's size, capacity or image. */
+/** Starts a PATCH: a VM's size, a scale set's size, capacity or image, and tags (the owner tag of an adopted machine: the whole set, as PATCH replaces tags). */
 export async function startUpdateMachine(
   compute: ComputeManagementClient,
   kind: MachineKind,
   resourceGroup: string,
   name: string,
-  patch: { size?: string; capacity?: number; imageReference?: { id?: string; sharedGalleryImageId?: string; communityGalleryImageId?: string } },
+  patch: { size?: string; capacity?: number; imageReference?: { id?: string; sharedGalleryImageId?: string; communityGalleryImageId?: string }; tags?: Record<string, string> },
   signal?: AbortSignal,
 ): Promise<Started> {
   const recorder = retryAfterRecorder();
   const options = { onResponse: recorder.onResponse, abortSignal: signal };
   const poller: PollerLikeMin =
     kind === 'virtualMachine'
-      ? compute.virtualMachines.update(resourceGroup, name, { ...(patch.size ? { hardwareProfile: { vmSize: patch.size } } : {}) }, options)
+      ? compute.virtualMachines.update(resourceGroup, name, { ...(patch.size ? { hardwareProfile: { vmSize: patch.size } } : {}), ...(patch.tags ? { tags: patch.tags } : {}) }, options)
       : compute.virtualMachineScaleSets.update(
           resourceGroup,
           name,
           {
             ...(patch.size !== undefined || patch.capacity !== undefined ? { sku: { ...(patch.size ? { name: patch.size } : {}), ...(patch.capacity !== undefined ? { capacity: patch.capacity } : {}) } } : {}),
             ...(patch.imageReference ? { virtualMachineProfile: { storageProfile: { imageReference: patch.imageReference } } } : {}),
+            ...(patch.tags ? { tags: patch.tags } : {}),
           },
           options,
         );
