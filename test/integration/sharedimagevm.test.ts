@@ -178,6 +178,18 @@ describe('SharedImageVM', function () {
       await expectNoPut(name);
     });
 
+    it('refuses a Gen2 image on a Gen1-only size, and a generalized image without an admin user', async () => {
+      const gen1 = uniqueName('gen1');
+      await create(vmManifest(gen1, { size: 'Standard_A2_v2' }));
+      const g = await waitFor(gen1, isStalled('HyperVGenerationMismatch'), 'Stalled HyperVGenerationMismatch');
+      expect(condition(g, 'Stalled')!.message).to.include('Standard_A2_v2');
+      const noAdmin = uniqueName('noadm');
+      await create(vmManifest(noAdmin, { adminUsername: undefined, sshPublicKeys: undefined } as Partial<VM['spec']>));
+      await waitFor(noAdmin, isStalled('GeneralizedImageNeedsAdmin'), 'Stalled GeneralizedImageNeedsAdmin');
+      await expectNoPut(gen1);
+      await expectNoPut(noAdmin);
+    });
+
     it('refuses a Trusted Launch image without securityType, and makes it with TrustedLaunch', async () => {
       const name = uniqueName('tl');
       await create(vmManifest(name, { image: { sharedGalleryImageId: sharedImage('trusted') } }));
