@@ -184,7 +184,7 @@ describe('SharedImageVM', function () {
       const g = await waitFor(gen1, isStalled('HyperVGenerationMismatch'), 'Stalled HyperVGenerationMismatch');
       expect(condition(g, 'Stalled')!.message).to.include('Standard_A2_v2');
       const noAdmin = uniqueName('noadm');
-      await create(vmManifest(noAdmin, { adminUsername: undefined, sshPublicKeys: undefined } as Partial<VM['spec']>));
+      await create(vmManifest(noAdmin, { adminUsername: undefined, sshPublicKeys: undefined }));
       await waitFor(noAdmin, isStalled('GeneralizedImageNeedsAdmin'), 'Stalled GeneralizedImageNeedsAdmin');
       await expectNoPut(gen1);
       await expectNoPut(noAdmin);
