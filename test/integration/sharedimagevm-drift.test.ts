@@ -118,6 +118,14 @@ describe('SharedImageVM drift and failures', function () {
       expect(await machinePuts(azure, name), 'resized in place, not made again').to.have.length(1);
     });
 
+    it('pins a scale set from latest to the version the check resolved (instances stay consistent)', async () => {
+      const name = uniqueName('pin');
+      await create(vmManifest(name, { scaleSet: { capacity: 1 } as VM['spec']['scaleSet'] }));
+      await waitFor(name);
+      const model = (await azureResource(azure, vmssIn(name)))!;
+      expect(model.properties.virtualMachineProfile.storageProfile.imageReference.sharedGalleryImageId.toLowerCase()).to.equal(sharedImage('ubuntu', '1.1.0').toLowerCase());
+    });
+
     it('scales a scale set up and down and moves it to another image', async () => {
       const name = uniqueName('pool');
       await create(vmManifest(name, { scaleSet: { capacity: 2 } as VM['spec']['scaleSet'] }));
@@ -204,7 +212,14 @@ describe('SharedImageVM drift and failures', function () {
       const vm = (await azureResource(azure, vmIn(name)))!;
       expect(vm.properties.osProfile.adminUsername).to.equal('azureuser');
       expect(vm.properties.osProfile.computerName.length).to.be.at.most(15);
-      await expectNoSecrets(clients, namespace, logs(), [ready.status], [password]);
+      // A changed Secret does nothing to the VM (the password is Azure's at creation only), and the status says so.
+      const newPassword = `Pw-${Math.random().toString(36).slice(2)}-Yy8!`;
+      await clients.core.replaceNamespacedSecret({ name: 'vm-admin', namespace, body: { metadata: { name: 'vm-admin' }, stringData: { password: newPassword } } });
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect((await machineWrites(azure, name)).map((w) => w.method), 'no write after the Secret changed').to.deep.equal(['PUT']);
+      const after = await waitFor(name);
+      expect(condition(after, 'Provisioned')!.message).to.include('changed Secret does not change it');
+      await expectNoSecrets(clients, namespace, logs(), [ready.status, after.status], [password, newPassword]);
     });
 
     it('never overwrites a VM someone else made meanwhile (If-None-Match: *), and refuses a VM it did not make (Stalled ResourceExists) until adopted', async () => {
