@@ -118,6 +118,26 @@ describe('SharedImageVM drift and failures', function () {
       expect(await machinePuts(azure, name), 'resized in place, not made again').to.have.length(1);
     });
 
+    it('a resize Azure refuses while the VM runs is Stalled with the advice to deallocate; the operator never stops the VM', async () => {
+      const name = uniqueName('rsz');
+      await create(vmManifest(name));
+      await waitFor(name);
+      await azure.control.addFault({
+        method: 'PATCH',
+        path: `virtualMachines/${name}$`,
+        status: 409,
+        code: 'OperationNotAllowed',
+        message: `Unable to resize the VM '${name}' because the requested size Standard_M64s is not available in the current hardware cluster. The available sizes in this cluster are: Standard_D2s_v5, Standard_D4s_v5. Read more on VM resizing strategy at https://aka.ms/azure-resizevm.`,
+      });
+      const generation = await patchSpec(name, { size: 'Standard_M64s' });
+      const stalled = await waitFor(name, (vm) => isStalled()(vm) && vm.metadata.generation! > generation, 'Stalled (resize refused)');
+      expect(condition(stalled, 'Stalled')!.message).to.match(/deallocat/i);
+      await new Promise((r) => setTimeout(r, 2_000));
+      const stops = (await machineWrites(azure, name)).filter((w) => w.method === 'POST' || w.method === 'DELETE');
+      expect(stops.map((w) => w.path), 'no powerOff, deallocate or delete by the operator').to.deep.equal([]);
+      expect((await azureResource(azure, vmIn(name)))!.properties.hardwareProfile.vmSize).to.equal('Standard_D2s_v5');
+    });
+
     it('pins a scale set from latest to the version the check resolved (instances stay consistent)', async () => {
       const name = uniqueName('pin');
       await create(vmManifest(name, { scaleSet: { capacity: 1 } as VM['spec']['scaleSet'] }));
