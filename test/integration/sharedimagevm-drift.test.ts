@@ -130,7 +130,7 @@ describe('SharedImageVM drift and failures', function () {
         message: `Unable to resize the VM '${name}' because the requested size Standard_M64s is not available in the current hardware cluster. The available sizes in this cluster are: Standard_D2s_v5, Standard_D4s_v5. Read more on VM resizing strategy at https://aka.ms/azure-resizevm.`,
       });
       const generation = await patchSpec(name, { size: 'Standard_M64s' });
-      const stalled = await waitFor(name, (vm) => isStalled()(vm) && vm.metadata.generation! > generation, 'Stalled (resize refused)');
+      const stalled = await waitFor(name, (vm) => isStalled()(vm) && vm.metadata.generation! > generation, 'Stalled (resize refused)', 20_000);
       expect(condition(stalled, 'Stalled')!.message).to.match(/deallocat/i);
       await new Promise((r) => setTimeout(r, 2_000));
       const stops = (await machineWrites(azure, name)).filter((w) => w.method === 'POST' || w.method === 'DELETE');
@@ -177,7 +177,7 @@ describe('SharedImageVM drift and failures', function () {
       await azure.control.addFault({ path: `/virtualMachines/${name}$`, operationError: { code: 'AllocationFailed' }, count: 1 });
       let stalled = false;
       await create(vmManifest(name));
-      const ready = await waitForVM(client, namespace, name, isReady, { what: 'Ready', timeoutMs: 30_000, logs, seen: (vm) => (stalled ||= isStalled()(vm)) });
+      const ready = await waitForVM(client, namespace, name, isReady, { what: 'Ready', timeoutMs: 20_000, logs, seen: (vm) => (stalled ||= isStalled()(vm)) });
       expect(stalled, 'never Stalled on the way').to.equal(false);
       const writes = await machineWrites(azure, name);
       expect(writes.filter((w) => w.method === 'PUT'), 'the failed VM PUT again').to.have.length(2);
