@@ -49,7 +49,7 @@ export interface PollerLikeMin {
 // The poller is also a Promise (awaiting it polls until done), so it is never returned or awaited
 // itself: only its submission and its serialized state leave this module.
 export async function submitted(poller: PollerLikeMin, retryAfter: () => number | undefined): Promise<Started> {
-  await poller.submitted();
+  await poller.submitted().catch(rethrowAsOperationFailure);
   throwIfFailed(poller.operationState);
   if (poller.isDone) return { done: true };
   return { done: false, resumeToken: await poller.serialize(), retryAfterMs: retryAfter() ?? DEFAULT_POLL_MS };
@@ -57,9 +57,18 @@ export async function submitted(poller: PollerLikeMin, retryAfter: () => number 
 
 /** One poll (one GET of the operation's status) of a poller restored from its resume token. */
 export async function pollOnce(poller: PollerLikeMin, retryAfter: () => number | undefined, signal: AbortSignal): Promise<Polled> {
-  const state = await poller.poll({ abortSignal: signal });
+  const state = await poller.poll({ abortSignal: signal }).catch(rethrowAsOperationFailure);
   throwIfFailed(state);
   return poller.isDone ? { done: true } : { done: false, retryAfterMs: retryAfter() ?? DEFAULT_POLL_MS };
+}
+
+/** core-lro's words for a failed operation, with the ARM code and message it found. */
+const LRO_FAILED = /^The long-running operation has failed\. ([A-Za-z][\w.]*)\. ([\s\S]*)$/;
+
+/** A poll or submission that sees the operation fail rejects with core-lro's error rather than returning it. */
+function rethrowAsOperationFailure(err: unknown): never {
+  if (err instanceof Error && LRO_FAILED.test(err.message)) throwIfFailed({ status: 'failed', error: err });
+  throw err;
 }
 
 function throwIfFailed(state: { status: string; error?: Error & { code?: string } } | undefined): void {
@@ -67,7 +76,7 @@ function throwIfFailed(state: { status: string; error?: Error & { code?: string 
   const error = state.error;
   // core-lro gives the ARM code only inside its message ("The long-running operation has failed.
   // AllocationFailed. Allocation failed ..."), on an Error without .code.
-  const fromMessage = /^The long-running operation has failed\. ([A-Za-z][\w.]*)\. ([\s\S]*)$/.exec(error?.message ?? '');
+  const fromMessage = LRO_FAILED.exec(error?.message ?? '');
   const code = error?.code ?? fromMessage?.[1] ?? 'OperationFailed';
   throw new OperationFailedError(code, fromMessage?.[2] ?? error?.message ?? `the operation ${state.status}`);
 }

@@ -2,7 +2,7 @@
 // what stalls with the code as reason and advice in the message.
 import { expect } from 'chai';
 import { classifyAzureError, classifyOperationFailure } from '../../src/azure/errors.js';
-import { OperationFailedError, submitted } from '../../src/azure/operations.js';
+import { OperationFailedError, pollOnce, submitted } from '../../src/azure/operations.js';
 import { classifyFailure } from '../../src/controllers/shared/failures.js';
 import { KubeApiError } from '../../src/runtime/kube-client.js';
 import { operationName } from '../../src/azure/clients.js';
@@ -92,6 +92,11 @@ describe('a failed long-running operation', () => {
     };
     expect(await failure('The long-running operation has failed. AllocationFailed. Allocation failed. We do not have sufficient capacity.')).to.deep.include({ kind: 'retryable', code: 'AllocationFailed' });
     expect(await failure('The long-running operation has failed. SkuNotAvailable. The requested size is not available.')).to.deep.include({ kind: 'terminal', code: 'SkuNotAvailable' });
+    // A poll that sees the failure rejects with core-lro's error instead of returning it.
+    const rejecting = { ...failedPoller(''), isDone: false, operationState: { status: 'running' }, poll: () => Promise.reject(new Error('The long-running operation has failed. ZonalAllocationFailed. No capacity in zone 1.')) };
+    const polled = await pollOnce(rejecting, () => undefined, new AbortController().signal).then(() => undefined, (e: unknown) => e);
+    expect(polled).to.be.instanceOf(OperationFailedError);
+    expect(classifyFailure(polled, 'creating the VM')).to.deep.include({ kind: 'retryable', code: 'ZonalAllocationFailed' });
     expect(await failure('The long-running operation has failed. OperationNotAllowed. Operation could not be completed as it results in exceeding approved standardDSv5Family Cores quota.')).to.deep.include({ kind: 'terminal', code: 'QuotaExceeded' });
   });
 });
