@@ -159,11 +159,21 @@ const CONFLICT_CODES = new Set(['OperationNotAllowed', 'Conflict']);
  * a person grants it once rather than one refusal at a time.
  */
 /**
- * Compute reports an exhausted quota as OperationNotAllowed (the code it also uses for "another
- * operation is running"), or as QuotaExceeded: only the words tell them apart.
+ * Compute uses OperationNotAllowed (409) for "another operation is running", which passes, and for
+ * refusals that do not: an exhausted quota, and a resize to a size the VM's current hardware
+ * cluster lacks while it runs. Only the words tell them apart: the refusal, as the reason to give
+ * and what to do, or undefined.
  */
-function isQuotaRefusal(code: string, message: string): boolean {
-  return code === 'QuotaExceeded' || (code === 'OperationNotAllowed' && /quota/i.test(message));
+function computeRefusal(code: string, message: string): { code: string; advice: string } | undefined {
+  if (code === 'QuotaExceeded' || (code === 'OperationNotAllowed' && /quota/i.test(message))) return { code: 'QuotaExceeded', advice: ADVICE.QuotaExceeded! };
+  if (code === 'OperationNotAllowed' && /unable to resize/i.test(message)) {
+    return {
+      code,
+      advice:
+        'The size is not offered on the hardware the running VM is on: deallocate the VM (az vm deallocate) so that Azure can place it where the size exists, and the operator resizes it then (it never stops a VM by itself); or choose one of the sizes the message lists.',
+    };
+  }
+  return undefined;
 }
 
 export function advice(code: string, message = ''): string | undefined {
@@ -263,7 +273,8 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
   if (status === 429) {
     return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
   }
-  if (isQuotaRefusal(code, message)) return { kind: 'terminal', code: 'QuotaExceeded', message: `Azure refused ${doing} (${status} ${code}): ${message} ${ADVICE.QuotaExceeded}` };
+  const refusal = computeRefusal(code, message);
+  if (refusal) return { kind: 'terminal', code: refusal.code, message: `Azure refused ${doing} (${status} ${code}): ${message} ${refusal.advice}` };
   if (status >= 500 || status === 408 || RETRYABLE_CODES.has(code) || (status === 409 && CONFLICT_CODES.has(code)) || status === 0) {
     return { kind: 'retryable', code, message: `Azure failed while ${doing} (${status || 'no answer'} ${code}): ${message}` };
   }
@@ -277,7 +288,8 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
  * stalls otherwise.
  */
 export function classifyOperationFailure(code: string, message: string, doing: string): Failure {
-  if (isQuotaRefusal(code, message)) return { kind: 'terminal', code: 'QuotaExceeded', message: `Azure could not finish ${doing} (${code}): ${firstLine(message)} ${ADVICE.QuotaExceeded}` };
+  const refusal = computeRefusal(code, message);
+  if (refusal) return { kind: 'terminal', code: refusal.code, message: `Azure could not finish ${doing} (${code}): ${firstLine(message)} ${refusal.advice}` };
   if (RETRYABLE_CODES.has(code) || CONFLICT_CODES.has(code)) return { kind: 'retryable', code, message: `Azure failed to finish ${doing} (${code}): ${firstLine(message)}` };
   return { kind: 'terminal', code, message: `Azure could not finish ${doing} (${code}): ${firstLine(message)}${ADVICE[code] ? ` ${ADVICE[code]}` : ''}` };
 }

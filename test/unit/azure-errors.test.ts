@@ -59,6 +59,12 @@ describe('classifyAzureError', () => {
     expect(unknown).to.deep.include({ kind: 'terminal', code: 'TenantNotFound' });
   });
 
+  it('takes a resize the running VM cannot get (409 OperationNotAllowed, "Unable to resize") as a refusal with the advice to deallocate', () => {
+    const refused = classifyAzureError({ name: 'RestError', statusCode: 409, code: 'OperationNotAllowed', message: "Unable to resize the VM 'web-1' because the requested size Standard_M64s is not available in the current hardware cluster." }, 'x');
+    expect(refused).to.deep.include({ kind: 'terminal', code: 'OperationNotAllowed' });
+    expect(refused.message).to.include('deallocate');
+  });
+
   it('takes OperationNotAllowed and Conflict as transient only as a 409 (another operation running), not as a 400 refusal', () => {
     expect(classifyAzureError({ name: 'RestError', statusCode: 409, code: 'Conflict', message: 'busy' }, 'x').kind).to.equal('retryable');
     const refused = classifyAzureError({ name: 'RestError', statusCode: 400, code: 'OperationNotAllowed', message: 'Changing the sharing permission is not allowed while the gallery is shared.' }, 'changing the permission');
