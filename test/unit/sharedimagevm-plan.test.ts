@@ -2,7 +2,10 @@
 // observation, and what the operator sends Azure (delete options, If-None-Match decisions, the
 // owner tag, no OS profile for a specialized image).
 import { expect } from 'chai';
-import type { SharedImageVM } from '../../src/api/v1alpha1/index.js';
+import type { SharedImageVM, TenantGrant } from '../../src/api/v1alpha1/index.js';
+import type { AzureClients } from '../../src/azure/clients.js';
+import type { CredentialResolver } from '../../src/controllers/shared/credentials.js';
+import { SharedImageVMHandler } from '../../src/controllers/sharedimagevm/handler.js';
 import type { ObservedMachine } from '../../src/azure/virtual-machines.js';
 import { ADOPT_ANNOTATION, OWNER_TAG, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict } from '../../src/controllers/sharedimagevm/plan.js';
 
@@ -153,6 +156,12 @@ describe('SharedImageVM request bodies', () => {
     expect(at(body, 'plan')).to.deep.equal({ name: 'p', publisher: 'q', product: 'r' });
   });
 
+  it('user data from its Secret goes in as given (base64), zones and the security type too', () => {
+    const body = vmBody(vm({ zones: ['2'] }).spec, { ...inputs, userData: Buffer.from('#cloud-config').toString('base64') });
+    expect(at(body, 'userData')).to.equal(Buffer.from('#cloud-config').toString('base64'));
+    expect(at(body, 'zones')).to.deep.equal(['2']);
+  });
+
   it('a Flexible scale set: orchestration mode, fault domain count, network API version and a computer name prefix', () => {
     const body = scaleSetBody(vm({ scaleSet: { capacity: 3, orchestrationMode: 'Flexible' } }).spec, inputs);
     expect(at(body, 'orchestrationMode')).to.equal('Flexible');
@@ -161,5 +170,36 @@ describe('SharedImageVM request bodies', () => {
     expect(at(body, 'virtualMachineProfile', 'osProfile', 'computerNamePrefix')).to.equal('web-1');
     expect(at(body, 'virtualMachineProfile', 'osProfile', 'computerName')).to.equal(undefined);
     expect(at(body, 'sku')).to.deep.equal({ name: 'Standard_D2s_v5', capacity: 3 });
+  });
+});
+
+describe('SharedImageVM and its TenantGrant', () => {
+  const grantFor = (targetRG: string): TenantGrant => ({
+    apiVersion: 'galleryshare.io/v1alpha1',
+    kind: 'TenantGrant',
+    metadata: { name: 'contoso-to-fabrikam', namespace: 'fabrikam' },
+    spec: {
+      application: { clientId: '05de60fa-8991-4b07-9bb1-78a2a5bb1e21', credentialsRef: { name: 'gallery-app' } },
+      source: { tenantId: '6dc731fe-2682-41a6-a97e-5fb246cc86f9', gallery: { subscriptionId: 'baa78062-9e05-4cbe-bc20-1fc5ea242262', resourceGroup: 'myGalleryRG', name: 'myGallery' } },
+      target: { tenantId: 'c333bccd-7e4f-4c18-bcc2-ba10fdc7b25a', subscriptionId: SUB, resourceGroup: targetRG },
+    },
+  });
+  const handlerWith = (grant: TenantGrant) =>
+    new SharedImageVMHandler({
+      azure: {} as AzureClients,
+      credentials: {} as CredentialResolver,
+      policy: { allowCommunitySharing: false, requireObjectCredentials: false },
+      grant: () => grant,
+      checkImage: () => Promise.reject(new Error('not called')),
+      computerName: (name) => name,
+    });
+  const viaGrant = (image: SharedImageVM['spec']['image']) => vm({ image, tenantGrantRef: { name: 'contoso-to-fabrikam' } });
+  const galleryImage = { id: '/subscriptions/baa78062-9e05-4cbe-bc20-1fc5ea242262/resourceGroups/myGalleryRG/providers/Microsoft.Compute/galleries/myGallery/images/ubuntu-2404/versions/1.0.0' };
+
+  it("refuses, before any Azure call, a VM outside the grant's target or an image outside its source gallery (TenantGrantMismatch)", () => {
+    expect(handlerWith(grantFor('myResourceGroup')).preconditions(viaGrant(galleryImage), 'reconcile')).to.equal(undefined);
+    expect(handlerWith(grantFor('otherRG')).preconditions(viaGrant(galleryImage), 'reconcile')?.reason).to.equal('TenantGrantMismatch');
+    const otherGallery = { id: galleryImage.id.replace('myGallery', 'otherGallery') };
+    expect(handlerWith(grantFor('myResourceGroup')).preconditions(viaGrant(otherGallery), 'reconcile')?.message).to.include("not in the grant's source gallery");
   });
 });
