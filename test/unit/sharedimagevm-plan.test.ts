@@ -6,6 +6,9 @@ import type { SharedImageVM, TenantGrant } from '../../src/api/v1alpha1/index.js
 import type { AzureClients } from '../../src/azure/clients.js';
 import type { CredentialResolver } from '../../src/controllers/shared/credentials.js';
 import { SharedImageVMHandler } from '../../src/controllers/sharedimagevm/handler.js';
+import { imageChecker } from '../../src/controllers/sharedimagevm/image-verdict.js';
+import { classifyFailure } from '../../src/controllers/shared/failures.js';
+import type { ImageCheckCache, ObservedImage } from '../../src/azure/images.js';
 import type { ObservedMachine } from '../../src/azure/virtual-machines.js';
 import { ADOPT_ANNOTATION, OWNER_TAG, planSharedImageVM, planVmDeletion, scaleSetBody, vmBody, type ImageVerdict } from '../../src/controllers/sharedimagevm/plan.js';
 
@@ -82,6 +85,15 @@ describe('SharedImageVM plan', () => {
     expect(adopted.actions).to.deep.equal([{ type: 'update', kind: 'virtualMachine', tags: { [OWNER_TAG]: OWNER } }]);
   });
 
+  it("a failed VM someone else made is not ours to PUT again: Stalled ResourceExists", () => {
+    expect(planSharedImageVM(vm(), { machine: machine({ provisioningState: 'Failed', tags: {} }), image: okImage }).stalled?.reason).to.equal('ResourceExists');
+  });
+
+  it('tags: the spec\'s tags and the owner tag are PATCHed when Azure lacks them; tags others added stay', () => {
+    const plan = planSharedImageVM(vm({ tags: { team: 'web' } }), { machine: machine({ tags: { [OWNER_TAG]: OWNER, added: 'by-someone' } }) });
+    expect(plan.actions).to.deep.equal([{ type: 'update', kind: 'virtualMachine', tags: { [OWNER_TAG]: OWNER, added: 'by-someone', team: 'web' } }]);
+  });
+
   it('a failed create of ours is PUT again (not deleted)', () => {
     const plan = planSharedImageVM(vm(), { machine: machine({ provisioningState: 'Failed' }), image: okImage });
     expect(plan.actions).to.deep.equal([{ type: 'create', kind: 'virtualMachine', image: okImage, replace: true }]);
@@ -156,10 +168,18 @@ describe('SharedImageVM request bodies', () => {
     expect(at(body, 'plan')).to.deep.equal({ name: 'p', publisher: 'q', product: 'r' });
   });
 
-  it('user data from its Secret goes in as given (base64), zones and the security type too', () => {
-    const body = vmBody(vm({ zones: ['2'] }).spec, { ...inputs, userData: Buffer.from('#cloud-config').toString('base64') });
-    expect(at(body, 'userData')).to.equal(Buffer.from('#cloud-config').toString('base64'));
+  it('the data of userDataSecretRef goes in as custom data (cloud-init), or as userData without an OS profile; zones too', () => {
+    const data = Buffer.from('#cloud-config').toString('base64');
+    const body = vmBody(vm({ zones: ['2'] }).spec, { ...inputs, userData: data });
+    expect(at(body, 'osProfile', 'customData')).to.equal(data);
+    expect(at(body, 'userData')).to.equal(undefined);
     expect(at(body, 'zones')).to.deep.equal(['2']);
+    const specialized = vmBody(vm().spec, { ...inputs, image: { ...okImage, osState: 'Specialized' }, userData: data });
+    expect(at(specialized, 'userData')).to.equal(data);
+  });
+
+  it('a confidential VM says how its OS disk encrypts the guest state', () => {
+    expect(at(vmBody(vm({ securityType: 'ConfidentialVM' }).spec, inputs), 'storageProfile', 'osDisk', 'managedDisk', 'securityProfile')).to.deep.equal({ securityEncryptionType: 'VMGuestStateOnly' });
   });
 
   it('a Flexible scale set: orchestration mode, fault domain count, network API version and a computer name prefix', () => {
@@ -201,5 +221,31 @@ describe('SharedImageVM and its TenantGrant', () => {
     expect(handlerWith(grantFor('otherRG')).preconditions(viaGrant(galleryImage), 'reconcile')?.reason).to.equal('TenantGrantMismatch');
     const otherGallery = { id: galleryImage.id.replace('myGallery', 'otherGallery') };
     expect(handlerWith(grantFor('myResourceGroup')).preconditions(viaGrant(otherGallery), 'reconcile')?.message).to.include("not in the grant's source gallery");
+  });
+});
+
+describe('SharedImageVM image verdicts and refusals that pass by themselves', () => {
+  it('a verdict that lets no VM be made is read again at the next look (its cache entry dropped); one that does, stands', async () => {
+    const invalidated: unknown[] = [];
+    const cacheWith = (image: unknown) => ({ get: () => Promise.resolve(image), invalidate: (key: unknown) => invalidated.push(key) }) as unknown as ImageCheckCache<ObservedImage | undefined>;
+    const azure = { computeClient: () => ({}) } as unknown as AzureClients;
+    const check = (image: unknown) => imageChecker(azure, cacheWith(image))(vm(), { credential: {} as never, identityKey: 'k', vmCompute: {} as never }, new AbortController().signal);
+    expect((await check(undefined)).ok).to.equal(false);
+    expect(invalidated).to.have.length(1);
+    const image: ObservedImage = {
+      source: 'shared',
+      definition: { osType: 'Linux', osState: 'Generalized', hyperVGeneration: 'V2', architecture: 'x64' },
+      versions: [{ name: '1.0.0', excludeFromLatest: false, regions: [{ name: 'westus', excludeFromLatest: false }] }],
+    };
+    expect(await check(image)).to.deep.include({ ok: true, version: '1.0.0' });
+    expect(invalidated).to.have.length(1);
+  });
+
+  it('GalleryImageNotFound at create in the VM\'s region, for a shared or community image the check found there, is replication (transient); for an RBAC id it is not', () => {
+    const handler = new SharedImageVMHandler({ azure: {} as AzureClients, credentials: {} as CredentialResolver, policy: { allowCommunitySharing: false, requireObjectCredentials: false }, grant: () => undefined, checkImage: () => Promise.reject(new Error('not called')), computerName: (n) => n });
+    const refused = Object.assign(new Error('The gallery image /SharedGalleries/x/Images/ubuntu-2404/Versions/1.0.0 is not available in westus region. Please contact image owner to replicate to this region, or change your requested region.'), { name: 'RestError', statusCode: 404, code: 'GalleryImageNotFound' });
+    expect(classifyFailure(refused, 'creating the VM', handler.transience(vm(), Date.now())).kind).to.equal('transient');
+    const byId = vm({ image: { id: '/subscriptions/baa78062-9e05-4cbe-bc20-1fc5ea242262/resourceGroups/g/providers/Microsoft.Compute/galleries/myGallery/images/ubuntu-2404/versions/1.0.0' } });
+    expect(classifyFailure(refused, 'creating the VM', handler.transience(byId, Date.now())).kind).to.equal('terminal');
   });
 });

@@ -167,7 +167,10 @@ export const SharedImageVMSpec = Type.Object(
             maxLength: 253,
           }),
         },
-        { description: 'Secret key with user data for the VM (cloud-init and the like), at most 64 KiB. It never appears in status, events or logs.' },
+        {
+          description:
+            "Secret key with custom data for the VM (a cloud-init file and the like), at most 64 KiB, sent as the OS profile's customData (as userData for a specialized image, which has no OS profile). Set only when the VM is made: a changed Secret does not change an existing VM. It never appears in status, events or logs.",
+        },
       ),
     ),
     adminUsername: Type.Optional(

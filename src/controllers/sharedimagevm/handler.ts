@@ -9,7 +9,7 @@ import type { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { SharedImageVMKind, type InFlightOperation, type SharedImageVM, type SharedImageVMStatus, type TenantGrant } from '../../api/v1alpha1/index.js';
 import type { AzureClients } from '../../azure/clients.js';
-import type { TransienceContext } from '../../azure/errors.js';
+import { RefusalError, type TransienceContext } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
 import { missingActions, permissionsOnResource } from '../../azure/tenant-access.js';
 import { pollMachineOperation, readMachine, readPrivateIp, readSubnetRegion, startDeleteMachine, startPutMachine, startUpdateMachine, type MachineOperation } from '../../azure/virtual-machines.js';
@@ -21,8 +21,10 @@ import { asksForLatest, describeUpdate, kindOf, ownerOf, planSharedImageVM, plan
 
 /** The identity a SharedImageVM acts with, and the clients made from it. */
 export interface VmClients {
-  /** Creates, reads and deletes the VM (with the auxiliary token when the image is in another tenant). */
+  /** Reads, updates and deletes the VM. */
   compute?: ComputeManagementClient;
+  /** Creates the VM, or changes a scale set's image: with the auxiliary token where the image is in another tenant. */
+  imageWrites?: ComputeManagementClient;
   /** The credential that reads the image (the grant's app in the source tenant, or the VM's own). */
   imageCredential?: TokenCredential;
   /** A key naming the identity, for the image check's cache. */
@@ -100,6 +102,14 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     const lastKnownIfGone = phase === 'delete';
     if (spec.tenantGrantRef) {
       const grant = this.options.grant(namespace, spec.tenantGrantRef.name);
+      if (!grant && phase === 'delete' && obj.status?.resourceId) {
+        // The VM was made through a grant that is gone: nobody left to delete it as. Letting the
+        // object go would leak the VM; say so and wait for the grant, or for Orphan.
+        throw new RefusalError(
+          'TenantGrantNotFound',
+          `TenantGrant ${spec.tenantGrantRef.name}, through which ${obj.status.resourceId} was made, does not exist: the operator cannot delete the VM without its application. Re-create the grant, or set spec.deletionPolicy: Orphan and delete the VM in Azure yourself.`,
+        );
+      }
       // Ready for its current spec, as kstatus reads it (a grant being changed is not yet Ready).
       const ready = grant !== undefined && kstatus(grant) === 'Current';
       if (!grant || (!ready && phase === 'reconcile')) {
@@ -116,12 +126,15 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
       const app = await this.options.credentials.resolveApplication(namespace, grant.spec.application.credentialsRef.name, grant.spec.application.clientId, { lastKnownIfGone, signal });
       const target = app.inTenant(grant.spec.target.tenantId);
       const source = app.inTenant(grant.spec.source.tenantId);
-      // The auxiliary token only where the image lives in the other tenant (an RBAC id).
-      const compute = azure.computeClient(target, spec.subscriptionId, spec.image.id ? source : undefined);
-      return { compute, credential: target, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
+      // The auxiliary token only on the writes that reference an image in the other tenant (an
+      // RBAC id): reads and deletes need none, and go on even when the source tenant refuses the app.
+      const compute = azure.computeClient(target, spec.subscriptionId);
+      const imageWrites = spec.image.id ? azure.computeClient(target, spec.subscriptionId, source) : compute;
+      return { compute, imageWrites, credential: target, imageCredential: spec.image.id ? source : target, identityKey: `grant:${namespace}/${grant.metadata.name}:${grant.spec.application.clientId}` };
     }
     const { credential, material } = await this.options.credentials.resolve(namespace, spec.azureCredentialsRef?.name, { lastKnownIfGone, signal });
-    return { compute: azure.computeClient(credential, spec.subscriptionId), credential, imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
+    const compute = azure.computeClient(credential, spec.subscriptionId);
+    return { compute, imageWrites: compute, credential, imageCredential: credential, identityKey: material ? `app:${material.tenantId}:${material.clientId}` : 'operator' };
   }
 
   async observe(obj: SharedImageVM, clients: VmClients, phase: Phase, signal: AbortSignal): Promise<VmObservation | undefined> {
@@ -211,10 +224,10 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
         };
         const body = action.kind === 'virtualMachine' ? vmBody(spec, inputs) : scaleSetBody(spec, inputs);
         // A new VM only if none exists: a VM made meanwhile by someone else is never overwritten.
-        return startPutMachine(compute, action.kind, spec.resourceGroup, name, body, !action.replace, signal);
+        return startPutMachine(clients.imageWrites ?? compute, action.kind, spec.resourceGroup, name, body, !action.replace, signal);
       }
       case 'update':
-        return startUpdateMachine(compute, action.kind, spec.resourceGroup, name, { ...(action.size ? { size: action.size } : {}), ...(action.capacity !== undefined ? { capacity: action.capacity } : {}), ...(action.imageReference ? { imageReference: action.imageReference } : {}), ...(action.tags ? { tags: action.tags } : {}) }, signal);
+        return startUpdateMachine(action.imageReference ? (clients.imageWrites ?? compute) : compute, action.kind, spec.resourceGroup, name, { ...(action.size ? { size: action.size } : {}), ...(action.capacity !== undefined ? { capacity: action.capacity } : {}), ...(action.imageReference ? { imageReference: action.imageReference } : {}), ...(action.tags ? { tags: action.tags } : {}) }, signal);
       case 'delete':
         return startDeleteMachine(compute, action.kind, spec.resourceGroup, name, signal);
     }

@@ -55,7 +55,7 @@ export function imageReferenceOf(spec: SharedImageVMSpec): ImageReferenceBody {
 /** Whether the spec asks for the latest version (`/versions/latest`, or an RBAC id without a version). */
 export function asksForLatest(spec: SharedImageVMSpec): boolean {
   const ref = Object.values(imageReferenceOf(spec))[0] as string;
-  return /\/versions\/latest$/i.test(ref) || (spec.image.id !== undefined && !/\/versions\//i.test(ref));
+  return /\/versions\/latest$/i.test(ref) || !/\/versions\//i.test(ref);
 }
 
 /**
@@ -68,7 +68,7 @@ export function modelImageReference(spec: SharedImageVMSpec, image: ImageVerdict
   const ref = imageReferenceOf(spec);
   if (!spec.scaleSet || !asksForLatest(spec) || !image?.ok) return ref;
   const [key, value] = Object.entries(ref)[0] as [keyof ImageReferenceBody, string];
-  const base = value.replace(/\/versions\/latest$/i, '');
+  const base = value.replace(/\/versions\/[^/]+$/i, '');
   return { [key]: `${base}/${key === 'id' ? 'versions' : 'Versions'}/${image.version}` } as ImageReferenceBody;
 }
 
@@ -179,7 +179,9 @@ export function planSharedImageVM(vm: SharedImageVM, observed: VmObservation, co
     }
     update.imageReference = modelImageReference(spec, image);
   }
-  if (!isOwned(vm, machine)) update.tags = { ...machine.tags, [OWNER_TAG]: ownerText(ownerOf(vm)) };
+  // Tags: the spec's and the owner tag over what the machine has (tags someone else added stay).
+  const wantedTags = tagsFor(spec, ownerOf(vm));
+  if (Object.entries(wantedTags).some(([k, v]) => machine.tags[k] !== v)) update.tags = { ...machine.tags, ...wantedTags };
   if (update.size || update.capacity !== undefined || update.imageReference || update.tags) {
     details.push({ type: 'Provisioned', status: 'False', reason: 'Updating', message: `Updating the ${what}: ${describeUpdate(update)}.` });
     return { actions: [update], details, events };
@@ -197,7 +199,7 @@ export function describeUpdate(update: Extract<VmAction, { type: 'update' }>): s
     update.size && `size ${update.size}`,
     update.capacity !== undefined && `capacity ${update.capacity}`,
     update.imageReference && `image ${Object.values(update.imageReference)[0]}`,
-    update.tags && 'owner tag (adopted)',
+    update.tags && 'tags',
   ]
     .filter(Boolean)
     .join(', ');
@@ -218,7 +220,7 @@ export interface BodyInputs {
   owner: Owner;
   image: Extract<ImageVerdict, { ok: true }>;
   adminPassword?: string;
-  /** Base64, as Azure takes it. */
+  /** The data of userDataSecretRef, base64, as Azure takes it: custom data in the OS profile (cloud-init), or userData without one. */
   userData?: string;
 }
 
@@ -229,6 +231,8 @@ function osProfile(spec: SharedImageVMSpec, inputs: BodyInputs) {
     computerName: inputs.computerName,
     adminUsername: spec.adminUsername,
     ...(inputs.adminPassword !== undefined ? { adminPassword: inputs.adminPassword } : {}),
+    // Custom data is what cloud-init reads on Azure; it is set only when the VM is made.
+    ...(inputs.userData ? { customData: inputs.userData } : {}),
     ...(linux
       ? {
           linuxConfiguration: {
@@ -237,6 +241,14 @@ function osProfile(spec: SharedImageVMSpec, inputs: BodyInputs) {
           },
         }
       : {}),
+  };
+}
+
+/** A confidential VM's OS disk must say how its guest state is encrypted (Azure refuses it otherwise). */
+function osDiskManagedDisk(spec: SharedImageVMSpec) {
+  return {
+    storageAccountType: spec.osDisk?.storageAccountType ?? 'Standard_LRS',
+    ...(spec.securityType === 'ConfidentialVM' ? { securityProfile: { securityEncryptionType: 'VMGuestStateOnly' } } : {}),
   };
 }
 
@@ -271,13 +283,14 @@ export function vmBody(spec: SharedImageVMSpec, inputs: BodyInputs): VirtualMach
       osDisk: {
         createOption: 'FromImage',
         caching: spec.osDisk?.caching ?? 'ReadWrite',
-        managedDisk: { storageAccountType: spec.osDisk?.storageAccountType ?? 'Standard_LRS' },
+        managedDisk: osDiskManagedDisk(spec),
         deleteOption: 'Delete',
       },
     },
     ...(os ? { osProfile: os } : {}),
     ...(security ? { securityProfile: security } : {}),
-    ...(inputs.userData ? { userData: inputs.userData } : {}),
+    // Without an OS profile (a specialized image) the data goes as userData (served by IMDS).
+    ...(inputs.userData && !os ? { userData: inputs.userData } : {}),
     networkProfile: {
       networkApiVersion: '2020-11-01',
       networkInterfaceConfigurations: [
@@ -321,11 +334,11 @@ export function scaleSetBody(spec: SharedImageVMSpec, inputs: BodyInputs): Virtu
     virtualMachineProfile: {
       storageProfile: {
         imageReference: modelImageReference(spec, inputs.image),
-        osDisk: { createOption: 'FromImage', caching: spec.osDisk?.caching ?? 'ReadWrite', managedDisk: { storageAccountType: spec.osDisk?.storageAccountType ?? 'Standard_LRS' }, deleteOption: 'Delete' },
+        osDisk: { createOption: 'FromImage', caching: spec.osDisk?.caching ?? 'ReadWrite', managedDisk: osDiskManagedDisk(spec), deleteOption: 'Delete' },
       },
       ...(os ? { osProfile: scaleSetOsProfile(os, inputs.computerName) } : {}),
       ...(security ? { securityProfile: security } : {}),
-      ...(inputs.userData ? { userData: inputs.userData } : {}),
+      ...(inputs.userData && !os ? { userData: inputs.userData } : {}),
       networkProfile: {
         ...(flexible ? { networkApiVersion: '2020-11-01' } : {}),
         networkInterfaceConfigurations: [
@@ -338,7 +351,7 @@ export function scaleSetBody(spec: SharedImageVMSpec, inputs: BodyInputs): Virtu
                 name: 'ipconfig1',
                 primary: true,
                 subnet: { id: spec.network.subnetId },
-                ...(spec.network.publicIP ? { publicIPAddressConfiguration: { name: `${inputs.name}-ip`, deleteOption: 'Delete' } } : {}),
+                ...(spec.network.publicIP ? { publicIPAddressConfiguration: { name: `${inputs.name}-ip`, deleteOption: 'Delete', sku: { name: 'Standard' } } } : {}),
               },
             ],
           },
