@@ -229,7 +229,7 @@ describe('SharedImageVM image verdicts and refusals that pass by themselves', ()
     const invalidated: unknown[] = [];
     const cacheWith = (image: unknown) => ({ get: () => Promise.resolve(image), invalidate: (key: unknown) => invalidated.push(key) }) as unknown as ImageCheckCache<ObservedImage | undefined>;
     const azure = { computeClient: () => ({}) } as unknown as AzureClients;
-    const check = (image: unknown) => imageChecker(azure, cacheWith(image))(vm(), { credential: {} as never, identityKey: 'k', vmCompute: {} as never }, new AbortController().signal);
+    const check = (image: unknown) => imageChecker(azure, cacheWith(image))(vm(), { credential: {} as never, identityKey: 'k' }, new AbortController().signal);
     expect((await check(undefined)).ok).to.equal(false);
     expect(invalidated).to.have.length(1);
     const image: ObservedImage = {

@@ -36,7 +36,7 @@ export interface VmClients {
 }
 
 /** Checks the image as the identity that will create the VM (image-check.ts), through its cache. */
-export type ImageChecker = (vm: SharedImageVM, clients: { credential: TokenCredential; identityKey: string; vmCompute: ComputeManagementClient }, signal: AbortSignal) => Promise<ImageVerdict>;
+export type ImageChecker = (vm: SharedImageVM, clients: { credential: TokenCredential; identityKey: string }, signal: AbortSignal) => Promise<ImageVerdict>;
 
 export interface SharedImageVMHandlerOptions {
   azure: AzureClients;
@@ -150,7 +150,7 @@ export class SharedImageVMHandler implements KindHandler<SharedImageVM, VmClient
     // at each resync, through the cache).
     const scaleSetModel = kind === 'virtualMachineScaleSet' && machine !== undefined && (asksForLatest(spec) || !sameImageReference(spec, machine.image));
     if (!machine || machine.provisioningState === 'Failed' || scaleSetModel) {
-      observation.image = await this.options.checkImage(obj, { credential: clients.imageCredential!, identityKey: clients.identityKey!, vmCompute: clients.compute }, signal);
+      observation.image = await this.options.checkImage(obj, { credential: clients.imageCredential!, identityKey: clients.identityKey! }, signal);
     }
     if (!machine && observation.image?.ok) {
       const problem = await this.subnetProblem(obj, clients, signal);
