@@ -280,12 +280,7 @@ export function vmBody(spec: SharedImageVMSpec, inputs: BodyInputs): VirtualMach
     hardwareProfile: { vmSize: spec.size },
     storageProfile: {
       imageReference: imageReferenceOf(spec),
-      osDisk: {
-        createOption: 'FromImage',
-        caching: spec.osDisk?.caching ?? 'ReadWrite',
-        managedDisk: osDiskManagedDisk(spec),
-        deleteOption: 'Delete',
-      },
+      osDisk: osDisk(spec),
     },
     ...(os ? { osProfile: os } : {}),
     ...(security ? { securityProfile: security } : {}),
@@ -293,23 +288,34 @@ export function vmBody(spec: SharedImageVMSpec, inputs: BodyInputs): VirtualMach
     ...(inputs.userData && !os ? { userData: inputs.userData } : {}),
     networkProfile: {
       networkApiVersion: '2020-11-01',
-      networkInterfaceConfigurations: [
-        {
-          name: `${inputs.name}-nic`,
-          primary: true,
-          deleteOption: 'Delete',
-          ipConfigurations: [
-            {
-              name: 'ipconfig1',
-              primary: true,
-              subnet: { id: spec.network.subnetId },
-              ...(spec.network.publicIP ? { publicIPAddressConfiguration: { name: `${inputs.name}-ip`, deleteOption: 'Delete', sku: { name: 'Standard' } } } : {}),
-            },
-          ],
-        },
-      ],
+      networkInterfaceConfigurations: [networkInterfaceConfiguration(spec, inputs.name)],
     },
   };
+}
+
+/**
+ * The network interface a VM (or each scale-set instance) makes for itself in the subnet, with an
+ * optional Standard public IP, both deleted with the VM.
+ */
+function networkInterfaceConfiguration(spec: SharedImageVMSpec, name: string) {
+  return {
+    name: `${name}-nic`,
+    primary: true,
+    deleteOption: 'Delete',
+    ipConfigurations: [
+      {
+        name: 'ipconfig1',
+        primary: true,
+        subnet: { id: spec.network.subnetId },
+        ...(spec.network.publicIP ? { publicIPAddressConfiguration: { name: `${name}-ip`, deleteOption: 'Delete', sku: { name: 'Standard' } } } : {}),
+      },
+    ],
+  };
+}
+
+/** The OS disk from the image, deleted with the VM (Azure's default, Detach, would leak it). */
+function osDisk(spec: SharedImageVMSpec) {
+  return { createOption: 'FromImage', caching: spec.osDisk?.caching ?? 'ReadWrite', managedDisk: osDiskManagedDisk(spec), deleteOption: 'Delete' };
 }
 
 /** A scale set names its instances from a prefix (Azure adds a suffix of its own), at most 9 characters for Windows. */
@@ -334,28 +340,14 @@ export function scaleSetBody(spec: SharedImageVMSpec, inputs: BodyInputs): Virtu
     virtualMachineProfile: {
       storageProfile: {
         imageReference: modelImageReference(spec, inputs.image),
-        osDisk: { createOption: 'FromImage', caching: spec.osDisk?.caching ?? 'ReadWrite', managedDisk: osDiskManagedDisk(spec), deleteOption: 'Delete' },
+        osDisk: osDisk(spec),
       },
       ...(os ? { osProfile: scaleSetOsProfile(os, inputs.computerName) } : {}),
       ...(security ? { securityProfile: security } : {}),
       ...(inputs.userData && !os ? { userData: inputs.userData } : {}),
       networkProfile: {
         ...(flexible ? { networkApiVersion: '2020-11-01' } : {}),
-        networkInterfaceConfigurations: [
-          {
-            name: `${inputs.name}-nic`,
-            primary: true,
-            deleteOption: 'Delete',
-            ipConfigurations: [
-              {
-                name: 'ipconfig1',
-                primary: true,
-                subnet: { id: spec.network.subnetId },
-                ...(spec.network.publicIP ? { publicIPAddressConfiguration: { name: `${inputs.name}-ip`, deleteOption: 'Delete', sku: { name: 'Standard' } } } : {}),
-              },
-            ],
-          },
-        ],
+        networkInterfaceConfigurations: [networkInterfaceConfiguration(spec, inputs.name)],
       },
     },
   };
