@@ -111,4 +111,16 @@ describe('CRDs on a real API server', () => {
     const bare = applied.map(({ status: _s, ...rest }) => rest);
     expect((await realKstatus(bare)).map((r) => r.status)).to.deep.equal(bare.map((o) => kstatus(o as Parameters<typeof kstatus>[0])));
   });
+  it('refuses an invalid object on `kubectl apply --dry-run=server` with the CEL message, which a client-side dry run cannot give, and keeps nothing', async () => {
+    const file = join(repoRoot, 'test/fixtures/invalid/gs-community-bad-email.yaml');
+    const client = await kubectl(['apply', '--dry-run=client', '-n', namespace, '-f', file]);
+    expect(client.stdout, 'kubectl alone does not know the CRD\'s rules').to.include('created (dry run)');
+    const server = await kubectl(['apply', '--dry-run=server', '-n', namespace, '-f', file]).then(
+      () => { throw new Error('the server-side dry run accepted an invalid object'); },
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(server).to.include('community.publisherContact must be an e-mail address');
+    const { stdout } = await kubectl(['get', 'galleryshares', '-n', namespace, '-o', 'name']);
+    expect(stdout.trim()).to.equal('');
+  });
 });
