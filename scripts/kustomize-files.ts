@@ -119,7 +119,7 @@ export function kustomizeFiles(repositoryRoot: string, header: string): Map<stri
             imagePullPolicy: 'IfNotPresent',
             args: (Object.entries(ARGUMENTS) as [SettingKey, string][]).map(([key, value]) => `${SETTINGS[key].flag}=${value}`),
             env: [...(chart.nodeOptions ? [{ name: 'NODE_OPTIONS', value: chart.nodeOptions }] : []), ...managerEnvironment()],
-            ports: [{ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' }],
+            ports: [{ name: 'metrics', containerPort: METRICS_PORT }],
             livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, periodSeconds: 20 },
             readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 10 },
             resources: chart.resources,
@@ -142,10 +142,12 @@ export function kustomizeFiles(repositoryRoot: string, header: string): Map<stri
   files.set(join('config', 'prometheus', 'kustomization.yaml'), kustomization({ resources: ['monitor.yaml'] }));
 
   // config/default: everything together, in one namespace, with one prefix and the released image.
+  // The Service's name is short (not kubebuilder's controller-manager-metrics-service): a Service
+  // name is a DNS label of at most 63 characters, and overlays add prefixes of their own.
   files.set(join('config', 'default', 'metrics_service.yaml'), render({
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'controller-manager-metrics-service', namespace: 'system', labels: { ...LABELS, ...SELECTOR } },
+    metadata: { name: 'metrics', namespace: 'system', labels: { ...LABELS, ...SELECTOR } },
     spec: { selector: SELECTOR, ports: [{ name: 'metrics', port: METRICS_PORT, protocol: 'TCP', targetPort: 'metrics' }] },
   }));
   files.set(join('config', 'default', 'kustomization.yaml'), [
