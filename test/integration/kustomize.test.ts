@@ -253,6 +253,7 @@ describe('the kustomize tree (config/)', function () {
       // A user's overlay: another namespace and prefix, and one watched namespace (the shared
       // control plane holds other test files' objects, which this operator must leave alone).
       const watched = await createTestNamespace(clients, 'kustomize');
+      const released = (parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { image: { repository: string } }).image;
       const suffix = randomBytes(3).toString('hex');
       const overlay = join(dir, 'overlay');
       const namespace = `kustomize-op-${suffix}`;
@@ -263,6 +264,8 @@ describe('the kustomize tree (config/)', function () {
         namespace,
         namePrefix: `t${suffix}-`,
         resources: [relative(overlay, join(CONFIG, 'default'))], // kustomize takes relative paths only
+        // A mirror of the image, named as config/default leaves it.
+        images: [{ name: released.repository, newName: 'registry.example.com/mirror/gallery-share-operator', newTag: 'pinned' }],
         patches: [{
           patch: stringify({
             apiVersion: 'apps/v1', kind: 'Deployment',
@@ -280,6 +283,7 @@ describe('the kustomize tree (config/)', function () {
       expect(deployment.metadata).to.include({ name: `t${suffix}-gallery-share-operator-controller-manager`, namespace });
       const pod = deployment.spec!.template!.spec;
       const container = pod.containers[0]!;
+      expect(container.image).to.equal('registry.example.com/mirror/gallery-share-operator:pinned');
       const { NODE_OPTIONS: nodeOptions, ...env } = resolveEnv(container.env, namespace);
       expect(env.WATCH_NAMESPACES).to.equal(watched);
 
