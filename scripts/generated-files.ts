@@ -1,7 +1,7 @@
 // The files `npm run generate` writes, computed from src/api/v1alpha1: the CRDs in crds/,
 // config/crd/ (with its kustomization), the rest of the kustomize tree (config/) and the Helm
-// chart's crds/. Shared by the generator and
-// by the unit test that fails when a committed generated file is stale.
+// chart's crds/. Shared by the generator and by the unit test that fails when a committed
+// generated file is stale.
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALL_KINDS, customResourceDefinition, GROUP } from '../src/api/v1alpha1/index.js';
@@ -28,7 +28,7 @@ export function generatedFiles(): Map<string, string> {
     files.set(join('charts', 'gallery-share-operator', 'crds', fileName), content);
   }
   // The kustomize tree (config/rbac's roles among it): scripts/kustomize-files.ts.
-  for (const [path, content] of kustomizeFiles(repositoryRoot, HEADER)) files.set(path, content);
+  for (const [path, content] of kustomizeFiles(repositoryRoot)) files.set(path, content);
   // The chart's templates embed the same rules; only the names are templated.
   files.set(join('charts', 'gallery-share-operator', 'templates', 'rbac-rules.yaml'), HEADER.replace('#', '{{- /*') + ' */}}\n' + [
     '{{- define "gallery-share-operator.clusterRules" -}}',
