@@ -63,7 +63,8 @@ const CHART_LABELS = new Set(['app.kubernetes.io/name', 'app.kubernetes.io/insta
  * on uninstall with crds.keep (Helm's resource-policy), so that uninstalling the chart does not
  * delete every object of the kind with it.
  */
-function chartCrdTemplate(crd: { metadata: { name: string; labels?: Record<string, string> }; spec: unknown }): string {
+function chartCrdTemplate(document: Record<string, unknown>): string {
+  const crd = document as { metadata: { name: string; labels?: Record<string, string> }; spec: unknown };
   const ownLabels = Object.entries(crd.metadata.labels ?? {}).filter(([key]) => !CHART_LABELS.has(key));
   // Text in the schema that looks like a template action is printed as it is.
   const spec = stringify({ spec: crd.spec }, { lineWidth: 0, aliasDuplicateObjects: false }).replace(/\{\{|\}\}/g, (m) => `{{ "${m}" }}`);
