@@ -341,6 +341,9 @@ describe('the Helm chart: rendering rules', function () {
       await runHelm(helm, ['package', CHART, '-d', dir]);
       const [archive] = readdirSync(dir);
       expect(archive).to.match(/^gallery-share-operator-\d+\.\d+\.\d+\.tgz$/);
+      // The metadata chart indexes (Artifact Hub) show.
+      const metadata = await runHelm(helm, ['show', 'chart', join(dir, archive!)]);
+      for (const field of ['home:', 'sources:', 'keywords:', 'maintainers:', 'artifacthub.io/crds:', 'kubeVersion:']) expect(metadata).to.include(field);
       const lint = await runHelm(helm, ['lint', join(dir, archive!), '--kube-version', KUBERNETES_VERSION]);
       expect(lint).to.include('0 chart(s) failed');
       expect((await renderChart(helm, { chart: join(dir, archive!) })).yaml).to.equal((await renderChart(helm)).yaml);
