@@ -80,7 +80,7 @@ describe('the Helm chart: CRDs on install, upgrade from 0.1.0 and uninstall', fu
     await admin.create(collection('galleryshares'), galleryShareManifest('golden', 'gallery1'));
 
     const refused = await helmRun(['upgrade', RELEASE, CHART, '-n', NAMESPACE]).then(() => 'upgraded', (err: Error) => err.message);
-    expect(refused).to.include(`CustomResourceDefinition "${CRD_NAMES[0]}" in namespace "" exists and cannot be imported into the current release: invalid ownership metadata`);
+    expect(refused).to.include(`UPGRADE FAILED: Unable to continue with update: CustomResourceDefinition "${CRD_NAMES[0]}" in namespace "" exists and cannot be imported into the current release: invalid ownership metadata`);
     expect(refused).to.include('missing key "app.kubernetes.io/managed-by": must be set to "Helm"').and.include(`missing key "meta.helm.sh/release-name": must be set to "${RELEASE}"`);
     expect(await hasOperationField(), 'the refused upgrade changed nothing').to.equal(false);
 
