@@ -54,7 +54,7 @@ export function generatedFiles(): Map<string, string> {
 /** Directories that hold only generated files. */
 export const GENERATED_DIRS = ['crds', join('config', 'crd', 'bases'), join('config', 'rbac'), join('charts', 'gallery-share-operator', 'templates', 'crds')];
 
-/** Labels the chart's own labels template already sets (a YAML map may not hold a key twice). */
+/** Labels the chart's labels template sets itself; the CRD's other labels win over commonLabels. */
 const CHART_LABELS = new Set(['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart']);
 
 /**
@@ -76,8 +76,7 @@ function chartCrdTemplate(document: Record<string, unknown>): string {
     'metadata:',
     `  name: ${crd.metadata.name}`,
     '  labels:',
-    '    {{- include "gallery-share-operator.labels" . | nindent 4 }}',
-    ...ownLabels.map(([key, value]) => `    ${key}: ${JSON.stringify(value)}`),
+    `    {{- merge (dict ${ownLabels.map(([key, value]) => `${JSON.stringify(key)} ${JSON.stringify(value)}`).join(' ')}) (include "gallery-share-operator.labels" . | fromYaml) | toYaml | nindent 4 }}`,
     '  {{- if .Values.crds.keep }}',
     '  annotations:',
     '    helm.sh/resource-policy: keep',

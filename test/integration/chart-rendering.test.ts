@@ -227,6 +227,10 @@ describe('the Helm chart: rendering rules', function () {
       'podAnnotations.prometheus\\.io/scrape=true',
     ]);
     for (const o of objects) expect(o.metadata.labels?.['team'], `${o.kind} ${o.metadata.name}`).to.equal('platform');
+    // commonLabels and deploymentLabels never replace the chart's own labels.
+    for (const o of await render(['commonLabels.app\\.kubernetes\\.io/name=other', 'commonLabels.team=platform', 'deploymentLabels.app\\.kubernetes\\.io/instance=other'])) {
+      expect(o.metadata.labels, `${o.kind} ${o.metadata.name}`).to.include({ 'app.kubernetes.io/name': 'gallery-share-operator', 'app.kubernetes.io/instance': 'gso', team: 'platform' });
+    }
     const deployment = deploymentOf(objects);
     expect(deployment.metadata.labels).to.include({ tier: 'control', team: 'platform', 'app.kubernetes.io/instance': 'gso' });
     expect(deployment.metadata.annotations).to.deep.equal({ owner: 'platform' });

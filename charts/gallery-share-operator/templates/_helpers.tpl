@@ -20,14 +20,13 @@ upgrade from 0.1.0 keeps the Deployment, its selector and the leader-election Le
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end }}
 
+{{- /* commonLabels never replace the chart's own labels (nor repeat a key, which YAML forbids). */}}
 {{- define "gallery-share-operator.labels" -}}
-{{ include "gallery-share-operator.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-helm.sh/chart: {{ include "gallery-share-operator.chart" . }}
-{{- with .Values.commonLabels }}
-{{ toYaml . }}
-{{- end }}
+{{- $own := include "gallery-share-operator.selectorLabels" . | fromYaml -}}
+{{- $_ := set $own "app.kubernetes.io/version" .Chart.AppVersion -}}
+{{- $_ := set $own "app.kubernetes.io/managed-by" .Release.Service -}}
+{{- $_ := set $own "helm.sh/chart" (include "gallery-share-operator.chart" .) -}}
+{{- merge $own .Values.commonLabels | toYaml -}}
 {{- end }}
 
 {{- define "gallery-share-operator.selectorLabels" -}}
