@@ -1,11 +1,11 @@
 // The files `npm run generate` writes, computed from src/api/v1alpha1: the CRDs in crds/,
-// config/crd/ (with its kustomization), the rest of the kustomize tree (config/) and the Helm
-// chart's crds/. Shared by the generator and by the unit test that fails when a committed
-// generated file is stale.
+// config/crd/ (with its kustomization), the rest of the kustomize tree (config/) and, as
+// templates, the Helm chart's templates/crds/. Shared by the generator and by the unit test that
+// fails when a committed generated file is stale.
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALL_KINDS, customResourceDefinition, GROUP } from '../src/api/v1alpha1/index.js';
-import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../src/deploy/rbac.js';
+import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, LEADER_ELECTION_RULES, NAMESPACED_RULES } from '../src/deploy/rbac.js';
 import { KUSTOMIZE_GENERATED_DIRS, kustomizeFiles } from './kustomize-files.js';
 
 export const repositoryRoot = join(import.meta.dirname, '..');
@@ -25,7 +25,7 @@ export function generatedFiles(): Map<string, string> {
     const content = render(customResourceDefinition(kind));
     files.set(join('crds', fileName), content);
     files.set(join('config', 'crd', 'bases', fileName), content);
-    files.set(join('charts', 'gallery-share-operator', 'crds', fileName), content);
+    files.set(join('charts', 'gallery-share-operator', 'templates', 'crds', fileName), chartCrdTemplate(customResourceDefinition(kind)));
   }
   // The kustomize tree (config/rbac's roles among it): scripts/kustomize-files.ts.
   for (const [path, content] of kustomizeFiles(repositoryRoot)) files.set(path, content);
@@ -33,6 +33,13 @@ export function generatedFiles(): Map<string, string> {
   files.set(join('charts', 'gallery-share-operator', 'templates', 'rbac-rules.yaml'), HEADER.replace('#', '{{- /*') + ' */}}\n' + [
     '{{- define "gallery-share-operator.clusterRules" -}}',
     stringify(CLUSTER_RULES, { lineWidth: 0 }).trimEnd(),
+    '{{- end }}',
+    // The same rules split by scope, for operator.watchNamespaces (a Role in each namespace).
+    '{{- define "gallery-share-operator.namespacedRules" -}}',
+    stringify(NAMESPACED_RULES, { lineWidth: 0 }).trimEnd(),
+    '{{- end }}',
+    '{{- define "gallery-share-operator.clusterScopedRules" -}}',
+    stringify(CLUSTER_SCOPED_RULES, { lineWidth: 0 }).trimEnd(),
     '{{- end }}',
     '{{- define "gallery-share-operator.leaderElectionRules" -}}',
     stringify(LEADER_ELECTION_RULES, { lineWidth: 0 }).trimEnd(),
@@ -47,4 +54,37 @@ export function generatedFiles(): Map<string, string> {
 }
 
 /** Directories that hold only generated files. */
-export const GENERATED_DIRS = ['crds', join('config', 'crd', 'bases'), ...KUSTOMIZE_GENERATED_DIRS, join('charts', 'gallery-share-operator', 'crds')];
+export const GENERATED_DIRS = ['crds', join('config', 'crd', 'bases'), ...KUSTOMIZE_GENERATED_DIRS, join('charts', 'gallery-share-operator', 'templates', 'crds')];
+
+/** Labels the chart's labels template sets itself; the CRD's other labels win over commonLabels. */
+const CHART_LABELS = new Set(['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'helm.sh/chart']);
+
+/**
+ * A CRD as a chart template, as cert-manager ships its CRDs: rendered only with crds.enabled,
+ * labelled as the chart's other objects (so Helm owns it and `helm upgrade` updates it), and kept
+ * on uninstall with crds.keep (Helm's resource-policy), so that uninstalling the chart does not
+ * delete every object of the kind with it.
+ */
+function chartCrdTemplate(document: Record<string, unknown>): string {
+  const crd = document as { metadata: { name: string; labels?: Record<string, string> }; spec: unknown };
+  const ownLabels = Object.entries(crd.metadata.labels ?? {}).filter(([key]) => !CHART_LABELS.has(key));
+  // Text in the schema that looks like a template action is printed as it is.
+  const spec = stringify({ spec: crd.spec }, { lineWidth: 0, aliasDuplicateObjects: false }).replace(/\{\{|\}\}/g, (m) => `{{ "${m}" }}`);
+  return [
+    HEADER.replace('#', '{{- /*').trimEnd() + ' */}}',
+    '{{- if .Values.crds.enabled }}',
+    'apiVersion: apiextensions.k8s.io/v1',
+    'kind: CustomResourceDefinition',
+    'metadata:',
+    `  name: ${crd.metadata.name}`,
+    '  labels:',
+    `    {{- merge (dict ${ownLabels.map(([key, value]) => `${JSON.stringify(key)} ${JSON.stringify(value)}`).join(' ')}) (include "gallery-share-operator.labels" . | fromYaml) | toYaml | nindent 4 }}`,
+    '  {{- if .Values.crds.keep }}',
+    '  annotations:',
+    '    helm.sh/resource-policy: keep',
+    '  {{- end }}',
+    spec.trimEnd(),
+    '{{- end }}',
+    '',
+  ].join('\n');
+}

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   if (outdated.length) {
     process.stderr.write(
       `gallery-share-operator: the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
-        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release, or the chart\'s crds/ directory: helm install adds CRDs but helm upgrade never updates them), then start the operator again.\n',
+        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release; the Helm chart from 0.2.0 upgrades them with helm upgrade unless crds.enabled=false, 0.1.0 never did), then start the operator again.\n',
     );
     process.exit(2);
   }

@@ -40,4 +40,14 @@ function uniqueKinds(kinds: readonly KindDefinition[]): KindDefinition[] {
 
 export const CLUSTER_RULES: PolicyRule[] = clusterRules(CONTROLLERS);
 
+/**
+ * The cluster-wide rules split by the scope of what they name. With a list of namespaces to
+ * watch, the chart grants the namespaced rules by a Role in each of them and only the rest (the
+ * operator's own CRDs, read by name) cluster-wide.
+ */
+const CLUSTER_SCOPED_RESOURCES = new Set(['customresourcedefinitions']);
+export const isClusterScoped = (rule: PolicyRule): boolean => rule.resources.every((r) => CLUSTER_SCOPED_RESOURCES.has(r.split('/')[0]!));
+export const NAMESPACED_RULES: PolicyRule[] = CLUSTER_RULES.filter((r) => !isClusterScoped(r));
+export const CLUSTER_SCOPED_RULES: PolicyRule[] = CLUSTER_RULES.filter(isClusterScoped);
+
 export const LEADER_ELECTION_RULES: PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];

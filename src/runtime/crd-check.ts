@@ -1,6 +1,7 @@
 // The start-up check that the CustomResourceDefinitions the API server serves know every status
 // field the operator writes. The API server silently drops fields its CRD does not know, so an
-// operator newer than its CRDs (helm upgrade never upgrades CRDs) would lose, for one, the
+// operator newer than its CRDs (CRDs applied by hand and forgotten, or the chart's 0.1.0, whose
+// CRDs helm upgrade never updated) would lose, for one, the
 // in-flight operation it records, and start that operation again after a restart.
 import { crdName, type KindDefinition } from '../api/v1alpha1/index.js';
 import { isNotFound, type KubeClient } from './kube-client.js';

@@ -3,6 +3,8 @@
 // server (server-side dry run) and carries settings the operator itself accepts; and once
 // installed with `helm install`, the operator runs as the chart's ServiceAccount with the
 // Deployment's own arguments, environment and NODE_OPTIONS, and brings a GalleryShare to Ready.
+// The rendering rules of each option are in chart-rendering.test.ts; the CRDs' life cycle
+// (install, the upgrade from 0.1.0, uninstall) in chart-upgrade.test.ts.
 import { expect } from 'chai';
 import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,7 +79,9 @@ describe('the Helm chart', function () {
 
   it('renders, with the defaults and with every option, what the API server accepts and the operator understands', async () => {
     const namespace = await createTestNamespace(clients, 'chart');
-    namespaces.push(namespace);
+    // Watched namespaces get a Role each, so they must exist for the dry run.
+    const [teamA, teamB] = [await createTestNamespace(clients, 'team-a'), await createTestNamespace(clients, 'team-b')];
+    namespaces.push(namespace, teamA, teamB);
     const variants: [string, string[]][] = [
       ['defaults', []],
       ['every option', [
@@ -85,7 +89,7 @@ describe('the Helm chart', function () {
         'azure.credentialsSecret=operator-identity',
         'azure.useWorkloadIdentity=true',
         'serviceAccount.annotations.azure\\.workload\\.identity/client-id=05de60fa-0000-4000-8000-000000000001',
-        'operator.watchNamespaces={team-a,team-b}',
+        `operator.watchNamespaces={${teamA},${teamB}}`,
         'operator.workers=4',
         'policy.allowCommunitySharing=true',
         `policy.allowedShareTenants=${ids.fabrikam}`,
@@ -97,11 +101,15 @@ describe('the Helm chart', function () {
     ];
     for (const [what, sets] of variants) {
       const { yaml, objects } = await render('gso', namespace, sets);
-      expect(objects.map((o) => o.kind).sort(), what).to.deep.equal(['ClusterRole', 'ClusterRoleBinding', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+      const namespacedRbac = what === 'defaults' ? [] : ['Role', 'Role', 'RoleBinding', 'RoleBinding'];
+      expect(objects.map((o) => o.kind).sort(), what).to.deep.equal(
+        ['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', ...namespacedRbac].sort(),
+      );
       const file = join(dir, `${what.replace(/ /g, '-')}.yaml`);
       writeFileSync(file, yaml);
-      const applied = await kubectl(['apply', '--dry-run=server', '-n', namespace, '-f', file]);
-      expect(applied.stdout.trim().split('\n'), what).to.have.length(7);
+      // Every object names its namespace (the watched namespaces' Roles are elsewhere).
+      const applied = await kubectl(['apply', '--dry-run=server', '-f', file]);
+      expect(applied.stdout.trim().split('\n'), what).to.have.length(objects.length);
 
       // Every argument and variable is a setting the operator accepts.
       const pod = deploymentOf(objects);
@@ -140,7 +148,7 @@ describe('the Helm chart', function () {
         expect(pod.metadata.labels['azure.workload.identity/use']).to.equal('true');
         const sa = objects.find((o) => o.kind === 'ServiceAccount')!;
         expect((sa.metadata as { annotations?: Record<string, string> }).annotations).to.deep.equal({ 'azure.workload.identity/client-id': '05de60fa-0000-4000-8000-000000000001' });
-        expect(config.watchNamespaces).to.deep.equal(['team-a', 'team-b']);
+        expect(config.watchNamespaces).to.deep.equal([teamA, teamB]);
         expect(config.workers).to.equal(4);
         expect(config.policy.allowCommunitySharing).to.equal(true);
         expect(config.policy.requireObjectCredentials).to.equal(true);
@@ -148,10 +156,14 @@ describe('the Helm chart', function () {
         expect(config.consentRecheck.initialMs).to.equal(10_000);
       }
 
-      // The chart's RBAC is the generated RBAC (src/deploy/rbac.ts), the same as config/rbac.
-      const rulesOf = (kind: string) => objects.find((o) => o.kind === kind)!.rules;
-      expect(rulesOf('ClusterRole')).to.deep.equal(loadYamlDocuments(join(repoRoot, 'config/rbac/role.yaml'))[0]!.rules);
-      expect(rulesOf('Role')).to.deep.equal(loadYamlDocuments(join(repoRoot, 'config/rbac/leader-election-role.yaml'))[0]!.rules);
+      // The chart's RBAC is the generated RBAC (src/deploy/rbac.ts), the same as config/rbac:
+      // cluster-wide, or with watched namespaces split between a Role in each and the ClusterRole.
+      const rulesOf = (kind: string, name: (n: string) => boolean = () => true) => objects.filter((o) => o.kind === kind && name(o.metadata.name)).map((o) => o['rules'] as unknown[]);
+      const configRules = loadYamlDocuments(join(repoRoot, 'config/rbac/role.yaml'))[0]!['rules'] as unknown[];
+      const [clusterRules] = rulesOf('ClusterRole');
+      if (what === 'defaults') expect(clusterRules).to.deep.equal(configRules);
+      for (const roleRules of rulesOf('Role', (n) => !n.endsWith('-leader-election'))) expect([...roleRules, ...clusterRules!]).to.have.deep.members(configRules);
+      expect(rulesOf('Role', (n) => n.endsWith('-leader-election'))).to.deep.equal([loadYamlDocuments(join(repoRoot, 'config/rbac/leader-election-role.yaml'))[0]!['rules']]);
     }
   });
 
@@ -173,7 +185,10 @@ describe('the Helm chart', function () {
       namespace = await createTestNamespace(clients, 'helm');
       namespaces.push(namespace);
       release = `gso-${randomBytes(3).toString('hex')}`;
-      const sets = [`operator.watchNamespaces={${namespace}}`];
+      // With its watched namespace, the operator runs with the namespaced Role (and a ClusterRole
+      // that reads its CRDs only). The harness installed the CRDs already, without Helm's ownership
+      // metadata, so this release leaves them alone (chart-upgrade.test.ts installs them by Helm).
+      const sets = [`operator.watchNamespaces={${namespace}}`, 'crds.enabled=false'];
       await helmRun(['install', release, CHART, '-n', namespace, ...sets.flatMap((s) => ['--set', s])]);
       const { objects } = await render(release, namespace, sets);
       const pod = deploymentOf(objects);

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { GalleryShareKind, SharedImageVMKind, TenantGrantKind } from '../../src/api/v1alpha1/index.js';
 import type { ControllerRegistration } from '../../src/controllers/index.js';
-import { CLUSTER_RULES, clusterRules } from '../../src/deploy/rbac.js';
+import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, clusterRules, NAMESPACED_RULES } from '../../src/deploy/rbac.js';
 
 const registration = (kind: ControllerRegistration['kind'], reads: ControllerRegistration['reads'] = []): ControllerRegistration => ({ kind, reads, register: () => {} });
 
@@ -35,5 +35,11 @@ describe('RBAC derived from the registered controllers', () => {
       expect(rules.filter((r) => r.resources.includes('secrets'))).to.deep.equal([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
       for (const rule of rules) expect(rule.verbs).not.to.include.members(['delete', 'deletecollection', '*']);
     }
+  });
+
+  it('split by scope for watched namespaces: every rule once, only the CRDs cluster-wide', () => {
+    expect([...NAMESPACED_RULES, ...CLUSTER_SCOPED_RULES]).to.have.deep.members(CLUSTER_RULES);
+    expect(CLUSTER_SCOPED_RULES.flatMap((r) => r.resources)).to.deep.equal(['customresourcedefinitions']);
+    expect(NAMESPACED_RULES.flatMap((r) => r.resources)).not.to.include('customresourcedefinitions');
   });
 });
