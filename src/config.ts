@@ -122,7 +122,7 @@ export function helpText(): string {
   const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(flagWidth)} ${s.env.padEnd(envWidth)} default ${s.default}\n      ${s.description}`);
   const identity = Object.values(IDENTITY_VARIABLES).map((v) => `  ${''.padEnd(flagWidth)} ${v.env.padEnd(envWidth)}\n      ${v.description}`);
   const proxy = Object.values(PROXY_VARIABLES).map((v) => `  ${''.padEnd(flagWidth)} ${v.env.padEnd(envWidth)}\n      ${v.description}`);
-  return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n\nThe HTTPS proxy for Azure (environment only; the Kubernetes API is always reached directly):\n\n${proxy.join('\n')}\n`;
+  return `usage: gallery-share-operator [flags]\n       gallery-share-operator check [--readyz-url URL] [--timeout 60s] [flags]  (the helm test: CRDs served, operator ready)\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n\nThe HTTPS proxy for Azure (environment only; the Kubernetes API is always reached directly):\n\n${proxy.join('\n')}\n`;
 }
 
 /** Which identity the variables make, or a ConfigError naming the variable that is wrong. */

@@ -12,6 +12,7 @@ import { AzureClients } from './azure/clients.js';
 import { CredentialCache, defaultCredential } from './azure/credentials.js';
 import type { AzureEnvironment } from './azure/environment.js';
 import { AzureTransport } from './azure/transport.js';
+import { runCheck } from './check.js';
 import { ConfigError, helpText, loadConfig, type OperatorConfig } from './config.js';
 import { CONTROLLERS } from './controllers/index.js';
 import { credentialResolver } from './controllers/shared/credentials.js';
@@ -29,6 +30,8 @@ const CREDENTIALS_RECHECK_MS = 60_000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // `check`: the helm test hook's check (CRDs served, operator ready), in the operator's image.
+  if (argv[0] === 'check') process.exit(await runCheck(argv.slice(1), process.env));
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText());
     return;
