@@ -37,7 +37,7 @@ export class AzureTransport {
     if (proxy) this.proxied = new TunnellingAgent(proxy.url.href, { keepAlive: true, ...tls }, context);
   }
 
-  /** Connections that failed (no answer at all), counted, with the last one's error. */
+  /** Connections that failed (no answer at all, or the proxy refused), counted, with the last one's error. */
   private failures = 0;
   private lastFailure?: Error;
 
@@ -66,23 +66,33 @@ export class AzureTransport {
         request.agent = agent;
         const proxied = agent !== this.direct;
         const host = new URL(request.url).host;
+        let response;
         try {
-          const response = await next(request);
-          if (proxied && response.status === 407) {
-            throw Object.assign(new Error(`the HTTPS proxy ${redactedProxyUrl(this.proxy!.url)} refused the tunnel to ${host}: 407 Proxy Authentication Required (give the proxy's user and password in HTTPS_PROXY)`), { statusCode: 407, code: 'ProxyAuthenticationRequired' });
-          }
-          return response;
+          response = await next(request);
         } catch (err) {
           const e = err as Error & { code?: string; statusCode?: number };
           if (e.statusCode === undefined && e.code && NETWORK_ERRORS.test(e.code)) {
             e.message = proxied ? `${host} through the HTTPS proxy ${redactedProxyUrl(this.proxy!.url)}: ${e.message}` : `${host}: ${e.message}`;
-            this.failures++;
-            this.lastFailure = e;
+            this.failed(e);
           }
           throw e;
         }
+        // A proxy that refuses a tunnel answers CONNECT itself; https-proxy-agent hands that
+        // answer on as if Azure had given it.
+        if (proxied && response.status === 407) {
+          throw this.failed(
+            Object.assign(new Error(`the HTTPS proxy ${redactedProxyUrl(this.proxy!.url)} refused the tunnel to ${host}: 407 Proxy Authentication Required (give the proxy's user and password in HTTPS_PROXY)`), { statusCode: 407, code: 'ProxyAuthenticationRequired' }),
+          );
+        }
+        return response;
       },
     };
+  }
+
+  private failed<E extends Error>(error: E): E {
+    this.failures++;
+    this.lastFailure = error;
+    return error;
   }
 
   /**
@@ -102,7 +112,8 @@ export class AzureTransport {
           return await credential.getToken(scopes, options);
         } catch (err) {
           if (this.failures > before && this.lastFailure) {
-            throw Object.assign(new Error(`could not reach Microsoft Entra ID: ${this.lastFailure.message}`), { code: (this.lastFailure as { code?: string }).code });
+            const { code, statusCode } = this.lastFailure as { code?: string; statusCode?: number };
+            throw Object.assign(new Error(`could not reach Microsoft Entra ID: ${this.lastFailure.message}`), { code, ...(statusCode ? { statusCode } : {}) });
           }
           throw err;
         }

@@ -59,11 +59,11 @@ describe('Azure traffic through an HTTPS proxy', function () {
   });
 
   /** A gallery in the emulator (made by the test directly, at 127.0.0.1) and a GalleryShare of it. */
-  async function shareAGallery(emulator: RunningEmulator): Promise<string> {
+  async function shareAGallery(emulator: RunningEmulator, name = 'behind-proxy'): Promise<string> {
     const galleryName = `g${randomBytes(4).toString('hex')}`;
     await createGallery({ ...emulator, armEndpoint: `https://127.0.0.1:${emulator.port}` }, galleryName, 'Groups');
     await emulator.control.clearRequests();
-    await client.create<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, galleryShareManifest('behind-proxy', galleryName, { permission: 'Groups', directShare: { tenants: [ids.fabrikam] } }));
+    await client.create<GalleryShare>(`/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`, galleryShareManifest(name, galleryName, { permission: 'Groups', directShare: { tenants: [ids.fabrikam] } }));
     return galleryName;
   }
 
@@ -109,6 +109,28 @@ describe('Azure traffic through an HTTPS proxy', function () {
     expect((await azure.control.requests()).map((r) => r.operation)).to.include.members(['Entra_Token', 'Galleries_Get']);
     expect(proxy.connects, 'CONNECT targets').to.deep.equal([]);
     expect(operator.logs()).to.include('"arm":"direct"');
+  });
+
+  it('sends the proxy credentials from HTTPS_PROXY, and names a proxy that asks for them when they are missing', async () => {
+    azure = await start({ seed: sampleSeed() });
+    proxy = await new ConnectProxy({}, 'gso:proxy-pass').listen();
+    operator = await operatorFor(azure, { HTTPS_PROXY: `http://127.0.0.1:${proxy.port}` });
+    await shareAGallery(azure);
+    const refused = await waitForGalleryShare(client, namespace, 'behind-proxy', (o) => /407/.test(o.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? ''), {
+      what: 'not Ready, naming the 407',
+      logs: () => operator!.logs(),
+    });
+    expect(refused.status!.conditions!.find((c) => c.type === 'Ready')!.message).to.include(`the HTTPS proxy http://127.0.0.1:${proxy.port} refused the tunnel to 127.0.0.1:${azure.port}: 407 Proxy Authentication Required`);
+    expect(proxy.unauthorized.length).to.be.greaterThan(0);
+    expect(await azure.control.requests(), 'nothing reached Azure').to.deep.equal([]);
+
+    // With the credentials in HTTPS_PROXY the tunnels open, and the password is never logged.
+    await operator.stop('SIGKILL');
+    operator = await operatorFor(azure, { HTTPS_PROXY: `http://gso:proxy-pass@127.0.0.1:${proxy.port}` });
+    await shareAGallery(azure, 'with-credentials');
+    await waitForGalleryShare(client, namespace, 'with-credentials', undefined, { logs: () => operator!.logs() });
+    expect(new Set(proxy.connects)).to.deep.equal(new Set([`127.0.0.1:${azure.port}`]));
+    expect(operator.logs()).not.to.include('proxy-pass');
   });
 
   it('names a proxy that refuses connections in the condition, and does not hang', async () => {
