@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES } from './api/v1alpha1/roles.js';
 import { UUID } from './api/v1alpha1/schema-kit.js';
+import { proxyFromEnvironment, type AzureProxy } from './azure/proxy.js';
 import { roleGuid } from './azure/roles.js';
 import type { Policy } from './controllers/shared/policy.js';
 import { leaderElectionTimingsProblem, type LeaderElectionTimings } from './runtime/leader-election.js';
@@ -17,6 +18,8 @@ export interface OperatorConfig {
   armEndpoint: string;
   authorityHost: string;
   azureCaFile?: string;
+  /** The HTTPS proxy for Azure traffic, from HTTPS_PROXY and NO_PROXY (environment only). */
+  azureProxy?: AzureProxy;
   workers: number;
   resyncIntervalMs: number;
   /** How long one reconcile may take before its calls are abandoned and the object retried. */
@@ -101,6 +104,16 @@ export const IDENTITY_VARIABLES = {
   federatedTokenFile: { env: 'AZURE_FEDERATED_TOKEN_FILE', description: 'Workload identity token file (set by the AKS webhook, with AZURE_TENANT_ID and AZURE_CLIENT_ID).' },
 } as const;
 
+/**
+ * The HTTPS proxy for Azure traffic (ARM and Entra): the variables every HTTP client reads, so
+ * environment only. The Kubernetes API is never reached through them (only a kubeconfig's own
+ * proxy-url applies to it).
+ */
+export const PROXY_VARIABLES = {
+  httpsProxy: { env: 'HTTPS_PROXY', description: 'Proxy (http://host:port, or https://; user:password@ allowed) for every ARM and Entra request; https_proxy too. TLS stays end to end (CONNECT), so --azure-ca-file still applies.' },
+  noProxy: { env: 'NO_PROXY', description: 'Comma-separated hosts reached directly: a name (with its subdomains), .domain, an IP, a CIDR, any with :port, or *; no_proxy too.' },
+} as const;
+
 export type IdentityKind = 'workload identity' | 'client secret' | 'client certificate' | 'managed identity';
 
 export function helpText(): string {
@@ -108,7 +121,8 @@ export function helpText(): string {
   const envWidth = Math.max(...[...Object.values(SETTINGS), ...Object.values(IDENTITY_VARIABLES)].map((s) => s.env.length));
   const rows = Object.values(SETTINGS).map((s) => `  ${s.flag.padEnd(flagWidth)} ${s.env.padEnd(envWidth)} default ${s.default}\n      ${s.description}`);
   const identity = Object.values(IDENTITY_VARIABLES).map((v) => `  ${''.padEnd(flagWidth)} ${v.env.padEnd(envWidth)}\n      ${v.description}`);
-  return `usage: gallery-share-operator [flags]\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n`;
+  const proxy = Object.values(PROXY_VARIABLES).map((v) => `  ${''.padEnd(flagWidth)} ${v.env.padEnd(envWidth)}\n      ${v.description}`);
+  return `usage: gallery-share-operator [flags]\n       gallery-share-operator check [--readyz-url URL] [--timeout 60s] [flags]  (the helm test: CRDs served, operator ready)\n\nEvery flag can also be set by its environment variable (the flag wins).\n\n${rows.join('\n')}\n\nThe operator's own Azure identity (environment only; none set: managed identity):\n\n${identity.join('\n')}\n\nThe HTTPS proxy for Azure (environment only; the Kubernetes API is always reached directly):\n\n${proxy.join('\n')}\n`;
 }
 
 /** Which identity the variables make, or a ConfigError naming the variable that is wrong. */
@@ -329,12 +343,20 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   const timingsProblem = leaderElectionTimingsProblem(timings, (t) => `${name(timingSetting[t])} = ${raw[timingSetting[t]] ?? SETTINGS[timingSetting[t]].default}`);
   if (timingsProblem) throw new ConfigError(timingsProblem);
 
+  let azureProxy: AzureProxy | undefined;
+  try {
+    azureProxy = proxyFromEnvironment(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+
   return {
     kubeconfig: raw.kubeconfig || undefined,
     watchNamespaces: namespaces,
     armEndpoint: https('armEndpoint'),
     authorityHost: https('authorityHost'),
     azureCaFile,
+    ...(azureProxy ? { azureProxy } : {}),
     workers: integer('workers', 1, 200),
     resyncIntervalMs: duration('resyncInterval', 1_000, 24 * 3600_000),
     reconcileTimeoutMs: duration('reconcileTimeout', 1_000, 3600_000),

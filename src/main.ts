@@ -11,6 +11,8 @@ import { VERSION } from './api/v1alpha1/index.js';
 import { AzureClients } from './azure/clients.js';
 import { CredentialCache, defaultCredential } from './azure/credentials.js';
 import type { AzureEnvironment } from './azure/environment.js';
+import { AzureTransport } from './azure/transport.js';
+import { runCheck } from './check.js';
 import { ConfigError, helpText, loadConfig, type OperatorConfig } from './config.js';
 import { CONTROLLERS } from './controllers/index.js';
 import { credentialResolver } from './controllers/shared/credentials.js';
@@ -28,6 +30,8 @@ const CREDENTIALS_RECHECK_MS = 60_000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  // `check`: the helm test hook's check (CRDs served, operator ready), in the operator's image.
+  if (argv[0] === 'check') process.exit(await runCheck(argv.slice(1), process.env));
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(helpText());
     return;
@@ -93,17 +97,18 @@ async function main(): Promise<void> {
     authorityHost: config.authorityHost,
     ...(config.azureCaFile ? { extraCa: readFileSync(config.azureCaFile, 'utf8') } : {}),
   };
-  const azure = new AzureClients(env, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds));
+  const transport = new AzureTransport(env, config.azureProxy);
+  const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds));
   let ownIdentity: TokenCredential | undefined;
   const defaultIdentity = () => {
     if (!ownIdentity) {
-      const { credential, kind } = defaultCredential(env, process.env, (p) => readFileSync(p, 'utf8'));
+      const { credential, kind } = defaultCredential(env, transport, process.env, (p) => readFileSync(p, 'utf8'));
       logger.info({ kind }, 'using the operator\'s own Azure identity for objects without azureCredentialsRef');
       ownIdentity = credential;
     }
     return ownIdentity;
   };
-  const credentials = credentialResolver(manager.client, new CredentialCache(env), defaultIdentity);
+  const credentials = credentialResolver(manager.client, new CredentialCache(env, transport), defaultIdentity);
 
   const stalledRecheckMs = Math.min(config.resyncIntervalMs, 120_000);
   for (const registration of CONTROLLERS) {
@@ -147,6 +152,7 @@ async function main(): Promise<void> {
     {
       armEndpoint: config.armEndpoint,
       authorityHost: config.authorityHost,
+      azureRoute: { arm: transport.routeOf(config.armEndpoint), entra: transport.routeOf(config.authorityHost) },
       namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
       workers: config.workers,
       resyncIntervalMs: config.resyncIntervalMs,

@@ -1,14 +1,15 @@
 // Azure SDK clients built with the configured endpoint, scope and CA, one per credential and
-// subscription, all sending through one keep-alive agent. The SDKs' own retries are off: a throttled or failing call goes back to the
+// subscription, all sending through the one transport (kept-alive connections, direct or through
+// the HTTPS proxy: src/azure/transport.ts). The SDKs' own retries are off: a throttled or failing call goes back to the
 // controller's queue at once, which waits exactly Retry-After or backs off per object, so no
 // worker ever sleeps inside the SDK. Every request is reported to an observer (metrics).
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { auxiliaryAuthenticationHeaderPolicy, type PipelinePolicy } from '@azure/core-rest-pipeline';
-import { Agent } from 'node:https';
-import { armScope, secureContext, type AzureEnvironment } from './environment.js';
+import { armScope, type AzureEnvironment } from './environment.js';
 import { retryAfterMsFromHeaders } from './errors.js';
+import type { AzureTransport } from './transport.js';
 
 export interface AzureRequestObserver {
   (operation: string, status: number, seconds: number): void;
@@ -98,24 +99,15 @@ function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
 
 export class AzureClients {
   readonly gate = new ThrottleGate();
-  /**
-   * Shared by every client. Left to themselves, the SDKs give each client its own HTTP client and
-   * agent, so a thousand subscriptions meant a thousand connection pools; and with an extra CA,
-   * Node parsed the whole root store again for each new connection (measured: about 60 MiB of
-   * RSS at 1,000 GalleryShares). One agent with one TLS context reuses both.
-   */
-  private readonly agent: Agent;
-
   private readonly compute = new WeakMap<TokenCredential, Map<string, ComputeManagementClient>>();
   private readonly authorization = new WeakMap<TokenCredential, Map<string, AuthorizationManagementClient>>();
 
   constructor(
     readonly env: AzureEnvironment,
+    /** Shared by every client, and by the credentials (one pool per route, one TLS context). */
+    private readonly transport: AzureTransport,
     private readonly observe: AzureRequestObserver = () => {},
-  ) {
-    const context = secureContext(env);
-    this.agent = new Agent({ keepAlive: true, ...(context ? { secureContext: context } : {}) });
-  }
+  ) {}
 
   private common() {
     return {
@@ -124,8 +116,8 @@ export class AzureClients {
       additionalPolicies: [
         { policy: throttleGatePolicy(this.gate), position: 'perCall' as const },
         { policy: observerPolicy(this.observe), position: 'perRetry' as const },
+        { policy: this.transport.policy(), position: 'perRetry' as const },
       ],
-      agent: this.agent,
     };
   }
 
@@ -177,6 +169,6 @@ export class AzureClients {
 
   /** Closes the kept-alive connections (at shutdown). */
   close(): void {
-    this.agent.destroy();
+    this.transport.close();
   }
 }

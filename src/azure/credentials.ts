@@ -11,7 +11,8 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import { UUID } from '../api/v1alpha1/schema-kit.js';
-import { isPublicAuthority, tlsOptions, type AzureEnvironment } from './environment.js';
+import { isPublicAuthority, type AzureEnvironment } from './environment.js';
+import type { AzureTransport } from './transport.js';
 
 export interface CredentialMaterial {
   tenantId: string;
@@ -103,28 +104,34 @@ export function certificateExpiry(pem: string): Date | undefined {
   return new Date(new X509Certificate(match[0]).validTo);
 }
 
-function commonOptions(env: AzureEnvironment) {
+/**
+ * Token requests (MSAL's, through @azure/identity's pipeline) go over the same transport as ARM's:
+ * the extra CA and the HTTPS proxy apply to them alike.
+ */
+function commonOptions(env: AzureEnvironment, transport: AzureTransport) {
   return {
     authorityHost: env.authorityHost,
     disableInstanceDiscovery: !isPublicAuthority(env),
     additionallyAllowedTenants: ['*'],
-    ...(tlsOptions(env) ? { tlsOptions: tlsOptions(env) } : {}),
+    additionalPolicies: [{ policy: transport.policy(), position: 'perRetry' as const }],
   };
 }
 
 export class CredentialCache {
   private readonly byContent = new Map<string, TokenCredential>();
 
-  constructor(private readonly env: AzureEnvironment, private readonly maxEntries = 1000) {}
+  constructor(private readonly env: AzureEnvironment, private readonly transport: AzureTransport, private readonly maxEntries = 1000) {}
 
   /** The credential for this material; the same object while the material is unchanged. */
   forMaterial(material: CredentialMaterial): TokenCredential {
     const key = createHash('sha256').update(JSON.stringify([material.tenantId, material.clientId, material.clientSecret ?? '', material.clientCertificate ?? ''])).digest('hex');
     let credential = this.byContent.get(key);
     if (!credential) {
-      credential = material.clientCertificate
-        ? new ClientCertificateCredential(material.tenantId, material.clientId, { certificate: material.clientCertificate }, commonOptions(this.env))
-        : new ClientSecretCredential(material.tenantId, material.clientId, material.clientSecret!, commonOptions(this.env));
+      credential = this.transport.reportingNetworkFailures(
+        material.clientCertificate
+          ? new ClientCertificateCredential(material.tenantId, material.clientId, { certificate: material.clientCertificate }, commonOptions(this.env, this.transport))
+          : new ClientSecretCredential(material.tenantId, material.clientId, material.clientSecret!, commonOptions(this.env, this.transport)),
+      );
       if (this.byContent.size >= this.maxEntries) this.byContent.delete(this.byContent.keys().next().value!);
       this.byContent.set(key, credential);
     }
@@ -137,14 +144,14 @@ export class CredentialCache {
  * certificate (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET / AZURE_CLIENT_CERTIFICATE_PATH),
  * workload identity (AZURE_FEDERATED_TOKEN_FILE, set by the AKS webhook), else managed identity.
  */
-export function defaultCredential(env: AzureEnvironment, vars: NodeJS.ProcessEnv, readFile: (path: string) => string): { credential: TokenCredential; kind: string } {
+export function defaultCredential(env: AzureEnvironment, transport: AzureTransport, vars: NodeJS.ProcessEnv, readFile: (path: string) => string): { credential: TokenCredential; kind: string } {
   const { AZURE_TENANT_ID: tenantId, AZURE_CLIENT_ID: clientId, AZURE_CLIENT_SECRET: secret, AZURE_CLIENT_CERTIFICATE_PATH: certPath, AZURE_FEDERATED_TOKEN_FILE: tokenFile } = vars;
   if (tokenFile && tenantId && clientId) {
-    return { credential: new WorkloadIdentityCredential({ tenantId, clientId, tokenFilePath: tokenFile, ...commonOptions(env) }), kind: 'workload identity' };
+    return { credential: transport.reportingNetworkFailures(new WorkloadIdentityCredential({ tenantId, clientId, tokenFilePath: tokenFile, ...commonOptions(env, transport) })), kind: 'workload identity' };
   }
-  if (tenantId && clientId && secret) return { credential: new ClientSecretCredential(tenantId, clientId, secret, commonOptions(env)), kind: 'client secret (environment)' };
+  if (tenantId && clientId && secret) return { credential: transport.reportingNetworkFailures(new ClientSecretCredential(tenantId, clientId, secret, commonOptions(env, transport))), kind: 'client secret (environment)' };
   if (tenantId && clientId && certPath) {
-    return { credential: new ClientCertificateCredential(tenantId, clientId, { certificate: readFile(certPath) }, commonOptions(env)), kind: 'client certificate (environment)' };
+    return { credential: transport.reportingNetworkFailures(new ClientCertificateCredential(tenantId, clientId, { certificate: readFile(certPath) }, commonOptions(env, transport))), kind: 'client certificate (environment)' };
   }
   return { credential: new ManagedIdentityCredential(clientId ? { clientId } : {}), kind: 'managed identity' };
 }

@@ -51,8 +51,9 @@ describe('the Helm chart', function () {
   const namespaces: string[] = [];
 
   const helmRun = async (args: string[]) => (await execFileAsync(helm, ['--kubeconfig', testKubeconfigPath(), ...args], { timeout: 120_000 })).stdout;
+  // Without the `helm test` hook (--skip-tests): test/integration/check-mode.test.ts covers it.
   async function render(release: string, namespace: string, sets: string[] = []): Promise<{ yaml: string; objects: K8sObject[] }> {
-    const yaml = await helmRun(['template', release, CHART, '-n', namespace, '--kube-version', KUBERNETES_VERSION, ...sets.flatMap((s) => ['--set', s])]);
+    const yaml = await helmRun(['template', release, CHART, '-n', namespace, '--kube-version', KUBERNETES_VERSION, '--skip-tests', ...sets.flatMap((s) => ['--set', s])]);
     const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject).filter(Boolean);
     return { yaml, objects };
   }
