@@ -232,7 +232,7 @@ describe('the check mode (helm test hook)', function () {
 
     it('asks the metrics Service\'s /readyz without leader election, and renders nothing with test.enabled=false', async () => {
       const release = `gso-${randomBytes(3).toString('hex')}`;
-      const { objects } = await renderHook(release, ['operator.leaderElection=false']);
+      const { objects } = await renderHook(release, ['operator.leaderElection=false', 'replicas=1']);
       expect(objects.map((o) => o.kind)).to.deep.equal(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Pod']);
       expect(podOf(objects).spec.containers[0]!.args).to.deep.equal(['check', '--timeout=60s', '--leader-elect=false', `--readyz-url=http://${release}-metrics.${namespace}.svc:8080/readyz`]);
       const disabled = await helmRun(['template', release, CHART, '-n', namespace, '--kube-version', KUBERNETES_VERSION, '--show-only', HOOK, '--set', 'test.enabled=false']).catch((err: Error) => err.message);

@@ -53,9 +53,13 @@ export async function runHelm(helm: string, args: string[], kubeconfig?: string)
   }
 }
 
-/** `helm template` of a chart with --set values; the YAML and the objects it holds. */
-export async function renderChart(helm: string, options: { chart?: string; release?: string; namespace?: string; sets?: string[]; setStrings?: string[] } = {}): Promise<{ yaml: string; objects: K8sObject[] }> {
+/**
+ * `helm template` of a chart with --set values; the YAML and the objects it holds. The `helm test`
+ * hook's objects are left out unless withTests (test/integration/check-mode.test.ts covers them).
+ */
+export async function renderChart(helm: string, options: { chart?: string; release?: string; namespace?: string; sets?: string[]; setStrings?: string[]; withTests?: boolean } = {}): Promise<{ yaml: string; objects: K8sObject[] }> {
   const args = ['template', options.release ?? 'gso', options.chart ?? CHART, '-n', options.namespace ?? 'gso-system', '--kube-version', KUBERNETES_VERSION];
+  if (!options.withTests) args.push('--skip-tests');
   for (const s of options.sets ?? []) args.push('--set', s);
   for (const s of options.setStrings ?? []) args.push('--set-string', s);
   const yaml = await runHelm(helm, args);
