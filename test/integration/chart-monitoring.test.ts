@@ -39,14 +39,15 @@ interface Dashboard { panels: { type: string; targets?: { expr: string }[] }[]; 
 /**
  * The metric names a PromQL expression reads: identifiers left once strings, label matchers,
  * ranges and grouping clauses are taken out, other than function names (followed by a
- * parenthesis), keywords and numbers.
+ * parenthesis), keywords, numbers and durations.
  */
 function metricNamesIn(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, ' ')
     .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\b\d[\w.]*/g, ' '); // numbers and durations (0.99, 5m)
   const keywords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
   const names = new Set<string>();
   for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)) {
