@@ -132,6 +132,11 @@ async function main(): Promise<void> {
     });
   }
 
+  // galleryshare_objects: the leader counts the objects of each kind it reconciles from the
+  // caches its controllers already hold (the caches exist once the controllers are registered).
+  const reconciledCaches = CONTROLLERS.map((c) => ({ kind: c.kind.kind, cache: manager.cache(c.kind) }));
+  metrics.countObjectsFrom(() => (manager.isLeader() ? reconciledCaches.map(({ kind, cache }) => ({ kind, objects: cache.list() })) : undefined));
+
   let stopping = false;
   const shutdown = (signal: string, code: number) => {
     if (stopping) return;

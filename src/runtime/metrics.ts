@@ -1,8 +1,13 @@
 // Prometheus metrics under controller-runtime's and client-go's names, so existing dashboards
-// and alerts for Go operators work unchanged, plus the operator's Azure request counters.
-// prom-client provides the registry, histograms and text exposition.
+// and alerts for Go operators work unchanged, plus the operator's Azure request counters and a
+// gauge of its objects by kind and state. prom-client provides the registry, histograms and text
+// exposition.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { countObjectStates, OBJECT_STATES, type StatusBearing } from './kstatus.js';
 import type { WorkQueueMetrics } from './workqueue.js';
+
+/** The objects of each reconciled kind, as the caches hold them; undefined when not leading. */
+export type ObjectsByKind = () => readonly { kind: string; objects: Iterable<StatusBearing> }[] | undefined;
 
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -20,6 +25,8 @@ export class OperatorMetrics {
   readonly azureRequests: Counter<'operation' | 'status'>;
   readonly azureThrottled: Counter<'operation'>;
   readonly azureRequestTime: Histogram<'operation'>;
+  readonly objects: Gauge<'kind' | 'state'>;
+  private objectsByKind: ObjectsByKind = () => undefined;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -38,6 +45,24 @@ export class OperatorMetrics {
     this.azureRequests = new Counter({ name: 'galleryshare_azure_requests_total', help: 'Azure requests by operation and HTTP status (0: no answer)', labelNames: ['operation', 'status'], registers });
     this.azureThrottled = new Counter({ name: 'galleryshare_azure_throttled_requests_total', help: 'Azure requests answered 429 (throttled) by operation', labelNames: ['operation'], registers });
     this.azureRequestTime = new Histogram({ name: 'galleryshare_azure_request_duration_seconds', help: 'Azure request duration by operation', labelNames: ['operation'], buckets, registers });
+    // Counted from the informer caches at each scrape, so it costs nothing between scrapes and is
+    // never out of step with the objects; only the leader counts (a standby reconciles nothing,
+    // and two replicas counting the same objects would double every sum), so a standby exports
+    // no series.
+    const objectsByKind = () => this.objectsByKind();
+    this.objects = new Gauge({
+      name: 'galleryshare_objects',
+      help: 'Objects the leader reconciles, by kind and state (ready, reconciling, stalled: from the Ready, Reconciling and Stalled conditions, as kstatus reads them)',
+      labelNames: ['kind', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { kind, objects } of objectsByKind() ?? []) {
+          const counts = countObjectStates(objects);
+          for (const state of OBJECT_STATES) this.set({ kind, state }, counts[state]);
+        }
+      },
+    });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -58,6 +83,11 @@ export class OperatorMetrics {
       worked: (seconds) => this.workDuration.observe(labels, seconds),
       retry: () => this.queueRetries.inc(labels),
     };
+  }
+
+  /** Where galleryshare_objects counts from at each scrape (main.ts: the leader's caches). */
+  countObjectsFrom(source: ObjectsByKind): void {
+    this.objectsByKind = source;
   }
 
   /** Records one Azure request; the Azure layer calls this through its observer hook. */
