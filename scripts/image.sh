@@ -77,7 +77,6 @@ clean_storage() {
   fi
   if command -v podman >/dev/null && [[ -d "$storage/root" ]]; then
     podman "${store[@]}" rm --all --force >/dev/null 2>&1 || true
-    podman "${store[@]}" system reset --force >/dev/null 2>&1 || true
   fi
   # Overlay mounts left by an interrupted build would keep rm from removing the directory.
   findmnt -rn -o TARGET | grep -F "$storage/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -208,6 +207,7 @@ if ! $force_standin && registry_answers; then
   build_image="docker.io/library/$build_image"
 else
   $force_standin || log "no image registry answers: assembling stand-ins for $build_image and $runtime_image"
+  if [[ "$platform" != "linux/amd64" ]]; then echo "the local stand-ins are linux/amd64 only; building for $platform needs an image registry" >&2; exit 1; fi
   assemble_standins
   log "stand-ins ready after $(( $(date +%s) - started ))s"
 fi

@@ -1,7 +1,8 @@
 // The container image, built by `npm run image` (scripts/image.sh: buildah, no Docker engine; the
 // real base images where a registry answers, local stand-ins from Debian and Node 24 where none
-// does) and run by podman as Kubernetes runs it with the chart's securityContext: as uid 65532,
-// with a read-only root filesystem, the kubeconfig and the Azure CA mounted in. Against the test
+// does) and run by podman as Kubernetes runs it with the chart's securityContext: as the image's
+// user (uid 65532), with a read-only root filesystem and no capabilities, the kubeconfig and the
+// Azure CA mounted in. Against the test
 // control plane and the Azure emulator (both on the host's network), a GalleryShare goes Ready,
 // and everything the operator prints is a JSON line. Slow (a cold build assembles the stand-ins
 // and runs npm ci): its own CI step (.ci/run), `npm run test:image`.
@@ -141,7 +142,10 @@ describe('the container image', function () {
       const nofile = (await execFileAsync('bash', ['-c', 'ulimit -Sn'])).stdout.trim();
       container = spawn('podman', [
         '--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'overlay', '--runtime', 'runc', '--cgroup-manager', 'cgroupfs',
-        'run', '--rm', '--name', name, '--network', 'host', '--read-only', '--user', '65532:65532',
+        // The chart's securityContext: runAsNonRoot without a runAsUser (so the image's USER
+        // decides, as here: no --user), a read-only root, no privilege escalation, no
+        // capabilities, the runtime's default seccomp profile.
+        'run', '--rm', '--name', name, '--network', 'host', '--read-only', '--security-opt', 'no-new-privileges', '--cap-drop', 'ALL',
         '--ulimit', `nofile=${nofile}:${nofile}`, '--ulimit', 'nproc=4096:4096',
         '-v', `${kubeconfig}:/etc/gallery-share-operator/kubeconfig:ro`, '-v', `${ca}:/etc/gallery-share-operator/ca/ca.crt:ro`,
         TAG,
@@ -161,13 +165,15 @@ describe('the container image', function () {
         await new Promise((r) => setTimeout(r, 200));
       }
 
-      // What runs is the image's node, as uid 65532, on a read-only root.
+      // What runs is the image's node, as uid 65532, on a read-only root, without capabilities.
       const pid = (await podman(['inspect', '--format', '{{.State.Pid}}', name])).stdout.trim();
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       expect(/^Uid:\s+(\d+)\s+(\d+)/m.exec(status)?.slice(1)).to.deep.equal(['65532', '65532']);
       expect(/^Gid:\s+(\d+)/m.exec(status)?.[1]).to.equal('65532');
       const rootMount = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
       expect(rootMount?.split(' ')[5]?.split(','), 'the root mount').to.include('ro');
+      expect(/^CapEff:\s+(\w+)/m.exec(status)?.[1]).to.equal('0000000000000000');
+      expect(/^NoNewPrivs:\s+(\d)/m.exec(status)?.[1]).to.equal('1');
 
       const galleryName = `gimg${randomBytes(4).toString('hex')}`;
       await createGallery(azure, galleryName, 'Groups');
