@@ -5,6 +5,7 @@
 // First, before any dependency is loaded: Node's process warnings become JSON log lines.
 import { logProcessWarnings } from './process-warnings.js';
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -39,7 +40,9 @@ async function main(): Promise<void> {
     config = loadConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gallery-share-operator: ${err.message}\n`);
+      // A JSON line like every log line (a bad flag in a pod's args reaches the log pipeline
+      // too), on stderr, where a person running the command looks for it.
+      createLogger('info', pino.destination({ dest: 2, sync: true })).fatal(err.message);
       process.exit(2);
     }
     throw err;
@@ -77,16 +80,16 @@ async function main(): Promise<void> {
   // would lose the operations it records. Refuse to start rather than run like that.
   const outdated = await outdatedCrds(manager.client, CONTROLLERS.map((c) => c.kind), VERSION).catch((err: unknown) => {
     if (!(err instanceof KubeApiError)) throw err;
-    process.stderr.write(
-      `gallery-share-operator: could not read the installed CustomResourceDefinitions to check them (${err.message}). ` +
-        'The operator needs get on its own customresourcedefinitions (config/rbac and the chart grant it).\n',
+    logger.fatal(
+      `could not read the installed CustomResourceDefinitions to check them (${err.message}). ` +
+        'The operator needs get on its own customresourcedefinitions (config/rbac and the chart grant it).',
     );
     return process.exit(2);
   });
   if (outdated.length) {
-    process.stderr.write(
-      `gallery-share-operator: the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
-        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release, or the chart\'s crds/ directory: helm install adds CRDs but helm upgrade never updates them), then start the operator again.\n',
+    logger.fatal(
+      `the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
+        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release, or the chart\'s crds/ directory: helm install adds CRDs but helm upgrade never updates them), then start the operator again.',
     );
     process.exit(2);
   }
