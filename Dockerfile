@@ -12,8 +12,9 @@
 # it in addition to Node's own CAs (NODE_EXTRA_CA_CERTS), and it is in no layer of the image:
 #   docker build --secret id=extra-ca,src=/path/to/proxy-ca.pem ...
 # arm64: `--platform linux/arm64` (TARGETARCH=arm64). The bundle is plain JavaScript (no native
-# modules), so only the base images differ per architecture; both are published for arm64. Not
-# exercised by this project's CI, which builds and runs linux/amd64 only.
+# modules), so only the runtime base differs per architecture (both bases are published for
+# arm64); the build stage runs on the build machine's platform. Not exercised by this project's
+# CI, which builds and runs linux/amd64 only (its local stand-in bases are amd64 only).
 
 # The base images, as build arguments so that scripts/image.sh can substitute locally assembled
 # stand-ins where no image registry is reachable.
@@ -37,8 +38,8 @@ COPY src ./src
 # No source map in the image: the bundle is not minified, so stack traces read well without one.
 RUN npm run build && rm -f dist/*.map
 
+# The target platform's (--platform, TARGETARCH) runtime base.
 FROM ${RUNTIME_IMAGE}
-ARG TARGETARCH
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z
