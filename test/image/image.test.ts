@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,11 @@ describe('the container image', function () {
   before(async function () {
     this.timeout(1_800_000); // a cold build: debootstrap, Node 24 and npm from the registry, npm ci
     dir = mkdtempSync(join(tmpdir(), 'gso-image-'));
+    // Storage left by a run that was killed (its after() never ran): removed, so that a rerun
+    // starts clean. Only old ones, so that a run in parallel keeps its own.
+    for (const stale of readdirSync('/var/tmp').filter((d) => d.startsWith('gso-image-test.')).map((d) => join('/var/tmp', d))) {
+      if (Date.now() - statSync(stale).mtimeMs > 3_600_000) await execFileAsync('bash', ['scripts/image.sh', '--storage', stale, '--clean'], { cwd: repoRoot });
+    }
     storage = mkdtempSync('/var/tmp/gso-image-test.');
     // Behind a TLS-inspecting proxy (this CI is), npm ci needs its CA, which Node's own
     // NODE_EXTRA_CA_CERTS names; elsewhere a CA of our own shows the secret reaches npm ci.
