@@ -2,7 +2,10 @@
 // builds the manager with the registered controllers (src/controllers/index.ts), and handles
 // signals (SIGTERM/SIGINT: graceful shutdown; a lost lease: exit so that the Deployment restarts
 // the process as a standby).
+// First, before any dependency is loaded: Node's process warnings become JSON log lines.
+import { logProcessWarnings } from './process-warnings.js';
 import { readFileSync } from 'node:fs';
+import pino from 'pino';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -41,12 +44,15 @@ async function main(): Promise<void> {
     config = loadConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gallery-share-operator: ${err.message}\n`);
+      // A JSON line like every log line (a bad flag in a pod's args reaches the log pipeline
+      // too), on stderr, where a person running the command looks for it.
+      createLogger('info', pino.destination({ dest: 2, sync: true })).fatal(err.message);
       process.exit(2);
     }
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
 
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
@@ -78,16 +84,16 @@ async function main(): Promise<void> {
   // would lose the operations it records. Refuse to start rather than run like that.
   const outdated = await outdatedCrds(manager.client, CONTROLLERS.map((c) => c.kind), VERSION).catch((err: unknown) => {
     if (!(err instanceof KubeApiError)) throw err;
-    process.stderr.write(
-      `gallery-share-operator: could not read the installed CustomResourceDefinitions to check them (${err.message}). ` +
-        'The operator needs get on its own customresourcedefinitions (config/rbac and the chart grant it).\n',
+    logger.fatal(
+      `could not read the installed CustomResourceDefinitions to check them (${err.message}). ` +
+        'The operator needs get on its own customresourcedefinitions (config/rbac and the chart grant it).',
     );
     return process.exit(2);
   });
   if (outdated.length) {
-    process.stderr.write(
-      `gallery-share-operator: the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
-        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release; the Helm chart from 0.2.0 upgrades them with helm upgrade unless crds.enabled=false, 0.1.0 never did), then start the operator again.\n',
+    logger.fatal(
+      `the installed CustomResourceDefinitions are older than this operator: ${outdated.join('; ')}. ` +
+        'Upgrade the CRDs first (kubectl apply --server-side -f crds/ from this release; the Helm chart from 0.2.0 upgrades them with helm upgrade unless crds.enabled=false, 0.1.0 never did), then start the operator again.',
     );
     process.exit(2);
   }
@@ -176,6 +182,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`gallery-share-operator: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // A JSON line like every other log line (the settings may not have been read: level info).
+  const logger = createLogger('info');
+  logProcessWarnings(logger);
+  logger.fatal({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, 'gallery-share-operator failed');
   process.exit(1);
 });

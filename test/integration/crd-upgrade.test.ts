@@ -46,6 +46,9 @@ describe('start-up check of the installed CRDs', () => {
     );
     expect(refused, 'the operator refused to start').to.be.a('string');
     expect(refused).to.include('exited (2)').and.include(`${crdName(GalleryShareKind)} (v1alpha1) lacks status.operation`).and.include('kubectl apply --server-side -f crds/');
+    // A log line like every other: JSON, level fatal.
+    const output = refused!.slice(refused!.indexOf('\n') + 1).trim().split('\n');
+    expect(output.map((line) => (JSON.parse(line) as { level: string }).level).at(-1)).to.equal('fatal');
 
     await client.patch(path, [{ op: 'add', path: operationField, value: saved }], 'json');
     const operator = await startOperator(options);

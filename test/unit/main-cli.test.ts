@@ -1,5 +1,5 @@
 // The operator's command line: --help lists every setting, and a bad setting stops start-up with
-// exit code 2 and a message that names it, before anything connects anywhere.
+// exit code 2 and a message that names it (a JSON log line), before anything connects anywhere.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,13 +21,22 @@ describe('operator command line', () => {
     for (const variable of Object.values(IDENTITY_VARIABLES)) expect(result.stdout).to.include(variable.env);
   });
 
-  it('stops on a bad setting with a message naming it', () => {
+  it('stops on a bad setting with a message naming it, as a JSON log line on stderr', () => {
+    // One JSON line, level fatal, on stderr; nothing on stdout.
+    const fatal = (result: ReturnType<typeof run>) => {
+      expect(result.stdout).to.equal('');
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, result.stderr).to.have.length(1);
+      const line = JSON.parse(lines[0]!) as { level: string; msg: string };
+      expect(line.level).to.equal('fatal');
+      return line.msg;
+    };
     const result = run([], { WORKERS: 'many' });
     expect(result.status).to.equal(2);
-    expect(result.stderr).to.include('--workers (WORKERS): "many" must be a whole number from 1 to 200');
+    expect(fatal(result)).to.include('--workers (WORKERS): "many" must be a whole number from 1 to 200');
     const missing = run(['--kubeconfig', '/nonexistent']);
     expect(missing.status).to.equal(2);
-    expect(missing.stderr).to.include('--kubeconfig (KUBECONFIG): cannot read /nonexistent');
+    expect(fatal(missing)).to.include('--kubeconfig (KUBECONFIG): cannot read /nonexistent');
   });
 });
 
