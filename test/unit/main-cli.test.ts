@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { IDENTITY_VARIABLES, SETTINGS } from '../../src/config.js';
+import { IDENTITY_VARIABLES, PROXY_VARIABLES, SETTINGS } from '../../src/config.js';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'main.ts');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -46,6 +46,6 @@ describe('README settings table', () => {
     const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
     const rows = readme.split('\n').filter((line) => line.startsWith('| `--'));
     expect(rows).to.deep.equal(Object.values(SETTINGS).map((s) => `| \`${s.flag}\` | \`${s.env}\` | ${s.default} | ${s.description} |`));
-    for (const variable of Object.values(IDENTITY_VARIABLES)) expect(readme).to.include(`| (none) | \`${variable.env}\` | | ${variable.description} |`);
+    for (const variable of [...Object.values(IDENTITY_VARIABLES), ...Object.values(PROXY_VARIABLES)]) expect(readme).to.include(`| (none) | \`${variable.env}\` | | ${variable.description} |`);
   });
 });
