@@ -37,11 +37,11 @@ export function luaLiteral(value: unknown): string {
   throw new Error(`no Lua literal for a ${typeof value}`);
 }
 
-/** A Lua string literal: every byte outside printable ASCII, and the quote and backslash, as \ddd. */
+/** A Lua string literal: every byte outside printable ASCII, and the quote and backslash, as \ddd (three digits always, so that a digit after it is not read as part of it). */
 function luaString(s: string): string {
   let out = '"';
   for (const byte of Buffer.from(s, 'utf8')) {
-    out += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\${byte}`;
+    out += byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
   }
   return `${out}"`;
 }
