@@ -49,6 +49,27 @@ function documentedConfigMap(): { metadata: { name: string }; data: Record<strin
 
 const label = (c: Case) => `${c.kind} ${c.inputPath}`;
 
+interface Cond {
+  type: string;
+  status: string;
+  observedGeneration?: number;
+}
+
+/**
+ * The two states, neither written by the operator, in which the scripts wait where kstatus says
+ * Current (it falls back to Ready only when nothing else decides, and reads no condition's
+ * observedGeneration): no status at all (CRDs without the status default), and Ready=True set
+ * for an older generation while status.observedGeneration is current.
+ */
+function waitsWhereKstatusSaysCurrent(obj: Case['object']): boolean {
+  const status = obj.status as { observedGeneration?: number; conditions?: Cond[] } | undefined;
+  if (status === undefined) return true;
+  const generation = obj.metadata.generation as number;
+  const is = (type: string, value: string) => status.conditions?.some((c) => c.type === type && c.status === value) ?? false;
+  const readyForOlder = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration !== undefined && c.observedGeneration !== generation) ?? false;
+  return !obj.metadata.deletionTimestamp && status.observedGeneration === generation && !is('Reconciling', 'True') && !is('Stalled', 'True') && readyForOlder;
+}
+
 describe(`Argo CD health of the galleryshare.io kinds (Argo CD's own code, lua5.1 and kstatus)`, function () {
   // A cold build of Argo CD's health code from the Go module proxy takes minutes on 2 cores.
   this.timeout(1_800_000);
@@ -111,8 +132,8 @@ describe(`Argo CD health of the galleryshare.io kinds (Argo CD's own code, lua5.
     }
   });
 
-  it('agrees with kstatus on every testdata object that has a status', async () => {
-    const withStatus = cases.filter((c) => c.object.status !== undefined);
+  it('agrees with kstatus on every testdata object but two states the operator does not write', async () => {
+    const withStatus = cases.filter((c) => !waitsWhereKstatusSaysCurrent(c.object));
     const objects = withStatus.map((c) => c.object);
     const [argo, kstatuses] = await Promise.all([argoCdHealth(configMap.data, objects), realKstatus(objects)]);
     const disagreements = withStatus
@@ -123,9 +144,9 @@ describe(`Argo CD health of the galleryshare.io kinds (Argo CD's own code, lua5.
     expect(new Set(kstatuses.map((k) => k.status))).to.deep.equal(new Set(['Current', 'InProgress', 'Failed', 'Terminating']));
   });
 
-  it('waits (Progressing) on an object without any status, which kstatus reads as Current', async () => {
-    const noStatus = cases.filter((c) => c.object.status === undefined);
-    expect(noStatus.map((c) => c.kind)).to.have.members(ALL_KINDS.map((k) => k.kind));
+  it('waits (Progressing) on an object without any status or with Ready=True for an older generation, which kstatus reads as Current', async () => {
+    const noStatus = cases.filter((c) => waitsWhereKstatusSaysCurrent(c.object));
+    expect(noStatus.map((c) => c.kind)).to.have.members(ALL_KINDS.flatMap((k) => [k.kind, k.kind]));
     const objects = noStatus.map((c) => c.object);
     const [argo, kstatuses] = await Promise.all([argoCdHealth(configMap.data, objects), realKstatus(objects)]);
     for (const [i, k] of kstatuses.entries()) {
