@@ -1,11 +1,13 @@
 // The files `npm run generate` writes, computed from src/api/v1alpha1: the CRDs in crds/,
-// config/crd/ (with its kustomization), the rest of the kustomize tree (config/) and, as
-// templates, the Helm chart's templates/crds/. Shared by the generator and by the unit test that
-// fails when a committed generated file is stale.
+// config/crd/ (with its kustomization), the rest of the kustomize tree (config/), as templates,
+// the Helm chart's templates/crds/, and the Argo CD health scripts with their docs snippet
+// (argocd-files.ts). Shared by the generator and by the unit test that fails when a committed
+// generated file is stale.
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALL_KINDS, customResourceDefinition, GROUP } from '../src/api/v1alpha1/index.js';
 import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, LEADER_ELECTION_RULES, NAMESPACED_RULES } from '../src/deploy/rbac.js';
+import { argoCdFiles } from './argocd-files.js';
 import { KUSTOMIZE_GENERATED_DIRS, kustomizeFiles } from './kustomize-files.js';
 
 export const repositoryRoot = join(import.meta.dirname, '..');
@@ -50,6 +52,7 @@ export function generatedFiles(): Map<string, string> {
     join('config', 'crd', 'kustomization.yaml'),
     render({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: crdFileNames.map((f) => `bases/${f}`) }),
   );
+  for (const [path, content] of argoCdFiles(repositoryRoot)) files.set(path, content);
   return files;
 }
 
