@@ -1,9 +1,10 @@
 // kstatus's rules (sigs.k8s.io/cli-utils/pkg/kstatus) for our objects, as GitOps tools compute
 // them: for a custom resource, Terminating while deleting; InProgress while status.observedGeneration
 // (when present) differs from metadata.generation, or Reconciling is True; Failed when Stalled is
-// True; Current otherwise. kstatus reads no Ready condition, so an object with no status at all
-// is Current to it: our CRDs default status to {observedGeneration: -1} so that a fresh object
-// reads InProgress. Used by tests, each state checked against kstatus itself
+// True; when none of these decides, InProgress for a Ready condition that is False or Unknown
+// (kstatus's last fallback, status.go checkReadyCondition) and Current otherwise. So an object
+// with no status at all is Current to it: our CRDs default status to {observedGeneration: -1} so
+// that a fresh object reads InProgress. Used by tests, each state checked against kstatus itself
 // (test/support/real-kstatus.ts), by the demo to say what a person would see in Flux, and by the
 // galleryshare_objects gauge (objectState below).
 import { findCondition, type Condition } from './conditions.js';
@@ -21,6 +22,8 @@ export function kstatus(obj: StatusBearing): KStatus {
   if (observed !== undefined && observed !== obj.metadata?.generation) return 'InProgress';
   if (findCondition(obj.status?.conditions, 'Reconciling')?.status === 'True') return 'InProgress';
   if (findCondition(obj.status?.conditions, 'Stalled')?.status === 'True') return 'Failed';
+  const ready = findCondition(obj.status?.conditions, 'Ready')?.status;
+  if (ready === 'False' || ready === 'Unknown') return 'InProgress';
   return 'Current';
 }
 

@@ -123,4 +123,20 @@ describe('CRDs on a real API server', () => {
     const { stdout } = await kubectl(['get', 'galleryshares', '-n', namespace, '-o', 'name']);
     expect(stdout.trim()).to.equal('');
   });
+  it('reads every combination of Ready, Reconciling and Stalled as kstatus itself does (the operator\'s model in src/runtime/kstatus.ts)', async () => {
+    const values = [undefined, 'True', 'False', 'Unknown'] as const;
+    const objects = [];
+    for (const ready of values) for (const reconciling of values) for (const stalled of values) {
+      const conditions = ([['Ready', ready], ['Reconciling', reconciling], ['Stalled', stalled]] as const)
+        .filter(([, status]) => status !== undefined)
+        .map(([type, status]) => ({ type, status: status!, reason: 'R', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 2 }));
+      for (const observedGeneration of [2, 1]) {
+        objects.push({ apiVersion: `${GROUP}/${VERSION}`, kind: 'GalleryShare', metadata: { name: 'x', namespace: 'y', generation: 2 }, status: { observedGeneration, conditions } });
+      }
+    }
+    const real = await realKstatus(objects);
+    const disagreements = objects.map((o, i) => ({ o, real: real[i]!.status, model: kstatus(o) })).filter((r) => r.real !== r.model);
+    expect(disagreements.map((d) => `${JSON.stringify(d.o.status)}: kstatus ${d.real}, model ${d.model}`)).to.deep.equal([]);
+    expect(objects).to.have.length(128);
+  });
 });
