@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ALL_KINDS, customResourceDefinition, GROUP } from '../src/api/v1alpha1/index.js';
-import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, LEADER_ELECTION_RULES, NAMESPACED_RULES } from '../src/deploy/rbac.js';
+import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, leaderElectionRules, NAMESPACED_RULES } from '../src/deploy/rbac.js';
 import { argoCdFiles } from './argocd-files.js';
 import { KUSTOMIZE_GENERATED_DIRS, kustomizeFiles } from './kustomize-files.js';
 
@@ -44,7 +44,8 @@ export function generatedFiles(): Map<string, string> {
     stringify(CLUSTER_SCOPED_RULES, { lineWidth: 0 }).trimEnd(),
     '{{- end }}',
     '{{- define "gallery-share-operator.leaderElectionRules" -}}',
-    stringify(LEADER_ELECTION_RULES, { lineWidth: 0 }).trimEnd(),
+    // The Lease is the Deployment's --leader-election-id, the chart's full name.
+    stringify(leaderElectionRules('LEASE_NAME'), { lineWidth: 0 }).trimEnd().replace('LEASE_NAME', '{{ include "gallery-share-operator.fullname" . }}'),
     '{{- end }}',
     '',
   ].join('\n'));
@@ -65,7 +66,7 @@ const CHART_LABELS = new Set(['app.kubernetes.io/name', 'app.kubernetes.io/insta
 /**
  * A CRD as a chart template, as cert-manager ships its CRDs: rendered only with crds.enabled,
  * labelled as the chart's other objects (so Helm owns it and `helm upgrade` updates it), and kept
- * on uninstall with crds.keep (Helm's resource-policy), so that uninstalling the chart does not
+ * on uninstall with crds.keep (Helm's resource-policy, and Argo CD's Prune=false), so that uninstalling the chart does not
  * delete every object of the kind with it.
  */
 function chartCrdTemplate(document: Record<string, unknown>): string {
@@ -85,6 +86,10 @@ function chartCrdTemplate(document: Record<string, unknown>): string {
     '  {{- if .Values.crds.keep }}',
     '  annotations:',
     '    helm.sh/resource-policy: keep',
+    // Argo CD renders the chart with helm template and ignores Helm's resource policy when it
+    // prunes: without this, an Application with prune on deletes the CRDs, and every object of
+    // their kinds, once they leave the rendered manifests (crds.enabled=false, say).
+    '    argocd.argoproj.io/sync-options: Prune=false',
     '  {{- end }}',
     spec.trimEnd(),
     '{{- end }}',

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { parseDuration, SETTINGS } from '../src/config.js';
-import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../src/deploy/rbac.js';
+import { CLUSTER_RULES, DEFAULT_LEASE_NAME, leaderElectionRules } from '../src/deploy/rbac.js';
 
 export const KUSTOMIZE_NAMESPACE = 'gallery-share-operator-system';
 export const KUSTOMIZE_NAME_PREFIX = 'gallery-share-operator-';
@@ -52,7 +52,7 @@ function chartDefaults(repositoryRoot: string): ChartDefaults {
 
 type SettingKey = keyof typeof SETTINGS;
 /** Settings given as arguments rather than variables (the probes use the metrics port). */
-const ARGUMENTS: Partial<Record<SettingKey, string>> = { metricsBindAddress: `:${METRICS_PORT}`, leaderElectionId: 'gallery-share-operator' };
+const ARGUMENTS: Partial<Record<SettingKey, string>> = { metricsBindAddress: `:${METRICS_PORT}`, leaderElectionId: DEFAULT_LEASE_NAME };
 /** Settings left out of the environment: no in-cluster meaning, or from the downward API. */
 const NOT_VARIABLES: SettingKey[] = ['kubeconfig', 'azureCaFile', 'leaderElectionNamespace'];
 /** Defaults that the table words for people ("(all)"), as the variable says them. */
@@ -87,7 +87,7 @@ export function kustomizeFiles(repositoryRoot: string): Map<string, string> {
   // config/rbac: the roles (also read by the tests of the chart and of least privilege), the
   // ServiceAccount, and the bindings.
   files.set(join('config', 'rbac', 'role.yaml'), render({ apiVersion: `${rbac}/v1`, kind: 'ClusterRole', metadata: { name: 'manager-role', labels: LABELS }, rules: CLUSTER_RULES }));
-  files.set(join('config', 'rbac', 'leader-election-role.yaml'), render({ apiVersion: `${rbac}/v1`, kind: 'Role', metadata: { name: 'leader-election-role', namespace: 'system', labels: LABELS }, rules: LEADER_ELECTION_RULES }));
+  files.set(join('config', 'rbac', 'leader-election-role.yaml'), render({ apiVersion: `${rbac}/v1`, kind: 'Role', metadata: { name: 'leader-election-role', namespace: 'system', labels: LABELS }, rules: leaderElectionRules(DEFAULT_LEASE_NAME) }));
   files.set(join('config', 'rbac', 'service_account.yaml'), render({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount.name, namespace: serviceAccount.namespace, labels: LABELS } }));
   files.set(join('config', 'rbac', 'role_binding.yaml'), render({
     apiVersion: `${rbac}/v1`, kind: 'ClusterRoleBinding', metadata: { name: 'manager-rolebinding', labels: LABELS },

@@ -32,8 +32,10 @@ export function proxyFromEnvironment(vars: NodeJS.ProcessEnv): AzureProxy | unde
   } catch {
     throw new Error(`${proxy.name}: "${redact(proxy.value)}" is not a URL (such as http://proxy.example.com:3128)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${proxy.name}: "${redactedProxyUrl(url)}" must be an http:// or https:// proxy`);
-  if (url.pathname !== '/' && url.pathname !== '') throw new Error(`${proxy.name}: "${redactedProxyUrl(url)}" must be a proxy address without a path`);
+  // Messages show the value as given with everything up to its last @ hidden: in a value that is
+  // wrong, what the URL parser took for the host may be part of a password.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${proxy.name}: "${redact(proxy.value)}" must be an http:// or https:// proxy`);
+  if (url.pathname !== '/' && url.pathname !== '') throw new Error(`${proxy.name}: "${redact(proxy.value)}" must be a proxy address without a path`);
   const noProxy = (variable(vars, 'NO_PROXY')?.value ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
   return { url, noProxy };
 }
@@ -48,8 +50,12 @@ export function redactedProxyUrl(url: URL): string {
   return shown.href.replace(/\/$/, '');
 }
 
+/** Hides everything before the last `@` of a URL that did not parse: a password may hold `@` or `/`. */
 function redact(text: string): string {
-  return text.replace(/\/\/[^@/]*@/, '//***@');
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  return `${scheme}***${text.slice(at)}`;
 }
 
 /**

@@ -9,8 +9,10 @@
 //   secrets: get (azureCredentialsRef, read when reconciling; never listed or watched: that
 //     would let the operator read every Secret in the cluster)
 //   events: create, patch (recording, and counting repeats)
-//   leases: get, create, update (leader election, in the operator's own namespace only)
+//   leases: create, and get/update of its own Lease by name (leader election, in the operator's
+//     own namespace only; create cannot be limited by name, Kubernetes names no object then)
 import { crdName, GROUP, type KindDefinition } from '../api/v1alpha1/index.js';
+import { SETTINGS } from '../config.js';
 import { CONTROLLERS, type ControllerRegistration } from '../controllers/index.js';
 
 export interface PolicyRule {
@@ -50,4 +52,13 @@ export const isClusterScoped = (rule: PolicyRule): boolean => rule.resources.eve
 export const NAMESPACED_RULES: PolicyRule[] = CLUSTER_RULES.filter((r) => !isClusterScoped(r));
 export const CLUSTER_SCOPED_RULES: PolicyRule[] = CLUSTER_RULES.filter(isClusterScoped);
 
-export const LEADER_ELECTION_RULES: PolicyRule[] = [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }];
+/** Leader election on the Lease named leaseName (the operator's --leader-election-id). */
+export function leaderElectionRules(leaseName: string): PolicyRule[] {
+  return [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [leaseName] },
+  ];
+}
+
+/** The Lease's name when --leader-election-id is not given (config/rbac, whose Deployment uses it). */
+export const DEFAULT_LEASE_NAME = SETTINGS.leaderElectionId.default;

@@ -70,11 +70,66 @@ describe('the Helm chart: rendering rules', function () {
       // The schema's pattern and the operator's parser agree (src/config.ts parseDuration).
       for (const duration of ['30s', '2m', '1h30m', '500ms', '1.5s', '90', '2h0m0.5s']) {
         expect(parseDuration(duration), duration).to.be.a('number');
-        await render([], [`operator.shutdownTimeout=${duration}`]);
+        // test.timeout: a duration the operator's settings put no range on.
+        await render([], [`test.timeout=${duration}`]);
       }
       for (const duration of ['1d', '', 's', '1m-2s', 'm1']) {
         expect(parseDuration(duration), duration).to.equal(undefined);
-        await renderError(helm, [], [`operator.shutdownTimeout=${duration}`]);
+        await renderError(helm, [], [`test.timeout=${duration}`]);
+      }
+    });
+
+    it('takes each duration up to the operator\'s own bounds and not past them (the same edges in the chart and in src/config.ts)', async () => {
+      // The operator's variable of each value.
+      const variableOf: Record<string, string> = {
+        'operator.shutdownTimeout': 'SHUTDOWN_TIMEOUT', 'operator.resyncInterval': 'RESYNC_INTERVAL', 'operator.reconcileTimeout': 'RECONCILE_TIMEOUT',
+        'operator.leaderElectionLeaseDuration': 'LEADER_ELECTION_LEASE_DURATION', 'operator.leaderElectionRenewDeadline': 'LEADER_ELECTION_RENEW_DEADLINE',
+        'operator.leaderElectionRetryPeriod': 'LEADER_ELECTION_RETRY_PERIOD', 'tenantGrants.consentRecheckInitial': 'CONSENT_RECHECK_INITIAL', 'tenantGrants.consentRecheckMax': 'CONSENT_RECHECK_MAX',
+      };
+      // [value, lowest ms, highest ms, the neighbours set so that only this value's own range decides]
+      const bounds: [string, number, number, string[]][] = [
+        ['operator.shutdownTimeout', 0, 600_000, []],
+        ['operator.resyncInterval', 1_000, 86_400_000, []],
+        ['operator.reconcileTimeout', 1_000, 3_600_000, []],
+        ['operator.leaderElectionLeaseDuration', 1_000, 600_000, ['operator.leaderElectionRenewDeadline=500ms', 'operator.leaderElectionRetryPeriod=100ms']],
+        ['operator.leaderElectionRetryPeriod', 100, 600_000, ['operator.leaderElectionRenewDeadline=9m', 'operator.leaderElectionLeaseDuration=10m']],
+        ['tenantGrants.consentRecheckInitial', 1_000, 3_600_000, ['tenantGrants.consentRecheckMax=24h']],
+        ['tenantGrants.consentRecheckMax', 1_000, 86_400_000, ['tenantGrants.consentRecheckInitial=1s']],
+      ];
+      const envOf = (sets: string[]) => Object.fromEntries(sets.map((set) => { const [key, value] = set.split('=') as [string, string]; return [variableOf[key]!, value]; }));
+      for (const [key, min, max, fit] of bounds) {
+        for (const [ms, fits] of [[min, true], [max, true], [max + 1, false], ...(min > 0 ? [[min - 1, false]] : [])] as [number, boolean][]) {
+          // At the top of its range a retry period leaves no renew deadline longer than 1.2 × it.
+          if (key === 'operator.leaderElectionRetryPeriod' && ms >= max) continue;
+          const sets = [...fit, `${key}=${ms}ms`];
+          const operator = () => loadConfig([], envOf(sets));
+          if (fits) {
+            expect(operator, `${key}=${ms}ms: the operator takes it`).not.to.throw();
+            await render([], sets);
+          } else {
+            expect(operator, `${key}=${ms}ms: the operator refuses it`).to.throw();
+            expect(await renderError(helm, [], sets), `${key}=${ms}ms`).to.include(key);
+          }
+        }
+      }
+    });
+
+    it('refuses durations outside the ranges the operator accepts, and leader-election timings it would refuse', async () => {
+      const cases: [string, string][] = [
+        ['operator.shutdownTimeout=1h', 'operator.shutdownTimeout=1h: the operator accepts 0s to 10m only'],
+        ['operator.resyncInterval=500ms', 'operator.resyncInterval=500ms: the operator accepts 1s to 24h only'],
+        ['operator.reconcileTimeout=2h', 'operator.reconcileTimeout=2h: the operator accepts 1s to 1h only'],
+        ['operator.leaderElectionRetryPeriod=50ms', 'operator.leaderElectionRetryPeriod=50ms'],
+        ['operator.leaderElectionRenewDeadline=20s', 'must be longer than operator.leaderElectionRenewDeadline'],
+        ['operator.leaderElectionRetryPeriod=9s', 'must be longer than 1.2'],
+        ['tenantGrants.consentRecheckMax=10s', 'tenantGrants.consentRecheckMax must be at least'],
+      ];
+      for (const [set, message] of cases) {
+        const [key, value] = set.split('=') as [string, string];
+        const variable = { 'operator.shutdownTimeout': 'SHUTDOWN_TIMEOUT', 'operator.resyncInterval': 'RESYNC_INTERVAL', 'operator.reconcileTimeout': 'RECONCILE_TIMEOUT', 'operator.leaderElectionRetryPeriod': 'LEADER_ELECTION_RETRY_PERIOD', 'operator.leaderElectionRenewDeadline': 'LEADER_ELECTION_RENEW_DEADLINE', 'tenantGrants.consentRecheckMax': 'CONSENT_RECHECK_MAX' }[key]!;
+        const config = () => loadConfig([], { [variable]: value });
+        expect(config, `${set}: the operator refuses it too`).to.throw();
+        expect(await renderError(helm, [], [set]), set).to.include(message);
       }
     });
 
@@ -93,7 +148,7 @@ describe('the Helm chart: rendering rules', function () {
   });
 
   it('derives terminationGracePeriodSeconds from operator.shutdownTimeout: its seconds, rounded up, plus 15', async () => {
-    const expected: Record<string, number> = { '30s': 45, '2m': 135, '1h30m': 5415, '500ms': 16, '90': 105, '1m30.5s': 106 };
+    const expected: Record<string, number> = { '30s': 45, '2m': 135, '10m': 615, '500ms': 16, '90': 105, '1m30.5s': 106 };
     for (const [timeout, seconds] of Object.entries(expected)) {
       expect(Math.ceil(parseDuration(timeout)! / 1000) + 15, `${timeout} as the operator reads it`).to.equal(seconds);
       const objects = await render([], [`operator.shutdownTimeout=${timeout}`]);
@@ -110,7 +165,7 @@ describe('the Helm chart: rendering rules', function () {
       for (const crd of crds) {
         const source = generated.find((c) => c.metadata!.name === crd.metadata.name)!;
         expect(crd['spec'], crd.metadata.name).to.deep.equal(JSON.parse(JSON.stringify(source.spec)));
-        expect(crd.metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep' });
+        expect(crd.metadata.annotations).to.deep.equal({ 'helm.sh/resource-policy': 'keep', 'argocd.argoproj.io/sync-options': 'Prune=false' });
         expect(crd.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': 'gso', 'app.kubernetes.io/part-of': 'gallery-share-operator' });
       }
     });
@@ -287,6 +342,14 @@ describe('the Helm chart: rendering rules', function () {
     expect(spec.egress.map((r) => r.ports.map((p) => p.port))).to.deep.equal([[53, 53], [443, 6443], [443]]);
     expect(spec.egress[1]!.to).to.deep.equal([{ ipBlock: { cidr: '10.0.0.1/32' } }]);
     expect(spec.egress[2]!.to).to.deep.equal([{ ipBlock: { cidr: '20.0.0.0/8' } }]);
+  });
+
+  it('the helm test Pod is selected by none of the operator\'s selectors (NetworkPolicy, PodDisruptionBudget, Deployment)', async () => {
+    const { objects } = await renderChart(helm, { withTests: true, sets: ['networkPolicy.enabled=true', 'operator.leaderElection=false', 'replicas=1'] });
+    const testPod = objects.find((o) => o.kind === 'Pod')!;
+    const selector = (deploymentOf(objects).spec as unknown as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+    const labels = testPod.metadata.labels ?? {};
+    expect(Object.entries(selector).every(([k, v]) => labels[k] === v), 'the test Pod matches the operator selector').to.equal(false);
   });
 
   describe('against the API server', () => {

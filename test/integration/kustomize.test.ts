@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
 import { loadConfig, SETTINGS } from '../../src/config.js';
-import { CLUSTER_RULES, LEADER_ELECTION_RULES } from '../../src/deploy/rbac.js';
+import { CLUSTER_RULES, DEFAULT_LEASE_NAME, leaderElectionRules } from '../../src/deploy/rbac.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
@@ -186,7 +186,12 @@ describe('the kustomize tree (config/)', function () {
     const { objects } = await build(join(CONFIG, 'default'));
     const chartObjects = await renderChart();
     expect(one(objects, 'ClusterRole').rules).to.deep.equal(one(chartObjects, 'ClusterRole').rules).and.deep.equal(CLUSTER_RULES);
-    expect(one(objects, 'Role').rules).to.deep.equal(one(chartObjects, 'Role').rules).and.deep.equal(LEADER_ELECTION_RULES);
+    // The same leader-election rules, each for the Lease its Deployment names (kustomize's is fixed,
+    // since kustomize rewrites no arguments; the chart's is the release's full name).
+    expect(one(objects, 'Role').rules).to.deep.equal(leaderElectionRules(DEFAULT_LEASE_NAME));
+    const chartLease = one(chartObjects, 'Deployment').spec!.template!.spec.containers[0]!.args.find((a: string) => a.startsWith('--leader-election-id='))!.split('=')[1]!;
+    expect(one(chartObjects, 'Role').rules).to.deep.equal(leaderElectionRules(chartLease));
+    expect(one(objects, 'Deployment').spec!.template!.spec.containers[0]!.args).to.include(`--leader-election-id=${DEFAULT_LEASE_NAME}`);
 
     const deployment = one(objects, 'Deployment');
     const serviceAccount = one(objects, 'ServiceAccount');

@@ -70,6 +70,9 @@ describe('the generated RBAC suffices, and no more', () => {
       [['update', 'galleryshares.galleryshare.io', '--subresource=status'], 'yes'],
       [['create', 'configmaps'], 'no'],
       [['list', 'leases.coordination.k8s.io'], 'no'],
+      [['update', 'leases.coordination.k8s.io/gallery-share-operator'], 'yes'],
+      [['update', 'leases.coordination.k8s.io/another-controllers-lease'], 'no'],
+      [['create', 'leases.coordination.k8s.io'], 'yes'],
     ];
     for (const [args, allowed] of checks) {
       const answer = await kubectl(['auth', 'can-i', ...args, '--as', sa, '-n', namespace]).then((r) => r.stdout.trim(), (e: { stdout?: string }) => (e.stdout ?? '').trim());

@@ -29,6 +29,12 @@ describe('the HTTPS proxy for Azure', () => {
       expect(() => proxyFromEnvironment({ https_proxy: 'socks5://u:pw@p:1080' })).to.throw(/^https_proxy: "socks5:\/\/\*\*\*@p:1080" must be an http:\/\/ or https:\/\/ proxy/);
       expect(() => proxyFromEnvironment({ HTTPS_PROXY: 'http://p:3128/some/path' })).to.throw(/HTTPS_PROXY: .* without a path/);
       expect(() => proxyFromEnvironment({ HTTPS_PROXY: 'http://u:pw@[bad' })).to.throw(/HTTPS_PROXY: "http:\/\/\*\*\*@\[bad" is not a URL/);
+      // A password holding @ or / in a value that does not parse is hidden whole.
+      for (const value of ['http://u:p@ss@host:99999', 'http://u:p/ss@host:99999', 'u:p@ss/x@host:99999']) {
+        const message = (() => { try { proxyFromEnvironment({ HTTPS_PROXY: value }); return ''; } catch (err) { return (err as Error).message; } })();
+        expect(message, value).to.match(/is not a URL|without a path/).and.not.to.match(/p@ss|p\/ss|ss\/x/);
+        expect(message, value).to.include('***@host:99999');
+      }
     });
 
     it('stops start-up with a ConfigError naming the variable, and --help lists the variables', () => {

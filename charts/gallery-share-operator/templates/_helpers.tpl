@@ -55,19 +55,32 @@ A duration as the operator parses it (src/config.ts parseDuration: a number of s
 such as 1h30m, 90s, 500ms), in whole seconds rounded up. The schema has already checked its form.
 */}}
 {{- define "gallery-share-operator.durationSeconds" -}}
+{{- ceil (divf (include "gallery-share-operator.durationMillis" .) 1000.0) | int -}}
+{{- end }}
+
+{{- /* The same duration in milliseconds (a float, as text). */}}
+{{- define "gallery-share-operator.durationMillis" -}}
 {{- $text := toString . | trim -}}
-{{- $seconds := 0.0 -}}
+{{- $ms := 0.0 -}}
 {{- if regexMatch "^[0-9]+(\\.[0-9]+)?$" $text -}}
-{{- $seconds = float64 $text -}}
+{{- $ms = mulf (float64 $text) 1000.0 -}}
 {{- else -}}
 {{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h)" $text -1 -}}
 {{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" . -}}
 {{- $unit := trimPrefix $number . -}}
-{{- $perUnit := get (dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0) $unit -}}
-{{- $seconds = addf $seconds (mulf (float64 $number) $perUnit) -}}
+{{- $perUnit := get (dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0) $unit -}}
+{{- $ms = addf $ms (mulf (float64 $number) $perUnit) -}}
 {{- end -}}
 {{- end -}}
-{{- ceil $seconds | int -}}
+{{- $ms -}}
+{{- end }}
+
+{{- /* Fails unless a duration value is within the operator's range (src/config.ts), in ms. */}}
+{{- define "gallery-share-operator.durationInRange" -}}
+{{- $ms := include "gallery-share-operator.durationMillis" .value | float64 -}}
+{{- if or (lt $ms (float64 .min)) (gt $ms (float64 .max)) -}}
+{{- fail (printf "%s=%v: the operator accepts %s to %s only (it would stop at start-up)" .name .value .minText .maxText) -}}
+{{- end -}}
 {{- end }}
 
 {{/*
@@ -76,6 +89,30 @@ Checks of values that the schema cannot express; each fails the render with what
 {{- define "gallery-share-operator.validate" -}}
 {{- if hasKey .Values "replicaCount" -}}
 {{- fail "replicaCount is not a value of this chart: set replicas instead (for example --set replicas=3)" -}}
+{{- end -}}
+{{- $o := .Values.operator -}}
+{{- range $check := list
+  (list "operator.shutdownTimeout" $o.shutdownTimeout 0 600000 "0s" "10m")
+  (list "operator.resyncInterval" $o.resyncInterval 1000 86400000 "1s" "24h")
+  (list "operator.reconcileTimeout" $o.reconcileTimeout 1000 3600000 "1s" "1h")
+  (list "operator.leaderElectionLeaseDuration" $o.leaderElectionLeaseDuration 1000 600000 "1s" "10m")
+  (list "operator.leaderElectionRenewDeadline" $o.leaderElectionRenewDeadline 100 600000 "100ms" "10m")
+  (list "operator.leaderElectionRetryPeriod" $o.leaderElectionRetryPeriod 100 600000 "100ms" "10m")
+  (list "tenantGrants.consentRecheckInitial" $.Values.tenantGrants.consentRecheckInitial 1000 3600000 "1s" "1h")
+  (list "tenantGrants.consentRecheckMax" $.Values.tenantGrants.consentRecheckMax 1000 86400000 "1s" "24h") -}}
+{{- include "gallery-share-operator.durationInRange" (dict "name" (index $check 0) "value" (index $check 1) "min" (index $check 2) "max" (index $check 3) "minText" (index $check 4) "maxText" (index $check 5)) -}}
+{{- end -}}
+{{- $lease := include "gallery-share-operator.durationMillis" $o.leaderElectionLeaseDuration | float64 -}}
+{{- $renew := include "gallery-share-operator.durationMillis" $o.leaderElectionRenewDeadline | float64 -}}
+{{- $retry := include "gallery-share-operator.durationMillis" $o.leaderElectionRetryPeriod | float64 -}}
+{{- if le $lease $renew -}}
+{{- fail (printf "operator.leaderElectionLeaseDuration (%v) must be longer than operator.leaderElectionRenewDeadline (%v)" $o.leaderElectionLeaseDuration $o.leaderElectionRenewDeadline) -}}
+{{- end -}}
+{{- if le $renew (mulf 1.2 $retry) -}}
+{{- fail (printf "operator.leaderElectionRenewDeadline (%v) must be longer than 1.2 × operator.leaderElectionRetryPeriod (%v)" $o.leaderElectionRenewDeadline $o.leaderElectionRetryPeriod) -}}
+{{- end -}}
+{{- if lt (include "gallery-share-operator.durationMillis" .Values.tenantGrants.consentRecheckMax | float64) (include "gallery-share-operator.durationMillis" .Values.tenantGrants.consentRecheckInitial | float64) -}}
+{{- fail "tenantGrants.consentRecheckMax must be at least tenantGrants.consentRecheckInitial" -}}
 {{- end -}}
 {{- if and (not .Values.operator.leaderElection) (gt (int .Values.replicas) 1) -}}
 {{- fail (printf "operator.leaderElection=false with replicas=%d would run %d operators that all reconcile the same objects: keep leader election on, or set replicas=1" (int .Values.replicas) (int .Values.replicas)) -}}
