@@ -137,6 +137,21 @@ describe('the Helm chart: rendering rules', function () {
       const error = await renderError(helm, ['replicaCount=3']);
       expect(error).to.include('replicaCount is not a value of this chart: set replicas instead');
     });
+
+    it('refuses in extraArgs the flags other objects are derived from, naming the value to set; takes other flags', async () => {
+      const cases: [string, string][] = [
+        ['--shutdown-timeout=5m', 'operator.shutdownTimeout'],
+        ['--leader-elect=false', 'operator.leaderElection'],
+        ['--leader-elect', 'operator.leaderElection'],
+        ['--leader-election-id=other', 'fullnameOverride'],
+        ['--leader-election-namespace=other', 'namespaceOverride'],
+      ];
+      for (const [flag, value] of cases) {
+        expect(await renderError(helm, [`extraArgs={${flag}}`]), flag).to.include(`extraArgs: ${flag.split('=')[0]} is set by the chart from ${value}`);
+      }
+      const objects = await render(['extraArgs={--log-level=debug,--leader-election-lease-duration=30s}']);
+      expect(podOf(objects).spec.containers[0]!.args).to.include('--log-level=debug');
+    });
   });
 
   it('refuses leader election off with more than one replica, and renders it with one', async () => {

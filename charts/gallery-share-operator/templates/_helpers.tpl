@@ -87,6 +87,15 @@ such as 1h30m, 90s, 500ms), in whole seconds rounded up. The schema has already 
 Checks of values that the schema cannot express; each fails the render with what to change.
 */}}
 {{- define "gallery-share-operator.validate" -}}
+{{- /* Flags the chart derives other objects from: given in extraArgs they would win over the
+value, and leave the grace period, the replicas check or the Lease's RBAC wrong. */ -}}
+{{- $derived := dict "--shutdown-timeout" "operator.shutdownTimeout" "--leader-elect" "operator.leaderElection" "--leader-election-id" "fullnameOverride" "--leader-election-namespace" "namespaceOverride" -}}
+{{- range .Values.extraArgs -}}
+{{- $flag := regexReplaceAll "=.*$" (toString .) "" -}}
+{{- if hasKey $derived $flag -}}
+{{- fail (printf "extraArgs: %s is set by the chart from %s (other objects follow it); set that value instead" $flag (get $derived $flag)) -}}
+{{- end -}}
+{{- end -}}
 {{- if hasKey .Values "replicaCount" -}}
 {{- fail "replicaCount is not a value of this chart: set replicas instead (for example --set replicas=3)" -}}
 {{- end -}}
