@@ -19,7 +19,7 @@ import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
 import { createTestNamespace, deleteNamespace, kubeClients, repoRoot, testKubeconfigPath, type KubeClients } from '../support/kube.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { chartNodeOptions, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { node24Binary } from '../support/versions.js';
 
 const execFileAsync = promisify(execFile);
@@ -79,15 +79,23 @@ describe('the operator logs JSON lines only', () => {
         const version = await nodeVersion(node);
         const namespace = await createTestNamespace(clients, 'jsonlogs');
         namespaces.push(namespace);
-        // NODE_TLS_REJECT_UNAUTHORIZED=0 makes Node warn at the first TLS connection, mid-run:
-        // a warning from Node itself that must arrive as a JSON line.
+        // A module preloaded with --require emits a process warning at the first TLS connection,
+        // mid-run (after start-up has taken Node's own printer off): it must arrive as a JSON line.
+        const probe = join(dir, 'warn-at-first-tls-connection.cjs');
+        writeFileSync(probe, [
+          "const tls = require('node:tls');",
+          'const connect = tls.connect;',
+          'let warned = false;',
+          "tls.connect = function (...args) { if (!warned) { warned = true; process.emitWarning('the first TLS connection (the test\\'s probe)', 'ProbeWarning'); } return connect.apply(this, args); };",
+          '',
+        ].join('\n'));
         operator = await startOperator({
           node,
           kubeconfig: testKubeconfigPath(),
           armEndpoint: azure.armEndpoint,
           caPath: azure.caPath,
           extraArgs: ['--watch-namespaces', namespace, '--leader-election-namespace', namespace],
-          env: { NODE_TLS_REJECT_UNAUTHORIZED: '0' },
+          nodeOptions: `${chartNodeOptions()} --require ${probe}`,
         });
         const galleryName = `gjson${namespace.replace(/[^a-z0-9]/g, '').slice(-12)}`;
         await createGallery(azure, galleryName, 'Groups');
@@ -99,9 +107,9 @@ describe('the operator logs JSON lines only', () => {
         const lines = jsonLines(operator.logs());
         expect(lines.map((l) => l.msg), version).to.include.members(['starting', 'shutting down']);
         const warnings = lines.filter((l) => l.msg === 'node process warning');
-        expect(warnings, `${version}: the TLS warning, as JSON`).to.have.length(1);
+        expect(warnings, `${version}: the probe's warning, as JSON`).to.have.length(1);
         expect(warnings[0]).to.deep.include({ level: 'warn' });
-        expect(JSON.stringify(warnings[0]!.warning)).to.include('NODE_TLS_REJECT_UNAUTHORIZED');
+        expect(warnings[0]!.warning).to.deep.equal({ name: 'ProbeWarning', message: "the first TLS connection (the test's probe)" });
         expect(lines.filter((l) => l.msg === 'node process warning' && /Deprecation/.test(JSON.stringify(l.warning))), `${version}: no deprecation warning at all`).to.deep.equal([]);
       });
 
@@ -111,7 +119,7 @@ describe('the operator logs JSON lines only', () => {
         const kubeconfig = join(dir, 'nowhere.kubeconfig');
         writeFileSync(kubeconfig, [
           'apiVersion: v1', 'kind: Config', 'current-context: nowhere',
-          'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+          'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1"}}]',
           'users: [{name: nowhere, user: {token: not-a-secret}}]',
           'contexts: [{name: nowhere, context: {cluster: nowhere, user: nowhere}}]', '',
         ].join('\n'));
