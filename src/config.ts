@@ -276,7 +276,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     const value = (raw[key] ?? SETTINGS[key].default).trim();
     if (value === '*') return undefined;
     const roles = value.split(',').map((s) => s.trim()).filter(Boolean);
-    const bad = roles.filter((r) => !(r in BUILT_IN_ROLES) && !UUID.test(r));
+    const bad = roles.filter((r) => !Object.hasOwn(BUILT_IN_ROLES, r) && !UUID.test(r));
     if (bad.length) fail(key, `not built-in role names or role-definition GUIDs: ${bad.join(', ')} (names: ${BUILT_IN_ROLE_NAMES.join(', ')}; or * for any)`);
     return new Set(roles.map(roleGuid));
   };

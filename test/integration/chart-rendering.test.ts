@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BUILT_IN_ROLE_NAMES } from '../../src/api/v1alpha1/roles.js';
 import { loadConfig, parseDuration } from '../../src/config.js';
 import { CLUSTER_RULES } from '../../src/deploy/rbac.js';
 import { CHART, deploymentOf, envOf, podOf, renderChart, renderError, runHelm, type K8sObject } from '../support/chart.js';
@@ -136,6 +137,30 @@ describe('the Helm chart: rendering rules', function () {
     it('replicaCount fails with a message that names replicas', async () => {
       const error = await renderError(helm, ['replicaCount=3']);
       expect(error).to.include('replicaCount is not a value of this chart: set replicas instead');
+    });
+
+    it('takes the policy lists the operator takes, and refuses (before anything is applied) those it would stop on', async () => {
+      const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+      const cases: [string, string, string][] = [
+        ['policy.allowedShareTenants', 'ALLOWED_SHARE_TENANTS', '*'],
+        ['policy.allowedShareTenants', 'ALLOWED_SHARE_TENANTS', `${tenant}, ${tenant.toUpperCase()}`],
+        ['policy.allowedShareTenants', 'ALLOWED_SHARE_TENANTS', 'contoso.onmicrosoft.com'],
+        ['policy.allowedShareTenants', 'ALLOWED_SHARE_TENANTS', `*,${tenant}`],
+        ['policy.allowedShareSubscriptions', 'ALLOWED_SHARE_SUBSCRIPTIONS', `${tenant},not-a-uuid`],
+        ['policy.allowedGrantTargetTenants', 'ALLOWED_GRANT_TARGET_TENANTS', tenant],
+        ['policy.allowedGrantTargetTenants', 'ALLOWED_GRANT_TARGET_TENANTS', `${tenant}0`],
+        ['policy.allowedGrantSourceRoles', 'ALLOWED_GRANT_SOURCE_ROLES', 'Reader, Compute Gallery Image Reader'],
+        ['policy.allowedGrantSourceRoles', 'ALLOWED_GRANT_SOURCE_ROLES', `Owner,${tenant}`],
+        ['policy.allowedGrantTargetRoles', 'ALLOWED_GRANT_TARGET_ROLES', 'Contributer'],
+        ['policy.allowedGrantTargetRoles', 'ALLOWED_GRANT_TARGET_ROLES', 'reader'],
+        ['policy.allowedGrantTargetRoles', 'ALLOWED_GRANT_TARGET_ROLES', 'toString'],
+        ...BUILT_IN_ROLE_NAMES.map((name): [string, string, string] => ['policy.allowedGrantTargetRoles', 'ALLOWED_GRANT_TARGET_ROLES', name]),
+      ];
+      for (const [key, variable, value] of cases) {
+        const operatorTakes = (() => { try { loadConfig([], { [variable]: value }); return true; } catch { return false; } })();
+        const chartTakes = await renderChart(helm, { setStrings: [`${key}=${value.replace(/,/g, '\\,')}`] }).then(() => true, () => false);
+        expect(chartTakes, `${key}="${value}": the operator ${operatorTakes ? 'takes' : 'refuses'} it`).to.equal(operatorTakes);
+      }
     });
 
     it('refuses in extraArgs the flags other objects are derived from, naming the value to set; takes other flags', async () => {
