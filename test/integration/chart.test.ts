@@ -12,7 +12,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
 import { loadConfig, SETTINGS } from '../../src/config.js';
 import { leaderElectionRules } from '../../src/deploy/rbac.js';
@@ -20,6 +19,7 @@ import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
+import { renderChart } from '../support/chart.js';
 import { ensureHelm } from '../support/helm.js';
 import { createTestNamespace, deleteNamespace, kubeClients, kubectl, loadYamlDocuments, repoRoot, serviceAccountKubeconfig, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
@@ -52,12 +52,8 @@ describe('the Helm chart', function () {
   const namespaces: string[] = [];
 
   const helmRun = async (args: string[]) => (await execFileAsync(helm, ['--kubeconfig', testKubeconfigPath(), ...args], { timeout: 120_000 })).stdout;
-  // Without the `helm test` hook (--skip-tests): test/integration/check-mode.test.ts covers it.
-  async function render(release: string, namespace: string, sets: string[] = []): Promise<{ yaml: string; objects: K8sObject[] }> {
-    const yaml = await helmRun(['template', release, CHART, '-n', namespace, '--kube-version', KUBERNETES_VERSION, '--skip-tests', ...sets.flatMap((s) => ['--set', s])]);
-    const objects = parseAllDocuments(yaml).map((d) => d.toJS() as K8sObject).filter(Boolean);
-    return { yaml, objects };
-  }
+  // Without the `helm test` hook: test/integration/check-mode.test.ts covers it.
+  const render = (release: string, namespace: string, sets: string[] = []) => renderChart(helm, { release, namespace, sets });
   const deploymentOf = (objects: K8sObject[]) => (objects.find((o) => o.kind === 'Deployment')!.spec as DeploymentSpec).template;
   const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
 

@@ -22,11 +22,11 @@ import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, sampleSeed } from '../emulator/helpers.js';
 import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
 import { galleryShareManifest, waitForGalleryShare } from '../support/galleryshares.js';
+import { renderChart as renderHelmChart } from '../support/chart.js';
 import { ensureHelm } from '../support/helm.js';
 import { createTestNamespace, crdDocuments, deleteNamespace, kubeClients, kubectl, repoRoot, serviceAccountKubeconfig, type KubeClients } from '../support/kube.js';
 import { waitUntilGone } from '../support/tenantgrants.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { KUBERNETES_VERSION } from '../support/versions.js';
 
 const execFileAsync = promisify(execFile);
 const CONFIG = join(repoRoot, 'config');
@@ -91,11 +91,8 @@ describe('the kustomize tree (config/)', function () {
   let helm: string;
   const applied: K8sObject[][] = [];
 
-  const renderChart = async (): Promise<K8sObject[]> => {
-    const { stdout } = await execFileAsync(helm, ['template', 'gso', CHART, '-n', 'chart-ns', '--kube-version', KUBERNETES_VERSION], { maxBuffer: 16 * 1024 * 1024 });
-    // What an install leaves running: not hooks (a helm test Pod, say).
-    return parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject).filter((o) => o && !o.metadata.annotations?.['helm.sh/hook']);
-  };
+  // What an install leaves running: test/support/chart.ts renders without the helm test hook.
+  const renderChart = async (): Promise<K8sObject[]> => (await renderHelmChart(helm, { namespace: 'chart-ns' })).objects;
 
   before(async function () {
     this.timeout(900_000); // building helm the first time
