@@ -8,7 +8,7 @@
 // with nothing made twice or left behind.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
+import type { GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
