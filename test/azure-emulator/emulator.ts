@@ -229,7 +229,9 @@ export class Emulator {
       if (fault?.headers) result.response!.headers = { ...result.response!.headers, ...fault.headers };
     }
     const status = result.response?.status ?? 0;
-    const retryAfter = status === 429 ? Number(result.response?.headers?.['retry-after']) : NaN;
+    // Injected faults may spell the header in any case.
+    const retryAfterHeader = Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+    const retryAfter = status === 429 && retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
     this.log.add({
       startTime,
       time: new Date().toISOString(),

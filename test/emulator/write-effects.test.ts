@@ -140,5 +140,10 @@ describe('emulator: write effects in the request log', () => {
     expect(ok.retryAfterSeconds).to.equal(undefined);
     expect(throttled.status).to.equal(429);
     expect(throttled.retryAfterSeconds).to.equal(100);
+    // An injected 429 too, whatever the case of its header.
+    await e.control.addFault({ method: 'GET', path: 'galleries/myGallery$', status: 429, headers: { 'Retry-After': '7' }, count: 1 });
+    await e.control.clearRequests();
+    await raw(e, 'GET', `${galleryPath}?api-version=2025-03-03`, { token: owner });
+    expect((await e.control.requests())[0]).to.include({ status: 429, retryAfterSeconds: 7 });
   });
 });
