@@ -185,6 +185,15 @@ describe('emulator: throttling', () => {
     expect(second.headers[reads]).to.equal('0');
   });
 
+  it('refuses unknown throttling and limits fields (the old windowMs) and sizes that are not positive numbers', async () => {
+    const refused = await raw(e, 'PATCH', '/__emulator/options', { body: { throttling: { enabled: true, reads: 2, windowMs: 60_000 } } });
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error?.message).to.contain('throttling.windowMs');
+    expect((await raw(e, 'PATCH', '/__emulator/options', { body: { throttling: { readsPerSecond: 0 } } })).status).to.equal(400);
+    expect((await raw(e, 'PATCH', '/__emulator/options', { body: { limits: { galleriesPerSubscriptionRegion: '5' } } })).status).to.equal(400);
+    expect((await e.control.options()).throttling).to.include({ enabled: false, reads: 250, readsPerSecond: 25 });
+  });
+
   it('lets the SDK wait out Retry-After and succeed', async () => {
     // One token, one a second: the SDK's throttling policy sleeps Retry-After (1 s), then a token is back.
     await e.control.setOptions({ throttling: { enabled: true, reads: 1, readsPerSecond: 1 } });
