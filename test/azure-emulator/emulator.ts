@@ -239,8 +239,8 @@ export class Emulator {
     }
     const status = result.response?.status ?? 0;
     // Injected faults may spell the header in any case.
-    const retryAfterHeader = Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
-    const retryAfter = status === 429 && retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
+    const retryAfterHeader = status === 429 ? Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1] : undefined;
+    const retryAfter = retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
     this.log.add({
       startTime,
       time: new Date().toISOString(),
