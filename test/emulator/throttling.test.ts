@@ -161,7 +161,7 @@ describe('emulator: throttling', () => {
   });
 
   it("refuses every principal once the subscription's global bucket is empty", async () => {
-    await e.control.setOptions({ throttling: { enabled: true, globalReads: 3, globalReadsPerSecond: 0.01 } });
+    await e.control.setOptions({ throttling: { enabled: true, globalReads: 3, globalReadsPerSecond: 0.01, readsPerSecond: 0.01 } });
     expect((await getRg(admin)).status).to.equal(200);
     expect((await getRg(owner)).status).to.equal(200);
     const third = await getRg(admin);
