@@ -61,6 +61,15 @@ describe('emulator: throttling', () => {
     expect(share.headers[globalWrites]).to.equal('2998');
   });
 
+  it('counts requests without a subscription (the subscriptions list) in the caller\'s tenant bucket', async () => {
+    await e.control.setOptions({ throttling: { readsPerSecond: 0.01 } });
+    const first = await raw(e, 'GET', '/subscriptions?api-version=2022-12-01', { token: admin });
+    expect(first.status).to.equal(200);
+    expect(first.headers['x-ms-ratelimit-remaining-tenant-reads']).to.equal('249');
+    expect(first.headers[reads]).to.equal(undefined);
+    expect((await raw(e, 'GET', '/subscriptions?api-version=2022-12-01', { token: admin })).headers['x-ms-ratelimit-remaining-tenant-reads']).to.equal('248');
+  });
+
   it('reports the remaining tokens on error answers too (404, 403, 409)', async () => {
     await e.control.setOptions({ throttling: { readsPerSecond: 0.01, deletesPerSecond: 0.01, globalReadsPerSecond: 0.01 } });
     const missing = await raw(e, 'GET', rgPath(ids.gallerySubscription, 'nope'), { token: admin });
