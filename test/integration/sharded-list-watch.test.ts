@@ -7,7 +7,8 @@
 // all (kubernetes/kubernetes#140510, fixed in 1.37). When the control plane moves to a version
 // where these change, this test fails and the decision is to be revisited.
 //
-// Each block has a control plane of its own, started with the gate on.
+// Each block has a control plane of its own: two with the gate on, one with it off (where the
+// parameter is ignored without an error, which is why shardInfo would matter).
 import { expect } from 'chai';
 import { request } from 'node:https';
 import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
@@ -181,5 +182,19 @@ describe('KEP-5866 sharded list and watch on our CRDs (own control plane, gate o
       shardOnly.stop();
       withLabelSelector.stop();
     }
+  });
+});
+
+describe('KEP-5866 shardSelector with the gate off (own control plane)', function () {
+  this.timeout(180_000);
+  const { state, create } = sharedControlPlane([]);
+
+  it('ignores the selector without an error: the whole collection, no shardInfo', async () => {
+    for (const ns of NAMESPACES) await create(ns, 'listed');
+    const res = await rawGet(state.clients!.kc, `${galleryShares}?shardSelector=${encodeURIComponent(LOWER_HALF_BY_NAMESPACE)}`);
+    expect(res.status).to.equal(200);
+    const listed = JSON.parse(res.body) as ListBody;
+    expect(listed.items.map((i) => i.metadata.namespace).sort()).to.deep.equal([...NAMESPACES].sort());
+    expect(listed.metadata.shardInfo).to.equal(undefined);
   });
 });
