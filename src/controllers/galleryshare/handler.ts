@@ -13,6 +13,7 @@ import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription, type Owner } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
+import { BackoffError } from '../../runtime/controller.js';
 import { objectKey } from '../../runtime/informer.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
@@ -30,6 +31,12 @@ export interface GalleryShareHandlerOptions {
   policy: Policy;
   /** The GalleryShares that name this gallery: an index lookup (indexes.ts), not a scan. */
   sharesOfGallery(gallery: GalleryShare['spec']['gallery']): GalleryShare[];
+  /**
+   * Whether sharesOfGallery's cache holds this GalleryShare yet (and with it every older one):
+   * always, when that cache is the one the object was read from; a shard reads claims from a
+   * cache of every shard's objects, a separate watch that may lag its own. Absent: assumed.
+   */
+  claimsCurrent?(gs: GalleryShare): boolean;
 }
 
 /** The owner of what a GalleryShare makes in Azure (ownership.ts). */
@@ -55,6 +62,11 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
   constructor(private readonly options: GalleryShareHandlerOptions) {}
 
   preconditions(obj: GalleryShare, phase: Phase): Explanation | undefined {
+    // Deciding the claim without the older GalleryShares could let two act on one gallery: wait
+    // (a retry within a second, no status change) until the claims' cache has caught up.
+    if (this.options.claimsCurrent && !this.options.claimsCurrent(obj)) {
+      throw new BackoffError(`the cache of every GalleryShare does not hold ${objectKey(obj)} yet; its claim on gallery ${obj.spec.gallery.name} is decided once it does`, 1_000);
+    }
     const claimant = this.olderClaimant(obj);
     if (claimant) {
       return {
