@@ -201,7 +201,7 @@ describe('hash-range sharding (--shard-count)', function () {
   describe('with the gate off (the API server ignores the selector; each process filters by itself)', () => {
     const cluster = shardedCluster(() => testKubeconfigPath());
 
-    before(async () => {
+    before(() => {
       cluster.state.clients = kubeClients();
       cluster.state.client = new KubeClient(cluster.state.clients.kc);
       cluster.state.byRange = namespacesInBothRanges('hashoff', 2);
