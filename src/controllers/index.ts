@@ -96,18 +96,23 @@ const galleryShares: ControllerRegistration = {
     const sharesOfGallery = (gallery: GalleryShare['spec']['gallery']) => all.byIndex(GALLERY_SHARES_BY_GALLERY, galleryIndexValue(gallery));
     // A shard's own cache and the cache of every object are two watches: a GalleryShare may reach
     // the first before an older one naming its gallery reaches the second. Once the second holds
-    // this one, it has seen every object created before it (one watch delivers in order).
+    // this one, it has seen every object created before it (one watch delivers in order), and
+    // the claim can be decided.
     const claimsCurrent = (gs: GalleryShare) => all.get(objectKey(gs))?.metadata.uid === gs.metadata.uid;
     const handler = new GalleryShareHandler({ azure: deps.azure, credentials: deps.credentials, policy: deps.policy, sharesOfGallery, claimsCurrent });
     const controller = managedController(deps, handler);
     // A GalleryShare waiting for a gallery another one holds (GalleryClaimed) goes on as soon as
-    // that one is gone, not at its next recheck (in whatever shard that one was).
+    // that one is gone, not at its next recheck (in whatever shard that one was). One that
+    // reached this shard's cache before the cache of every GalleryShare (claimsCurrent) is
+    // decided when it reaches that one too.
     controller.watches(all, (event, gs, old) =>
       event === 'deleted' || (gs.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp)
         ? sharesOfGallery(gs.spec.gallery)
             .filter((other) => other.metadata.uid !== gs.metadata.uid)
             .map(objectKey)
-        : [],
+        : event === 'added' && all !== deps.cache<GalleryShare>(GalleryShareKind)
+          ? [objectKey(gs)]
+          : [],
     );
     deps.addController(controller);
   },

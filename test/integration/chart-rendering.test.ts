@@ -251,8 +251,40 @@ describe('the Helm chart: rendering rules', function () {
       expect(loadConfig([], unsharded).watchLabelSelector).to.equal('');
     });
 
-    it('refuses a selector that is not a string', async () => {
+    it('takes the selectors the operator takes, and refuses (before anything is applied) those it would stop on', async () => {
       expect(await renderError(helm, ['operator.watchLabelSelector=5'])).to.include(SCHEMA_ERROR).and.include("at '/operator/watchLabelSelector'");
+      const selectors = [
+        '',
+        'galleryshare.io/shard=shard1',
+        '!galleryshare.io/shard',
+        ' galleryshare.io/shard == a , tier!=web,env',
+        'galleryshare.io/shard in (a, b),env notin (prod,)',
+        'shard in (,a)',
+        'f=',
+        'gen>2,gen<-10',
+        `shard=${'x'.repeat(63)}`,
+        `shard=${'x'.repeat(64)}`,
+        'galleryshare.io/shard=shard 1',
+        '=shard1',
+        'shard1,',
+        'a/b/c=d',
+        'Galleryshare.IO/shard=x',
+        '-shard=x',
+        'shard=-x',
+        'shard in ()',
+        'shard in (a',
+        'shard in a',
+        'shardin(a)',
+        'gen>x',
+        'a b',
+        '!a=b',
+        '! a',
+      ];
+      for (const selector of selectors) {
+        const operatorTakes = (() => { try { loadConfig([], { WATCH_LABEL_SELECTOR: selector }); return true; } catch { return false; } })();
+        const chartTakes = await renderChart(helm, { setStrings: [`operator.watchLabelSelector=${selector.replace(/,/g, '\\,')}`] }).then(() => true, () => false);
+        expect(chartTakes, `"${selector}": the operator ${operatorTakes ? 'takes' : 'refuses'} it`).to.equal(operatorTakes);
+      }
     });
   });
 

@@ -13,7 +13,6 @@ import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription, type Owner } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow } from '../../azure/role-assignments.js';
 import { roleGuid } from '../../azure/roles.js';
-import { BackoffError } from '../../runtime/controller.js';
 import { objectKey } from '../../runtime/informer.js';
 import type { CredentialResolver } from '../shared/credentials.js';
 import type { ActionDescription, DeletionPlan, Explanation, KindHandler, KindPlan, Phase } from '../shared/handler.js';
@@ -34,7 +33,7 @@ export interface GalleryShareHandlerOptions {
   /**
    * Whether sharesOfGallery's cache holds this GalleryShare yet (and with it every older one):
    * always, when that cache is the one the object was read from; a shard reads claims from a
-   * cache of every shard's objects, a separate watch that may lag its own. Absent: assumed.
+   * cache of every shard's objects, a separate watch that may lag its own. Absent: always.
    */
   claimsCurrent?(gs: GalleryShare): boolean;
 }
@@ -61,12 +60,12 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
 
   constructor(private readonly options: GalleryShareHandlerOptions) {}
 
+  /** Deciding the claim without the older GalleryShares could let two act on one gallery. */
+  cachesCurrent(obj: GalleryShare): boolean {
+    return this.options.claimsCurrent?.(obj) ?? true;
+  }
+
   preconditions(obj: GalleryShare, phase: Phase): Explanation | undefined {
-    // Deciding the claim without the older GalleryShares could let two act on one gallery: wait
-    // (a retry within a second, no status change) until the claims' cache has caught up.
-    if (this.options.claimsCurrent && !this.options.claimsCurrent(obj)) {
-      throw new BackoffError(`the cache of every GalleryShare does not hold ${objectKey(obj)} yet; its claim on gallery ${obj.spec.gallery.name} is decided once it does`, 1_000);
-    }
     const claimant = this.olderClaimant(obj);
     if (claimant) {
       return {
