@@ -4,19 +4,35 @@
 // (after the lease duration: the fencing of leader election) and reconciles it. With the API
 // server's ShardedListAndWatch gate on (a control plane of this file's own) the server filters
 // too; with it off (the shared control plane: 1.36 without alpha gates) the server ignores the
-// selector silently and the processes' own filter makes the same split.
+// selector silently and the processes' own filter makes the same split. A SharedImageVM and its
+// TenantGrant are in one namespace, hence one range, and made by that range's holder.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { type GalleryShare } from '../../src/api/v1alpha1/index.js';
 import { fnv1a64, hashRange, inHashRange } from '../../src/runtime/hash-range.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, sampleSeed } from '../emulator/helpers.js';
-import { createGallery, createOwnerSecret } from '../support/azure-fixtures.js';
+import { ids } from '../emulator/helpers.js';
+import { createGallery } from '../support/azure-fixtures.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { galleryShareManifest, galleryShares, waitForGalleryShare } from '../support/galleryshares.js';
 import { installCrds, kubeClients, testKubeconfigPath, type KubeClients } from '../support/kube.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { createVmSecrets, isReady as isVmReady, rbacImage, sharedImageVMs, sivmSeed, subnetId, TEST_GALLERY, vmManifest, waitForVM, type VM } from '../support/sharedimagevms.js';
+import {
+  APP,
+  TARGET_SUBSCRIPTION,
+  TARGET_TENANT,
+  adminRequestIn,
+  createAppSecret,
+  createFabrikamAdminSecret,
+  createTargetResourceGroup,
+  isReady as isGrantReady,
+  targetScope,
+  tenantGrantManifest,
+  tenantGrants,
+  waitForTenantGrant,
+} from '../support/tenantgrants.js';
 
 const LEASE_ID = 'gso-hash';
 const SHARDS = 2;
@@ -41,11 +57,22 @@ async function rangeHeld(operator: OperatorProcess): Promise<number | undefined>
   return held[0];
 }
 
+/** The names a process reconciled in a namespace (of its log lines of a reconcile). */
+function reconciledIn(operator: OperatorProcess, namespace: string): Set<string> {
+  const names = new Set<string>();
+  for (const line of operator.logs().split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"reconcileID"')) continue;
+    const entry = JSON.parse(line) as { namespace?: string; name?: string };
+    if (entry.namespace === namespace && entry.name) names.add(entry.name);
+  }
+  return names;
+}
+
 /** The namespaces a process reconciled: those of its log lines of a reconcile (they carry a reconcileID). */
 function reconciledNamespaces(operator: OperatorProcess): Set<string> {
   const namespaces = new Set<string>();
   for (const line of operator.logs().split('\n')) {
-    if (!line.includes('"reconcileID"')) continue;
+    if (!line.startsWith('{') || !line.includes('"reconcileID"')) continue;
     const entry = JSON.parse(line) as { namespace?: string };
     if (entry.namespace) namespaces.add(entry.namespace);
   }
@@ -67,7 +94,7 @@ describe('hash-range sharding (--shard-count)', function () {
   let azure: RunningEmulator;
 
   before(async () => {
-    azure = await start({ seed: sampleSeed(), options: { retryAfterSeconds: 1 } });
+    azure = await start({ seed: sivmSeed(), options: { retryAfterSeconds: 1, lroDurationMs: 300 } });
   });
   after(async () => {
     await azure?.stop();
@@ -102,12 +129,37 @@ describe('hash-range sharding (--shard-count)', function () {
     const createShares = async () => {
       for (const namespace of state.byRange.flat()) {
         await state.clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'galleryshare.io/test': 'true' } } } });
-        await createOwnerSecret(state.clients, namespace);
+        await createVmSecrets(state.clients, namespace); // gallery-owner among them
         const gallery = `g${randomBytes(4).toString('hex')}`;
         await createGallery(azure, gallery, 'Private');
         const gs = galleryShareManifest('share', gallery, { roleAssignments: [{ principalId: ids.tester, principalType: 'User', role: 'Reader' }] });
         await state.client.create(galleryShares(namespace), gs);
       }
+    };
+
+    /** A TenantGrant and a SharedImageVM made through it, in one namespace (so in one range). */
+    const createVmThroughGrant = async (namespace: string) => {
+      await createAppSecret(state.clients, namespace);
+      await createFabrikamAdminSecret(state.clients, namespace);
+      await azure.control.grantConsent(APP, TARGET_TENANT);
+      const rg = await createTargetResourceGroup(azure);
+      const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
+        location: 'westus',
+        properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
+      });
+      expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+      await state.client.create(tenantGrants(namespace), tenantGrantManifest('grant', TEST_GALLERY, rg));
+      const vm = vmManifest('vm', {
+        image: { id: rbacImage('ubuntu', '1.0.0') },
+        azureCredentialsRef: undefined,
+        tenantGrantRef: { name: 'grant' },
+        subscriptionId: TARGET_SUBSCRIPTION,
+        resourceGroup: rg,
+        network: { subnetId: subnetId(TARGET_SUBSCRIPTION, rg, 'vnet') },
+      });
+      await state.client.create<VM>(sharedImageVMs(namespace), vm);
+      await waitForTenantGrant(state.client, namespace, 'grant', isGrantReady, { what: 'Ready', timeoutMs: 60_000, logs: allLogs });
+      await waitForVM(state.client, namespace, 'vm', isVmReady, { what: 'Ready', timeoutMs: 60_000, logs: allLogs });
     };
 
     const waitAllReady = async (timeoutMs: number, until?: (gs: GalleryShare) => boolean) => {
@@ -145,7 +197,7 @@ describe('hash-range sharding (--shard-count)', function () {
       }
     };
 
-    return { operators, state, launch, createShares, waitAllReady, holders, expectSplit, allLogs };
+    return { operators, state, launch, createShares, createVmThroughGrant, waitAllReady, holders, expectSplit, allLogs };
   }
 
   describe('with the API server\'s ShardedListAndWatch gate on', () => {
@@ -175,8 +227,12 @@ describe('hash-range sharding (--shard-count)', function () {
       expect(await rangeHeld(standby), 'the third process holds no range').to.equal(undefined);
 
       await cluster.createShares();
+      // A SharedImageVM and its TenantGrant share a namespace, so a range: its holder does both.
+      const vmNamespace = cluster.state.byRange[1]![0]!;
+      await cluster.createVmThroughGrant(vmNamespace);
       await cluster.waitAllReady(60_000);
       cluster.expectSplit(held);
+      expect([...reconciledIn(held.get(1)!, vmNamespace)].sort(), 'range 1\'s holder made the grant and the VM through it').to.deep.equal(['grant', 'share', 'vm']);
       expect(reconciledNamespaces(standby).size, 'the standby reconciles nothing').to.equal(0);
 
       // The holder of range 0 dies without releasing its Lease: the standby takes range 0 once
