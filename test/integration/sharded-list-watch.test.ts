@@ -1,9 +1,10 @@
 // What kube-apiserver 1.36 does with server-side sharded list and watch (KEP-5866, alpha gate
-// ShardedListAndWatch) on our custom resources. It pins why the operator has no hash-range
-// sharding mode (README, "Sharding"): a list of GalleryShares is filtered by the range but
-// carries no metadata.shardInfo (custom resources are listed into UnstructuredList, which cannot
-// hold it; ConfigMaps get it), so a replica cannot tell a filtered list from a server that ignored
-// the selector; and with the watch cache off a watch with only a shardSelector is not filtered at
+// ShardedListAndWatch) on our custom resources. It pins why the hash-range sharding mode
+// (--shard-count, README "Sharding") always filters by itself and treats the selector as a
+// bandwidth saving only: a list of GalleryShares is filtered by the range but carries no
+// metadata.shardInfo (custom resources are listed into UnstructuredList, which cannot hold it;
+// ConfigMaps get it), so a replica cannot tell a filtered list from a server that ignored the
+// selector; and with the watch cache off a watch with only a shardSelector is not filtered at
 // all (kubernetes/kubernetes#140510, fixed in 1.37). When the control plane moves to a version
 // where these change, this test fails and the decision is to be revisited.
 //
