@@ -8,8 +8,8 @@
 // TenantGrant are in one namespace, hence one range, and made by that range's holder.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { type GalleryShare } from '../../src/api/v1alpha1/index.js';
-import { fnv1a64, hashRange, inHashRange } from '../../src/runtime/hash-range.js';
+import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
+import { fnv1a64, hashRange, inHashRange, shardSelector } from '../../src/runtime/hash-range.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids } from '../emulator/helpers.js';
@@ -234,6 +234,11 @@ describe('hash-range sharding (--shard-count)', function () {
       cluster.expectSplit(held);
       expect([...reconciledIn(held.get(1)!, vmNamespace)].sort(), 'range 1\'s holder made the grant and the VM through it').to.deep.equal(['grant', 'share', 'vm']);
       expect(reconciledNamespaces(standby).size, 'the standby reconciles nothing').to.equal(0);
+      // The selector the processes send is one the server takes, and it selects the same range.
+      for (const [k, range] of RANGES.entries()) {
+        const listed = await cluster.state.client.get<{ items: GalleryShare[] }>(`/apis/${GROUP}/${VERSION}/galleryshares?${new URLSearchParams({ shardSelector: shardSelector(range) }).toString()}`);
+        expect(listed.items.map((gs) => gs.metadata.namespace).sort(), `the server's range ${k}`).to.deep.equal([...cluster.state.byRange[k]!].sort());
+      }
 
       // The holder of range 0 dies without releasing its Lease: the standby takes range 0 once
       // the Lease has gone unrenewed for its duration, and range 1's holder keeps range 1.
