@@ -4,7 +4,10 @@
 // RBAC rules expect them.
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { KubeConfig } from '@kubernetes/client-node';
 import { fnv1a64, HASH_SPACE, hashHex, hashRange, inHashRange, rangeLeaseName, rangeLeaseNames, shardSelector } from '../../src/runtime/hash-range.js';
+import type { KubeClient } from '../../src/runtime/kube-client.js';
+import { kubeListerWatcher } from '../../src/runtime/list-watch.js';
 
 describe('hash-range sharding', () => {
   it('hashes namespaces as the API server does (FNV-1a 64 of the UTF-8 bytes)', () => {
@@ -74,5 +77,18 @@ describe('hash-range sharding', () => {
   it('names range k of n\'s Lease <leader-election-id>-shard-<k>-of-<n>', () => {
     expect(rangeLeaseName('gallery-share-operator', 0, 2)).to.equal('gallery-share-operator-shard-0-of-2');
     expect(rangeLeaseNames('gso', 3)).to.deep.equal(['gso-shard-0-of-3', 'gso-shard-1-of-3', 'gso-shard-2-of-3']);
+  });
+
+  it('lists a range with the shardSelector and drops what the server sent from outside it (a server with the gate off sends everything)', async () => {
+    const asked: string[] = [];
+    const everything = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'].map((namespace) => ({ metadata: { namespace, name: 'share' } }));
+    // Only get is used by list(); the rest of KubeClient is not needed here.
+    const client = { get: (path: string) => (asked.push(path), Promise.resolve({ items: everything, metadata: { resourceVersion: '7' } })) } as unknown as KubeClient;
+    const page = await kubeListerWatcher<{ metadata: { namespace: string } }>(new KubeConfig(), client, '/apis/galleryshare.io/v1alpha1/galleryshares', '', hashRange(0, 2)).list({ limit: 500 });
+    expect(page.items.map((o) => o.metadata.namespace)).to.deep.equal(['delta', 'echo']);
+    expect(new URL(asked[0]!, 'https://x').searchParams.get('shardSelector')).to.equal(shardSelector(hashRange(0, 2)));
+    const unsharded = await kubeListerWatcher<{ metadata: { namespace: string } }>(new KubeConfig(), client, '/apis/galleryshare.io/v1alpha1/galleryshares').list({ limit: 500 });
+    expect(unsharded.items).to.have.length(6);
+    expect(asked[1]).not.to.include('shardSelector');
   });
 });
