@@ -44,8 +44,23 @@ export function generatedFiles(): Map<string, string> {
     stringify(CLUSTER_SCOPED_RULES, { lineWidth: 0 }).trimEnd(),
     '{{- end }}',
     '{{- define "gallery-share-operator.leaderElectionRules" -}}',
-    // The Lease is the Deployment's --leader-election-id, the chart's full name.
-    stringify(leaderElectionRules('LEASE_NAME'), { lineWidth: 0 }).trimEnd().replace('LEASE_NAME', '{{ include "gallery-share-operator.fullname" . }}'),
+    // The Lease is the Deployment's --leader-election-id, the chart's full name; with
+    // operator.shardCount, the range Leases named after it (rangeLeaseNames).
+    stringify(leaderElectionRules('LEASE_NAME'), { lineWidth: 0 })
+      .trimEnd()
+      .replace(
+        '    - LEASE_NAME',
+        [
+          '    {{- $shards := int .Values.operator.shardCount }}',
+          '    {{- if gt $shards 0 }}',
+          '    {{- range $k := until $shards }}',
+          '    - {{ include "gallery-share-operator.fullname" $ }}-shard-{{ $k }}-of-{{ $shards }}',
+          '    {{- end }}',
+          '    {{- else }}',
+          '    - {{ include "gallery-share-operator.fullname" . }}',
+          '    {{- end }}',
+        ].join('\n'),
+      ),
     '{{- end }}',
     '',
   ].join('\n'));

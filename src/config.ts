@@ -18,6 +18,8 @@ export interface OperatorConfig {
   watchNamespaces: string[];
   /** The label selector of this shard's objects (as the API server takes it); empty: every object. */
   watchLabelSelector: string;
+  /** Hash-range sharding: the number of namespace hash ranges (and range Leases); 0: off. */
+  shardCount: number;
   armEndpoint: string;
   authorityHost: string;
   azureCaFile?: string;
@@ -67,6 +69,7 @@ export const SETTINGS = {
   kubeconfig: { flag: '--kubeconfig', env: 'KUBECONFIG', default: '(in-cluster)', description: 'Kubeconfig file; without it the in-cluster service account is used.' },
   watchNamespaces: { flag: '--watch-namespaces', env: 'WATCH_NAMESPACES', default: '(all)', description: 'Comma-separated namespaces to watch; empty watches all namespaces.' },
   watchLabelSelector: { flag: '--watch-label-selector', env: 'WATCH_LABEL_SELECTOR', default: '(all)', description: 'Kubernetes label selector of the objects this process reconciles (a shard), such as galleryshare.io/shard=shard1, or !galleryshare.io/shard for the default shard; empty reconciles every object.' },
+  shardCount: { flag: '--shard-count', env: 'SHARD_COUNT', default: '0', description: 'Hash-range sharding (alpha): replicas split the hash of the namespaces into this many ranges, each held through its own Lease (<leader-election-id>-shard-<k>-of-<n>) and reconciled by its holder alone; run at least this many replicas. Asks the API server for the range with KEP-5866 shardSelector and always filters by itself too. 0 (off) to 64; needs leader election.' },
   armEndpoint: { flag: '--arm-endpoint', env: 'AZURE_RESOURCE_MANAGER_ENDPOINT', default: 'https://management.azure.com', description: 'Azure Resource Manager endpoint (sovereign clouds, the emulator). https only.' },
   authorityHost: { flag: '--authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', description: 'Microsoft Entra authority host. https only.' },
   azureCaFile: { flag: '--azure-ca-file', env: 'AZURE_CA_FILE', default: '(system CAs)', description: 'Extra PEM CA bundle trusted for Azure and Entra endpoints (added to the system CAs).' },
@@ -235,7 +238,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return value;
   };
 
-  const integer = (key: 'workers' | 'credentialExpiryWarningDays', min: number, max: number): number => {
+  const integer = (key: 'workers' | 'credentialExpiryWarningDays' | 'shardCount', min: number, max: number): number => {
     const value = raw[key] ?? SETTINGS[key].default;
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) fail(key, `"${value}" must be a whole number from ${min} to ${max}`);
@@ -339,6 +342,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   const leaderElectionId = raw.leaderElectionId ?? SETTINGS.leaderElectionId.default;
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(leaderElectionId)) fail('leaderElectionId', `"${leaderElectionId}" is not a Lease name`);
 
+  // The range Leases are <leader-election-id>-shard-<k>-of-<n>, and are leader elections.
+  const shardCount = integer('shardCount', 0, 64);
+  if (shardCount > 0 && !bool('leaderElect')) throw new ConfigError(`${name('shardCount')} = ${shardCount} needs ${name('leaderElect')} = true: each hash range is held through a Lease`);
+  if (shardCount > 0 && `${leaderElectionId}-shard-${shardCount - 1}-of-${shardCount}`.length > 253) fail('leaderElectionId', `"${leaderElectionId}" is too long for the range Leases' names (${leaderElectionId}-shard-<k>-of-${shardCount}, at most 253 characters)`);
+
   // The Lease records its duration in whole seconds, hence at least 1s; the three are checked
   // together with the elector's own rule, so that a bad combination stops start-up here.
   const timings: LeaderElectionTimings = {
@@ -365,6 +373,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     kubeconfig: raw.kubeconfig || undefined,
     watchNamespaces: namespaces,
     watchLabelSelector,
+    shardCount,
     armEndpoint: https('armEndpoint'),
     authorityHost: https('authorityHost'),
     azureCaFile,

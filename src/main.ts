@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     component: 'gallery-share-operator',
     watchNamespaces: config.watchNamespaces,
     watchLabelSelector: config.watchLabelSelector,
+    hashRanges: config.shardCount,
   });
 
   // The API server drops status fields its CRD does not know: an operator newer than its CRDs
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
       azureRoute: { arm: transport.routeOf(config.armEndpoint), entra: transport.routeOf(config.authorityHost) },
       namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
       labelSelector: config.watchLabelSelector || 'all',
+      hashRanges: config.shardCount || 'off',
       workers: config.workers,
       resyncIntervalMs: config.resyncIntervalMs,
       leaderElection: config.leaderElect,
@@ -178,7 +180,9 @@ async function main(): Promise<void> {
   await manager.start(() => {
     // At once, without finishing in-flight work as a graceful shutdown would: a standby may hold
     // the lease already, and two processes must not write to Azure at the same time. The
-    // Deployment restarts this one as a standby (controller-runtime exits the same way).
+    // Deployment restarts this one as a standby (controller-runtime exits the same way). With
+    // hash ranges the same holds of a range Lease: this exit, before the lease duration a
+    // successor waits, is what fences the range.
     logger.error('leadership lost; exiting at once so that a fresh process stands by');
     process.exit(1);
   });

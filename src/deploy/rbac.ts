@@ -10,10 +10,12 @@
 //     would let the operator read every Secret in the cluster)
 //   events: create, patch (recording, and counting repeats)
 //   leases: create, and get/update of its own Lease by name (leader election, in the operator's
-//     own namespace only; create cannot be limited by name, Kubernetes names no object then)
+//     own namespace only; create cannot be limited by name, Kubernetes names no object then);
+//     with hash-range sharding (--shard-count n), of the n range Leases by name instead
 import { crdName, GROUP, type KindDefinition } from '../api/v1alpha1/index.js';
 import { SETTINGS } from '../config.js';
 import { CONTROLLERS, type ControllerRegistration } from '../controllers/index.js';
+import { rangeLeaseNames } from '../runtime/hash-range.js';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -52,11 +54,14 @@ export const isClusterScoped = (rule: PolicyRule): boolean => rule.resources.eve
 export const NAMESPACED_RULES: PolicyRule[] = CLUSTER_RULES.filter((r) => !isClusterScoped(r));
 export const CLUSTER_SCOPED_RULES: PolicyRule[] = CLUSTER_RULES.filter(isClusterScoped);
 
-/** Leader election on the Lease named leaseName (the operator's --leader-election-id). */
-export function leaderElectionRules(leaseName: string): PolicyRule[] {
+/**
+ * Leader election on the Lease named leaseName (the operator's --leader-election-id), or with
+ * hash-range sharding (shardCount > 0, --shard-count) on the range Leases named after it.
+ */
+export function leaderElectionRules(leaseName: string, shardCount = 0): PolicyRule[] {
   return [
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: [leaseName] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: shardCount > 0 ? rangeLeaseNames(leaseName, shardCount) : [leaseName] },
   ];
 }
 

@@ -6,6 +6,10 @@
 // standbys do not all ask at once; a holder that shuts down releases the lease at once. The
 // timings are checked as client-go's NewLeaderElector checks them, and time is the Clock's, so
 // tests move it by hand.
+// Hash-range sharding campaigns for one of several Leases (the ranges'): each attempt tries them
+// in turn from a random offset and takes the first one free or expired; the process then holds
+// that one alone, with exactly the rules above, which is what fences a range: its holder stops
+// (the process exits) after the renew deadline, before the lease duration a successor waits.
 import type { Logger } from 'pino';
 import { realClock, type Clock } from './clock.js';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';
@@ -56,7 +60,13 @@ export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'replace'>;
 export interface LeaderElectionOptions extends Partial<LeaderElectionTimings> {
   client: LeaseClient;
   namespace: string;
+  /** The Lease; with `names`, only what metrics and logs call the election. */
   name: string;
+  /**
+   * Leases to campaign for instead of `name` (hash-range sharding): the elector takes the first
+   * one free or expired, trying them from a random offset, and holds at most one.
+   */
+  names?: readonly string[];
   identity: string;
   logger: Logger;
   clock?: Clock;
@@ -81,7 +91,11 @@ export class LeaderElector {
   private readonly timings: LeaderElectionTimings;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private observed: { holder: string; renewTime: string; at: number } | undefined;
+  /** Per Lease: its holder and renewTime as last seen, and when (this process's clock) they last changed. */
+  private readonly observed = new Map<string, { holder: string; renewTime: string; at: number }>();
+  private readonly candidates: readonly string[];
+  /** The Lease this process holds or last held. */
+  private held: string;
   private leading = false;
   private stopped = false;
   /** Aborted by stop(): wakes the loop's wait at once. */
@@ -99,36 +113,54 @@ export class LeaderElector {
     if (problem) throw new Error(`leader election: ${problem}`);
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
+    this.candidates = options.names?.length ? options.names : [options.name];
+    this.held = this.candidates[0]!;
   }
 
-  private get path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases/${this.options.name}`;
+  private path(name: string): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases/${name}`;
   }
 
   isLeader(): boolean {
     return this.leading;
   }
 
+  /** The Lease held (or last held); with several candidates, which one this process won. */
+  get lease(): string {
+    return this.held;
+  }
+
   /**
-   * Runs until stop(): calls onStarted when this process becomes the leader and onStopped when it
-   * loses the lease (after which it must stop reconciling; the manager exits, as controller-runtime does).
+   * Runs until stop(): calls onStarted (with the Lease won) when this process becomes the leader
+   * and onStopped when it loses the lease (after which it must stop reconciling; the manager
+   * exits, as controller-runtime does).
    */
-  async run(onStarted: () => void, onStopped: () => void): Promise<void> {
+  async run(onStarted: (lease: string) => void, onStopped: () => void): Promise<void> {
     const { renewDeadlineMs, retryPeriodMs } = this.timings;
     const signal = this.stopping.signal;
-    const log = this.options.logger.child({ lease: `${this.options.namespace}/${this.options.name}`, identity: this.options.identity });
-    log.info('waiting to acquire the leader lease');
+    const leases = this.candidates.map((name) => `${this.options.namespace}/${name}`).join(', ');
+    this.options.logger.info({ lease: leases, identity: this.options.identity }, 'waiting to acquire the leader lease');
+    // Candidates that start together would all try the same Lease first: each starts elsewhere.
+    const offset = this.candidates.length > 1 ? Math.floor(this.random() * this.candidates.length) % this.candidates.length : 0;
+    const order = this.candidates.map((_, i) => this.candidates[(offset + i) % this.candidates.length]!);
     while (!this.stopped && !this.leading) {
-      if (await this.tryAcquireOrRenew()) {
+      for (const name of order) {
+        if (this.stopped) return;
+        if (!(await this.tryAcquireOrRenew(name))) continue;
+        this.held = name;
         // Stopped while the attempt was in flight: give back what it just took.
         if (this.stopped) return this.release();
         this.leading = true;
         this.lastRenew = this.clock.now();
-        log.info('became the leader');
-        onStarted();
         break;
       }
+      if (this.leading) break;
       await this.clock.sleep(jitter(retryPeriodMs, JITTER_FACTOR, this.random), signal);
+    }
+    const log = this.options.logger.child({ lease: `${this.options.namespace}/${this.held}`, identity: this.options.identity });
+    if (this.leading) {
+      log.info('became the leader');
+      onStarted(this.held);
     }
     while (!this.stopped && this.leading) {
       await this.clock.sleep(retryPeriodMs, signal);
@@ -137,7 +169,7 @@ export class LeaderElector {
       // this process leading past the renew deadline, or it would go on reconciling after a
       // standby has taken the lease: the attempt races the time left.
       const left = renewDeadlineMs - (this.clock.now() - this.lastRenew);
-      if (await this.withinMs(this.tryAcquireOrRenew(), Math.max(0, left))) {
+      if (await this.withinMs(this.tryAcquireOrRenew(this.held), Math.max(0, left))) {
         this.lastRenew = this.clock.now();
       } else if (this.clock.now() - this.lastRenew >= renewDeadlineMs) {
         this.leading = false;
@@ -158,23 +190,24 @@ export class LeaderElector {
 
   private async release(): Promise<void> {
     try {
-      const lease = await this.options.client.get<Lease>(this.path);
+      const lease = await this.options.client.get<Lease>(this.path(this.held));
       if (lease.spec.holderIdentity !== this.options.identity) return;
       const now = microTime(this.clock.now());
       lease.spec = { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
-      await this.options.client.replace(this.path, lease);
-      this.options.logger.info({ lease: this.options.name }, 'released the leader lease');
+      await this.options.client.replace(this.path(this.held), lease);
+      this.options.logger.info({ lease: this.held }, 'released the leader lease');
     } catch (err) {
       this.options.logger.warn({ err: (err as Error).message }, 'could not release the leader lease; a standby takes over when it expires');
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(name: string): Promise<boolean> {
     const now = this.clock.now();
     const durationSeconds = Math.ceil(this.timings.leaseDurationMs / 1000);
+    const path = this.path(name);
     let lease: Lease;
     try {
-      lease = await this.options.client.get<Lease>(this.path);
+      lease = await this.options.client.get<Lease>(path);
     } catch (err) {
       if (!isNotFound(err)) {
         this.options.logger.warn({ err: (err as Error).message }, 'reading the leader lease failed');
@@ -184,7 +217,7 @@ export class LeaderElector {
         await this.options.client.create(`/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: this.options.name, namespace: this.options.namespace },
+          metadata: { name, namespace: this.options.namespace },
           spec: { holderIdentity: this.options.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         });
         return true;
@@ -198,12 +231,14 @@ export class LeaderElector {
 
     const holder = lease.spec.holderIdentity ?? '';
     const renewTime = lease.spec.renewTime ?? '';
-    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
-      this.observed = { holder, renewTime, at: this.clock.now() };
+    let observed = this.observed.get(name);
+    if (!observed || observed.holder !== holder || observed.renewTime !== renewTime) {
+      observed = { holder, renewTime, at: this.clock.now() };
+      this.observed.set(name, observed);
     }
     const heldByOther = holder !== '' && holder !== this.options.identity;
     const leaseMs = (lease.spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && this.observed.at + leaseMs > this.clock.now()) return false;
+    if (heldByOther && observed.at + leaseMs > this.clock.now()) return false;
 
     const transitions = (lease.spec.leaseTransitions ?? 0) + (holder === this.options.identity ? 0 : 1);
     lease.spec = {
@@ -214,8 +249,8 @@ export class LeaderElector {
       leaseTransitions: transitions,
     };
     try {
-      const updated = await this.options.client.replace<Lease>(this.path, lease);
-      this.observed = { holder: this.options.identity, renewTime: updated.spec.renewTime ?? '', at: this.clock.now() };
+      const updated = await this.options.client.replace<Lease>(path, lease);
+      this.observed.set(name, { holder: this.options.identity, renewTime: updated.spec.renewTime ?? '', at: this.clock.now() });
       return true;
     } catch (err) {
       if (!isConflict(err)) this.options.logger.warn({ err: (err as Error).message }, 'updating the leader lease failed');

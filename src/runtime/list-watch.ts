@@ -3,6 +3,7 @@
 // The informer's logic (relist on 410, the watchdog, backoff) is tested against a fake of this
 // interface; kubeListerWatcher is the real one, on the KubeClient and client-node's Watch.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { inHashRange, shardSelector, type HashRange } from './hash-range.js';
 import type { KubeClient } from './kube-client.js';
 
 export interface ListOptions {
@@ -56,15 +57,29 @@ const WATCH_EVENT_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', '
  * label selector, only the objects it selects (a shard). The API server then sends an object
  * whose labels stop matching as DELETED, and one that starts matching as ADDED, so a cache
  * follows an object relabelled from one shard to another.
+ *
+ * With a hash range (hash-range sharding), only the objects whose namespace hashes into it: the
+ * list and the watch ask for them with a `shardSelector`, and every item and event is checked
+ * here as well, always. For custom resources the API server never says whether it applied the
+ * selector (no shardInfo on their lists), ignores it silently with the ShardedListAndWatch gate
+ * off, and on 1.36 with the watch cache off sends every event of a watch whose only selector is
+ * the shard selector (kubernetes/kubernetes#140510, fixed in 1.37). The filter here makes all of
+ * that a matter of bandwidth, not of correctness, so no workaround (such as a dummy label
+ * selector) is sent for the last one. A namespace never changes, so an object never moves into
+ * or out of a range: dropping what is outside it leaves nothing stale in a cache.
  */
-export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: string, labelSelector = ''): ListerWatcher<T> {
-  const selector: Record<string, string> = labelSelector ? { labelSelector } : {};
+export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: string, labelSelector = '', range?: HashRange): ListerWatcher<T> {
+  const selector: Record<string, string> = {
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(range ? { shardSelector: shardSelector(range) } : {}),
+  };
+  const inRange = (object: unknown): boolean => !range || inHashRange((object as { metadata?: { namespace?: string } }).metadata?.namespace ?? '', range);
   return {
     async list({ limit, continue: token }) {
       const query = new URLSearchParams({ limit: String(limit), ...selector });
       if (token) query.set('continue', token);
       const page = await client.get<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(`${path}?${query.toString()}`);
-      return { items: page.items, resourceVersion: page.metadata.resourceVersion, continue: page.metadata.continue || undefined };
+      return { items: page.items.filter(inRange), resourceVersion: page.metadata.resourceVersion, continue: page.metadata.continue || undefined };
     },
 
     watch({ resourceVersion, timeoutSeconds }, onEvent, onDone) {
@@ -77,7 +92,9 @@ export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: s
           path,
           { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, ...selector },
           (type: string, object: unknown) => {
-            if (WATCH_EVENT_TYPES.has(type)) onEvent({ type, object } as WatchEvent<T>);
+            if (!WATCH_EVENT_TYPES.has(type)) return;
+            if ((type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') && !inRange(object)) return;
+            onEvent({ type, object } as WatchEvent<T>);
           },
           (err: unknown) => onDone(err ?? undefined),
         )

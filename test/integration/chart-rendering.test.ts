@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILT_IN_ROLE_NAMES } from '../../src/api/v1alpha1/roles.js';
 import { loadConfig, parseDuration } from '../../src/config.js';
-import { CLUSTER_RULES } from '../../src/deploy/rbac.js';
+import { CLUSTER_RULES, leaderElectionRules } from '../../src/deploy/rbac.js';
 import { CHART, deploymentOf, envOf, podOf, renderChart, renderError, runHelm, type K8sObject } from '../support/chart.js';
 import { ensureHelm } from '../support/helm.js';
 import { createTestNamespace, crdDocuments, deleteNamespace, kubeClients, kubectl, type KubeClients } from '../support/kube.js';
@@ -170,6 +170,7 @@ describe('the Helm chart: rendering rules', function () {
         ['--leader-elect', 'operator.leaderElection'],
         ['--leader-election-id=other', 'fullnameOverride'],
         ['--leader-election-namespace=other', 'namespaceOverride'],
+        ['--shard-count=2', 'operator.shardCount'],
       ];
       for (const [flag, value] of cases) {
         expect(await renderError(helm, [`extraArgs={${flag}}`]), flag).to.include(`extraArgs: ${flag.split('=')[0]} is set by the chart from ${value}`);
@@ -185,6 +186,25 @@ describe('the Helm chart: rendering rules', function () {
     const objects = await render(['operator.leaderElection=false', 'replicas=1']);
     expect(envOf(podOf(objects).spec.containers[0]!)['LEADER_ELECT']).to.equal('false');
     expect(deploymentOf(objects).spec.replicas).to.equal(1);
+  });
+
+  it('hash-range sharding: off by default; operator.shardCount reaches the operator and the Role names the range Leases; refused without leader election or with fewer replicas than ranges', async () => {
+    const leaseRole = (objects: K8sObject[]) => byKind(objects, 'Role').find((r) => r.metadata.name.endsWith('-leader-election'))!['rules'];
+    const unsharded = await render();
+    const unshardedContainer = podOf(unsharded).spec.containers[0]!;
+    expect(loadConfig(unshardedContainer.args, envOf(unshardedContainer)).shardCount).to.equal(0);
+    expect(leaseRole(unsharded)).to.deep.equal(leaderElectionRules('gso'));
+
+    const sharded = await render(['operator.shardCount=3', 'replicas=4']);
+    const container = podOf(sharded).spec.containers[0]!;
+    const config = loadConfig(container.args, envOf(container));
+    expect(config.shardCount, 'as the operator reads it').to.equal(3);
+    expect(leaseRole(sharded), 'the Leases the operator campaigns for, by name').to.deep.equal(leaderElectionRules(config.leaderElectionId, 3));
+    expect(deploymentOf(sharded).spec.replicas).to.equal(4);
+
+    expect(await renderError(helm, ['operator.shardCount=3'])).to.include('operator.shardCount=3 with replicas=2 would leave 1 hash ranges without a replica');
+    expect(await renderError(helm, ['operator.shardCount=1', 'replicas=1', 'operator.leaderElection=false'])).to.include('operator.shardCount=1 needs operator.leaderElection=true');
+    expect(await renderError(helm, ['operator.shardCount=65', 'replicas=65'])).to.include(SCHEMA_ERROR).and.include("at '/operator/shardCount'");
   });
 
   it('derives terminationGracePeriodSeconds from operator.shutdownTimeout: its seconds, rounded up, plus 15', async () => {

@@ -67,7 +67,17 @@ describe('operator settings', () => {
     expect(loadConfig(['--watch-label-selector', 'galleryshare.io/shard in (a, b)'], { WATCH_LABEL_SELECTOR: 'x' }, noFile).watchLabelSelector).to.equal('galleryshare.io/shard in (a, b)');
   });
 
+  it('takes a number of hash ranges (hash-range sharding), off by default', () => {
+    expect(loadConfig([], {}, noFile).shardCount).to.equal(0);
+    expect(loadConfig([], { SHARD_COUNT: '3' }, noFile).shardCount).to.equal(3);
+    expect(loadConfig(['--shard-count', '64'], { SHARD_COUNT: '3' }, noFile).shardCount).to.equal(64);
+  });
+
   const bad: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+    ['a negative number of hash ranges', ['--shard-count=-1'], {}, /^--shard-count \(SHARD_COUNT\): "-1" must be a whole number from 0 to 64/],
+    ['more than 64 hash ranges', [], { SHARD_COUNT: '65' }, /^--shard-count \(SHARD_COUNT\): "65" must be a whole number from 0 to 64/],
+    ['hash ranges without leader election', ['--shard-count', '2', '--leader-elect', 'false'], {}, /^--shard-count \(SHARD_COUNT\) = 2 needs --leader-elect \(LEADER_ELECT\) = true/],
+    ['a leader-election id too long for the range Leases', ['--shard-count', '10', '--leader-election-id', 'a'.repeat(240)], {}, /^--leader-election-id \(LEADER_ELECTION_ID\): .* too long for the range Leases' names/],
     ['an http ARM endpoint', ['--arm-endpoint', 'http://127.0.0.1:8443'], {}, /--arm-endpoint \(AZURE_RESOURCE_MANAGER_ENDPOINT\): .* must use https/],
     ['zero workers', [], { WORKERS: '0' }, /--workers \(WORKERS\): "0" must be a whole number from 1 to 200/],
     ['a resync too short', ['--resync-interval', '500ms'], {}, /--resync-interval \(RESYNC_INTERVAL\): "500ms" must be between 1s and 24h/],

@@ -284,3 +284,90 @@ describe('leader election timings', () => {
     expect(leaderElectionTimingsProblem({ leaseDurationMs: 1_000, renewDeadlineMs: 1_000, retryPeriodMs: 100 }, label)).to.equal('--lease=1s must be greater than --renew=1s');
   });
 });
+
+/** Several Leases by name, kept as the API server would (404, 409), shared by several electors. */
+class FakeLeaseSet implements LeaseClient {
+  readonly leases = new Map<string, Lease>();
+  private version = 0;
+  private static nameOf(path: string): string {
+    return path.split('/').pop()!;
+  }
+
+  get<T>(path: string): Promise<T> {
+    const lease = this.leases.get(FakeLeaseSet.nameOf(path));
+    return lease ? Promise.resolve(structuredClone(lease) as T) : Promise.reject(apiError(404, 'NotFound'));
+  }
+
+  create<T>(_path: string, body: unknown): Promise<T> {
+    const lease = structuredClone(body) as Lease;
+    if (this.leases.has(lease.metadata.name)) return Promise.reject(apiError(409, 'AlreadyExists'));
+    lease.metadata.resourceVersion = String(++this.version);
+    this.leases.set(lease.metadata.name, lease);
+    return Promise.resolve(structuredClone(lease) as T);
+  }
+
+  replace<T>(path: string, body: unknown): Promise<T> {
+    const next = structuredClone(body) as Lease;
+    const name = FakeLeaseSet.nameOf(path);
+    if (next.metadata.resourceVersion !== this.leases.get(name)?.metadata.resourceVersion) return Promise.reject(apiError(409, 'Conflict'));
+    next.metadata.resourceVersion = String(++this.version);
+    this.leases.set(name, next);
+    return Promise.resolve(structuredClone(next) as T);
+  }
+
+  holders(): Record<string, string | null | undefined> {
+    return Object.fromEntries([...this.leases].map(([name, l]) => [name, l.spec.holderIdentity]));
+  }
+}
+
+describe('LeaderElector over several Leases (hash ranges)', () => {
+  const RANGES = ['gso-shard-0-of-2', 'gso-shard-1-of-2'];
+
+  function candidate(leases: FakeLeaseSet, clock: FakeClock, identity: string, random: () => number) {
+    const won: string[] = [];
+    const elector = new LeaderElector({ client: leases, namespace: NAMESPACE, name: 'gso', names: RANGES, identity, logger: pino({ level: 'silent' }), clock, random });
+    void elector.run((lease) => won.push(lease), () => won.push('lost'));
+    return { elector, won };
+  }
+
+  it('gives each of n candidates a different Lease, from its random offset, and leaves the rest standing by holding none', async () => {
+    const clock = new FakeClock(Date.parse('2030-01-01T00:00:00Z'));
+    const leases = new FakeLeaseSet();
+    // Random 0.9 starts at the second Lease: the first candidate takes range 1, not range 0.
+    const a = candidate(leases, clock, 'a', () => 0.9);
+    await settle();
+    expect(a.won).to.deep.equal(['gso-shard-1-of-2']);
+    const b = candidate(leases, clock, 'b', () => 0.9);
+    await settle();
+    const c = candidate(leases, clock, 'c', () => 0);
+    for (let i = 0; i < 20; i++) await clock.advance(1_000);
+    expect(b.won, 'b tried range 1 (held), then took range 0').to.deep.equal(['gso-shard-0-of-2']);
+    expect(c.won, 'c holds nothing while both ranges are renewed').to.deep.equal([]);
+    expect(leases.holders()).to.deep.equal({ 'gso-shard-1-of-2': 'a', 'gso-shard-0-of-2': 'b' });
+    expect([a.elector.lease, b.elector.lease]).to.deep.equal(['gso-shard-1-of-2', 'gso-shard-0-of-2']);
+    for (const { elector } of [a, b, c]) await elector.stop();
+  });
+
+  it('takes the range whose holder stopped renewing, one lease duration after it last saw it change, and only that one', async () => {
+    const clock = new FakeClock(Date.parse('2030-01-01T00:00:00Z'));
+    const leases = new FakeLeaseSet();
+    const a = candidate(leases, clock, 'a', () => 0);
+    await settle();
+    const b = candidate(leases, clock, 'b', () => 0);
+    const c = candidate(leases, clock, 'c', () => 0);
+    await clock.advance(3_000);
+    expect([a.won, b.won, c.won]).to.deep.equal([['gso-shard-0-of-2'], ['gso-shard-1-of-2'], []]);
+    // a's process dies (SIGKILL): its Lease is neither renewed nor released.
+    const dead = leases.leases.get('gso-shard-0-of-2')!.spec.renewTime;
+    (a.elector as unknown as { stopped: boolean }).stopped = true;
+    for (let i = 0; i < 10; i++) await clock.advance(1_000);
+    expect(c.won, 'not before the lease duration').to.deep.equal([]);
+    for (let i = 0; i < 10; i++) await clock.advance(1_000);
+    expect(c.won).to.deep.equal(['gso-shard-0-of-2']);
+    expect(leases.leases.get('gso-shard-0-of-2')!.spec.renewTime).to.not.equal(dead);
+    expect(leases.holders()).to.deep.equal({ 'gso-shard-0-of-2': 'c', 'gso-shard-1-of-2': 'b' });
+    expect(b.won, 'b kept its own range').to.deep.equal(['gso-shard-1-of-2']);
+    for (const { elector } of [b, c]) await elector.stop();
+    expect(leases.holders(), 'each released what it held').to.deep.equal({ 'gso-shard-0-of-2': null, 'gso-shard-1-of-2': null });
+  });
+});

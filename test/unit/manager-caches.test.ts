@@ -7,10 +7,10 @@ import { GalleryShareKind, TenantGrantKind } from '../../src/api/v1alpha1/index.
 import { Manager } from '../../src/runtime/manager.js';
 import { OperatorMetrics } from '../../src/runtime/metrics.js';
 
-function manager(watchNamespaces: string[], watchLabelSelector = ''): Manager {
+function manager(watchNamespaces: string[], watchLabelSelector = '', hashRanges = 0): Manager {
   const kc = new KubeConfig();
   kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
-  return new Manager({ kc, logger: pino({ level: 'silent' }), metrics: new OperatorMetrics({ processMetrics: false }), healthAddress: '', shutdownTimeoutMs: 1_000, component: 'test', watchNamespaces, watchLabelSelector });
+  return new Manager({ kc, logger: pino({ level: 'silent' }), metrics: new OperatorMetrics({ processMetrics: false }), healthAddress: '', shutdownTimeoutMs: 1_000, component: 'test', watchNamespaces, watchLabelSelector, hashRanges });
 }
 
 describe('the manager\'s caches', () => {
@@ -29,4 +29,9 @@ describe('the manager\'s caches', () => {
     expect(shard.lookupCache(TenantGrantKind)).not.to.equal(shard.lookupCache(GalleryShareKind));
   });
 
+  it('with hash ranges, reads lookups from caches of every object beside the range\'s own', () => {
+    const ranged = manager([], '', 2);
+    expect(ranged.lookupCache(GalleryShareKind), 'the range\'s cache is not every object').not.to.equal(ranged.cache(GalleryShareKind));
+    expect(ranged.lookupCache(TenantGrantKind)).to.equal(ranged.lookupCache(TenantGrantKind));
+  });
 });

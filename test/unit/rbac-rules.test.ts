@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { GalleryShareKind, SharedImageVMKind, TenantGrantKind } from '../../src/api/v1alpha1/index.js';
 import type { ControllerRegistration } from '../../src/controllers/index.js';
-import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, clusterRules, NAMESPACED_RULES } from '../../src/deploy/rbac.js';
+import { CLUSTER_RULES, CLUSTER_SCOPED_RULES, clusterRules, leaderElectionRules, NAMESPACED_RULES } from '../../src/deploy/rbac.js';
 
 const registration = (kind: ControllerRegistration['kind'], reads: ControllerRegistration['reads'] = []): ControllerRegistration => ({ kind, reads, register: () => {} });
 
@@ -41,5 +41,14 @@ describe('RBAC derived from the registered controllers', () => {
     expect([...NAMESPACED_RULES, ...CLUSTER_SCOPED_RULES]).to.have.deep.members(CLUSTER_RULES);
     expect(CLUSTER_SCOPED_RULES.flatMap((r) => r.resources)).to.deep.equal(['customresourcedefinitions']);
     expect(NAMESPACED_RULES.flatMap((r) => r.resources)).not.to.include('customresourcedefinitions');
+  });
+
+  it('the Lease by name, or with hash ranges the range Leases by name; create unrestricted, as Kubernetes allows no name there', () => {
+    const create = { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] };
+    expect(leaderElectionRules('gso')).to.deep.equal([create, { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: ['gso'] }]);
+    expect(leaderElectionRules('gso', 3)).to.deep.equal([
+      create,
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'update'], resourceNames: ['gso-shard-0-of-3', 'gso-shard-1-of-3', 'gso-shard-2-of-3'] },
+    ]);
   });
 });

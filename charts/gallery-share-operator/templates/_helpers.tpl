@@ -89,7 +89,7 @@ Checks of values that the schema cannot express; each fails the render with what
 {{- define "gallery-share-operator.validate" -}}
 {{- /* Flags the chart derives other objects from: given in extraArgs they would win over the
 value, and leave the grace period, the replicas check or the Lease's RBAC wrong. */ -}}
-{{- $derived := dict "--shutdown-timeout" "operator.shutdownTimeout" "--leader-elect" "operator.leaderElection" "--leader-election-id" "fullnameOverride" "--leader-election-namespace" "namespaceOverride" -}}
+{{- $derived := dict "--shutdown-timeout" "operator.shutdownTimeout" "--leader-elect" "operator.leaderElection" "--leader-election-id" "fullnameOverride" "--leader-election-namespace" "namespaceOverride" "--shard-count" "operator.shardCount" -}}
 {{- range .Values.extraArgs -}}
 {{- $flag := regexReplaceAll "=.*$" (toString .) "" -}}
 {{- if hasKey $derived $flag -}}
@@ -125,5 +125,12 @@ value, and leave the grace period, the replicas check or the Lease's RBAC wrong.
 {{- end -}}
 {{- if and (not .Values.operator.leaderElection) (gt (int .Values.replicas) 1) -}}
 {{- fail (printf "operator.leaderElection=false with replicas=%d would run %d operators that all reconcile the same objects: keep leader election on, or set replicas=1" (int .Values.replicas) (int .Values.replicas)) -}}
+{{- end -}}
+{{- $shards := int .Values.operator.shardCount -}}
+{{- if and (gt $shards 0) (not .Values.operator.leaderElection) -}}
+{{- fail (printf "operator.shardCount=%d needs operator.leaderElection=true: each hash range is held through a Lease" $shards) -}}
+{{- end -}}
+{{- if and (gt $shards 0) (lt (int .Values.replicas) $shards) -}}
+{{- fail (printf "operator.shardCount=%d with replicas=%d would leave %d hash ranges without a replica: set replicas to at least %d (more for standbys)" $shards (int .Values.replicas) (sub $shards (int .Values.replicas)) $shards) -}}
 {{- end -}}
 {{- end }}
