@@ -119,6 +119,11 @@ const ADVICE: Record<string, string> = {
   InvalidAuthenticationTokenTenant: 'The credentials belong to another tenant than the subscription: use credentials of the tenant that owns it.',
   InvalidAuthenticationToken: 'Azure refused the token: check the credentials and the ARM endpoint setting.',
   PrincipalNotFound: 'Check the principalId (an object id in Microsoft Entra ID) and principalType; a principal created moments ago can take a few minutes to replicate.',
+  // Azure's fixed limit (it cannot be raised): ARM refuses every new assignment in the subscription
+  // until some are removed. Terminal, but looked at again at the stalled recheck, so that room
+  // freed by someone else is noticed without a person touching the object.
+  RoleAssignmentLimitExceeded:
+    "The subscription has reached Azure's limit of 4,000 role assignments, which cannot be raised: assign roles to Microsoft Entra groups (a group's object id as principalId, principalType Group) instead of to many individual principals, or remove unused role assignments (az role assignment list --all --subscription <id>). The operator tries again by itself.",
   RoleDefinitionDoesNotExist: 'Check the role: a built-in role name or the GUID of a role definition that exists in this subscription.',
   InvalidParameter: 'Azure refused a value in the request; correct the spec as the message says.',
   AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
