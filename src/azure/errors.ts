@@ -214,6 +214,22 @@ export function isArmNotFound(err: unknown): boolean {
   return (err as { statusCode?: number } | undefined)?.statusCode === 404;
 }
 
+/**
+ * Whether Azure answered 404 because what holds the resource is missing: its resource group
+ * (ResourceGroupNotFound) or its subscription (SubscriptionNotFound). A read that takes 404 as
+ * "the resource does not exist" must not say that then: the spec names a resource group or
+ * subscription that is not there, and the refusal's own code says which.
+ */
+export function isParentNotFound(err: unknown): boolean {
+  const { statusCode, code } = (err ?? {}) as { statusCode?: number; code?: string };
+  return statusCode === 404 && (code === 'ResourceGroupNotFound' || code === 'SubscriptionNotFound');
+}
+
+/** Whether Azure answered 404 for the resource itself (its resource group and subscription exist). */
+export function isResourceNotFound(err: unknown): boolean {
+  return isArmNotFound(err) && !isParentNotFound(err);
+}
+
 export function retryAfterMsOf(err: ErrorLike): number | undefined {
   return err.response?.headers ? retryAfterMsFromHeaders(err.response.headers) : undefined;
 }
