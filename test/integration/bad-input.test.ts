@@ -25,6 +25,7 @@ import { startOperator, type OperatorProcess } from '../support/operator-process
 import {
   DEV_DEPLOYER_SECRET,
   DEV_EAST_SUBNET,
+  DEV_RG,
   FABRIKAM_EAST_SUBNET,
   SAMPLE_SUBNET,
   createVmSecrets,
@@ -49,6 +50,12 @@ const UNKNOWN_TENANT = '3f9a2b1c-7d6e-4f50-8a19-2c3b4d5e6f70';
 const UNKNOWN_CLIENT = '6a5b4c3d-2e1f-4a0b-9c8d-7e6f5a4b3c2d';
 const UNKNOWN_PRINCIPAL = '0c8a9e44-2f1b-4d0e-9a57-3e6b1d2c4f10';
 const UNKNOWN_ROLE = 'f0e1d2c3-b4a5-4687-9a8b-7c6d5e4f3a2b';
+/** A second subscription of Fabrikam (fabrikam-admin is its Owner), filled to the role-assignment limit. */
+const FULL_SUBSCRIPTION = '7e2d4c6b-8a0f-4e1d-9c3b-5a7f9e1d3c5b';
+const FULL_RG = 'bi-rg-full';
+/** Role assignments the seed makes in each full subscription (a few below the limit: the seed has its own there). */
+const FILLED_BY_SEED = 3_980;
+const fillerPrincipal = (subscription: string, i: number) => `${String(i).padStart(8, '0')}-0000-4000-8000-${subscription.slice(0, 8)}b1b1`;
 
 /** Galleries (Contoso) the corpus names; each GalleryShare its own (one gallery, one owner). */
 const G = {
@@ -68,7 +75,7 @@ const G = {
 } as const;
 
 /** Target resource groups (Fabrikam) of the TenantGrants. */
-const RG = { good: 'bi-rg-good', verify: 'bi-rg-verify', limit: 'bi-rg-limit', missing: 'bi-rg-missing' } as const;
+const RG = { good: 'bi-rg-good', verify: 'bi-rg-verify', missing: 'bi-rg-missing' } as const;
 
 type Kind = 'GalleryShare' | 'TenantGrant' | 'SharedImageVM';
 type Expected = { state: 'ready' } | { state: 'stalled' | 'reconciling'; reason: string; advice: RegExp };
@@ -110,7 +117,9 @@ const CASES: Case[] = [
   { why: 'a role that does not exist', manifest: gs('gs-unknown-role', G.badRole, { roleAssignments: [{ principalId: ids.imageConsumersGroup, principalType: 'Group', role: UNKNOWN_ROLE }] }), expected: stalled('RoleDefinitionDoesNotExist', /role definition/) },
   { why: 'an image definition that does not exist, as the scope of a role assignment', manifest: gs('gs-unknown-image', G.noImage, { roleAssignments: [{ ...reader(ids.imageConsumersGroup), image: 'noSuchImage' }] }), expected: stalled('ResourceNotFound', /create the resource/) },
   { why: 'a principal that does not exist (Azure: PrincipalNotFound, which can be replication)', manifest: gs('gs-unknown-principal', G.pnf, { roleAssignments: [reader(UNKNOWN_PRINCIPAL, 'User')] }), expected: reconciling('PrincipalNotFound', /retrying for \d+s more/) },
-  { why: "the subscription is at Azure's role-assignment limit", manifest: gs('gs-role-limit', G.limit, { roleAssignments: [reader(ids.imageConsumersGroup)] }), expected: stalled('RoleAssignmentLimitExceeded', /assign roles to Microsoft Entra groups/) },
+  {
+    why: "the gallery's subscription is at Azure's role-assignment limit (4,000)",
+    manifest: gs('gs-role-limit', G.limit, { gallery: { subscriptionId: ids.devSubscription, resourceGroup: DEV_RG, name: G.limit }, roleAssignments: [reader(ids.imageConsumersGroup)] }), expected: stalled('RoleAssignmentLimitExceeded', /assign roles to Microsoft Entra groups/) },
   { why: 'a second GalleryShare on a gallery another one holds', manifest: gs('gs-claimed', G.claimed, { roleAssignments: [reader(ids.tester, 'User')] }), expected: stalled('GalleryClaimed', /./) },
   { why: 'Groups asked of an existing Private gallery (Azure allows it only on new galleries)', manifest: gs('gs-permission-change', G.oldPrivate, { permission: 'Groups', directShare: { subscriptions: [ids.fabrikamSubscription] } }), expected: stalled('PermissionChangeNotAllowed', /./) },
 
@@ -152,7 +161,9 @@ const CASES: Case[] = [
   { why: "an app Secret for another client id", manifest: tg('tg-app-secret-other-client', RG.good, { application: { credentialsRef: { name: 'app-other-client' } } }), expected: stalled('InvalidCredentialsSecret', /clientId/) },
   { why: "an expired app certificate", manifest: tg('tg-expired-certificate', RG.good, { application: { credentialsRef: { name: 'app-expired-certificate' } } }), expected: stalled('CredentialExpired', /./) },
   { why: 'verify only, and the app has no role on the target', manifest: tg('tg-target-role-missing', RG.verify, { target: { azureCredentialsRef: undefined } }), expected: stalled('TargetRoleMissing', /az role assignment create/) },
-  { why: "the target subscription is at Azure's role-assignment limit", manifest: tg('tg-role-limit', RG.limit), expected: stalled('RoleAssignmentLimitExceeded', /assign roles to Microsoft Entra groups/) },
+  {
+    why: "the target subscription is at Azure's role-assignment limit (4,000)",
+    manifest: tg('tg-role-limit', FULL_RG, { target: { subscriptionId: FULL_SUBSCRIPTION } }), expected: stalled('RoleAssignmentLimitExceeded', /assign roles to Microsoft Entra groups/) },
   { why: 'a wrong target writer secret', manifest: tg('tg-wrong-target-writer', RG.good, { target: { azureCredentialsRef: { name: 'fabrikam-admin-wrong-secret' } } }), expected: stalled('AADSTS7000215', /put a current secret/) },
 
   // --- SharedImageVM ---
@@ -222,16 +233,45 @@ describe('bad input at scale', function () {
     const keyLines = (pem: string) => pem.split('\n').filter((line) => line.length > 20 && !line.startsWith('-----'));
 
     const seed = sivmSeed();
+    seed.galleries!.push({ subscription: ids.devSubscription, resourceGroup: DEV_RG, name: G.limit, location: 'westus' });
+    seed.tenants!.find((t) => t.id === ids.fabrikam)!.subscriptions!.push({ id: FULL_SUBSCRIPTION, name: 'Fabrikam Full' });
+    seed.resourceGroups!.push({ subscription: FULL_SUBSCRIPTION, name: FULL_RG, location: 'westus' });
+    seed.roleAssignments!.push({ scope: `/subscriptions/${FULL_SUBSCRIPTION}`, principal: ids.fabrikamAdmin, role: 'Owner' });
+    // One Reader per person, as an organisation that assigns individuals rather than groups does.
+    for (const [subscription, tenantId] of [[ids.devSubscription, ids.contoso], [FULL_SUBSCRIPTION, ids.fabrikam]] as const) {
+      const tenant = seed.tenants!.find((t) => t.id === tenantId)!;
+      for (let i = 0; i < FILLED_BY_SEED; i++) {
+        const objectId = fillerPrincipal(subscription, i);
+        (tenant.users ??= []).push({ objectId, name: `user${i}@${tenantId.slice(0, 8)}.example.com` });
+        seed.roleAssignments!.push({ scope: `/subscriptions/${subscription}`, principal: objectId, role: 'Reader' });
+      }
+    }
     seed.applications!.push({ appId: PARTNER_APP, name: 'partner-app', homeTenant: ids.contoso, secrets: [PARTNER_SECRET] });
     for (const app of seed.applications!.filter((a) => a.appId === APP || a.appId === ids.galleryOwner)) app.certificates = [...(app.certificates ?? []), expired.certPem];
     azure = await start({ seed, options: { retryAfterSeconds: 0, lroDurationMs: 300 } });
     await azure.control.grantConsent(APP, ids.fabrikam);
-    for (const name of [G.good1, G.good2, G.tg, G.subRefused, G.tenantRefused, G.community, G.pnf, G.limit, G.badRole, G.noImage, G.creds]) await createGallery(azure, name, 'Groups');
+    for (const name of [G.good1, G.good2, G.tg, G.subRefused, G.tenantRefused, G.community, G.pnf, G.badRole, G.noImage, G.creds]) await createGallery(azure, name, 'Groups');
     await createGallery(azure, G.oldPrivate, 'Private', true);
-    for (const rg of [RG.good, RG.verify, RG.limit]) await createTargetResourceGroup(azure, rg);
-    // Azure's answers the emulator gives only on request: a principal the directory does not
-    // know (with principalType given, the emulator skips the lookup, as ARM does), and the
-    // subscription's role-assignment limit (ARM: 400 RoleAssignmentLimitExceeded).
+    for (const rg of [RG.good, RG.verify]) await createTargetResourceGroup(azure, rg);
+    // Two subscriptions filled up to Azure's limit of 4,000 role assignments (the emulator
+    // enforces it, counting every scope in the subscription): the dev subscription (Contoso),
+    // where a GalleryShare's gallery is, and Fabrikam's second one, which a TenantGrant targets.
+    // Both meet ARM's 400 RoleAssignmentLimitExceeded.
+    // Most come with the seed (made one by one, each counted, they take a minute); the control
+    // API adds the last ones until the emulator refuses one more.
+    for (const subscription of [ids.devSubscription, FULL_SUBSCRIPTION]) {
+      for (let filled = FILLED_BY_SEED; ; filled++) {
+        const principal = fillerPrincipal(subscription, filled);
+        const refused = await azure.control.assignRole(`/subscriptions/${subscription}`, principal, 'Reader').then(
+          () => false,
+          (err: unknown) => /RoleAssignmentLimitExceeded/.test(String(err)),
+        );
+        if (refused) break;
+        expect(filled, 'the limit holds').to.be.below(4_000);
+      }
+    }
+    // Azure's answer the emulator gives only on request: a principal the directory does not
+    // know (with principalType given, the emulator skips the lookup, as ARM does).
     await azure.control.addFault({
       method: 'PUT',
       path: `galleries/${G.pnf}/providers/Microsoft.Authorization/roleAssignments/`,
@@ -239,9 +279,6 @@ describe('bad input at scale', function () {
       code: 'PrincipalNotFound',
       message: `Principal ${UNKNOWN_PRINCIPAL.replace(/-/g, '')} does not exist in the directory ${ids.contoso}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay.`,
     });
-    for (const scope of [`galleries/${G.limit}/`, `resourceGroups/${RG.limit}/`]) {
-      await azure.control.addFault({ method: 'PUT', path: `${scope}providers/Microsoft.Authorization/roleAssignments/`, status: 400, code: 'RoleAssignmentLimitExceeded', message: 'No more role assignments can be created.' });
-    }
 
     clients = kubeClients();
     client = new KubeClient(clients.kc);
