@@ -128,7 +128,10 @@ const ADVICE: Record<string, string> = {
   InvalidParameter: 'Azure refused a value in the request; correct the spec as the message says.',
   AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
   AADSTS7000222: 'The client secret has expired: create a new one for the application (az ad app credential reset --id <application id> --append) and update the Secret.',
-  AADSTS700016: "The application has no service principal in that tenant: the tenant's administrator must consent to the application.",
+  // Met by any credentials Secret, not only by a multi-tenant app: most often a wrong clientId or
+  // tenantId, so that is said first.
+  AADSTS700016:
+    "Entra does not know the application in that tenant: check clientId and tenantId (the app registration's Application (client) ID, and the tenant it is registered in); an application registered in another tenant needs this tenant's administrator to consent to it first.",
   AADSTS7000229: 'The application has no service principal in that tenant: create one (az ad sp create --id <application id>, run by an administrator of the tenant).',
   AADSTS7000112: "The application is disabled in that tenant: its owner or the tenant's administrator must enable it (Enterprise applications, Enabled for users to sign in).",
   AADSTS90002: 'The tenant does not exist: check tenantId in the Secret.',

@@ -23,9 +23,7 @@ const TENANT = '6dc731fe-2682-41a6-a97e-5fb246cc86f9';
 const CLIENT = '7d2f4a61-3c1e-4b8a-9f05-6e2d1c3b4a58';
 
 describe('a 404 for a missing resource group or subscription is not a missing resource', () => {
-  const throwing = (err: Error) => async () => {
-    throw err;
-  };
+  const throwing = (err: Error) => () => Promise.reject(err);
   const compute = (err: Error) =>
     ({
       galleries: { get: throwing(err) },
@@ -60,12 +58,23 @@ describe('a 404 for a missing resource group or subscription is not a missing re
 
   it('readImage (a shared image): a missing image is undefined (ImageNotFound), a missing subscription is thrown', async () => {
     const ref = { kind: 'shared' as const, uniqueName: 'u', image: 'i', version: 'latest' };
-    expect(await readImage(compute(armError(404, 'ResourceNotFound', 'not found')), ref as never, 'westus')).to.equal(undefined);
+    expect(await readImage(compute(armError(404, 'ResourceNotFound', 'not found')), ref, 'westus')).to.equal(undefined);
     const err = await readImage(compute(armError(404, 'SubscriptionNotFound', "The subscription 's' could not be found.")), ref as never, 'westus').then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(classifyAzureError(err, 'x')).to.deep.include({ kind: 'terminal', code: 'SubscriptionNotFound' });
+  });
+});
+
+describe("Entra's AADSTS700016 for a credentials Secret", () => {
+  it('says to check clientId and tenantId first (a wrong id is the usual cause), and consent for an app from another tenant', () => {
+    const failure = classifyAzureError(
+      { name: 'AuthenticationError', statusCode: 400, message: 'x', errorResponse: { error: 'unauthorized_client', errorDescription: "AADSTS700016: Application with identifier 'a' was not found in the directory 'Fabrikam'." } },
+      'managing the GalleryShare',
+    );
+    expect(failure).to.deep.include({ kind: 'terminal', code: 'AADSTS700016' });
+    expect(failure.message).to.include('check clientId and tenantId').and.include('consent');
   });
 });
 
@@ -83,7 +92,7 @@ describe('certificates in credentials Secrets', function () {
 
   const secretData = (clientCertificate: string) => ({ tenantId: b64(TENANT), clientId: b64(CLIENT), clientCertificate: b64(clientCertificate) });
   const resolverFor = (data: Record<string, string>, now = Date.now) =>
-    credentialResolver({ get: async () => ({ data }) } as unknown as KubeClient, { forMaterial: () => ({ getToken: async () => null }) } as unknown as CredentialCache, () => {
+    credentialResolver({ get: () => Promise.resolve({ data }) } as unknown as KubeClient, { forMaterial: () => ({ getToken: () => Promise.resolve(null) }) } as unknown as CredentialCache, () => {
       throw new Error('no default identity here');
     }, now);
 
