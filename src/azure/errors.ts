@@ -76,7 +76,9 @@ export function withTransience(failure: Failure, context: TransienceContext | un
     return transient(SETTLING_MS.consentReplication);
   }
   if (failure.code === 'GalleryImageNotFound') {
-    const region = /not available in (\S+) region/i.exec(failure.message)?.[1]?.toLowerCase().replace(/\s+/g, '');
+    // Azure names the region in both of its wordings: "... is not available in eastus region" (a
+    // named version) and 'There is no latest image version exists for "..." in eastus region' (latest).
+    const region = /\bin (\S+) region\b/i.exec(failure.message)?.[1]?.toLowerCase().replace(/\s+/g, '');
     if (region && (context.replicatingRegions ?? []).includes(region)) return transient(SETTLING_MS.imageReplication);
   }
   return failure;

@@ -111,16 +111,16 @@ const CASES: Case[] = [
 
   // --- GalleryShare: Azure does not have what the spec names ---
   { why: 'a gallery that does not exist', manifest: gs('gs-unknown-gallery', 'biNoSuchGallery', { roleAssignments: [reader(ids.imageConsumersGroup)] }), expected: stalled('GalleryNotFound', /create the gallery/) },
-  { why: 'a resource group that does not exist', manifest: gs('gs-unknown-rg', 'biAny', { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: 'biNoSuchRG', name: 'biAny' } }), expected: stalled('ResourceGroupNotFound', /resource group/) },
+  { why: 'a resource group that does not exist', manifest: gs('gs-unknown-rg', 'biAny', { gallery: { subscriptionId: ids.gallerySubscription, resourceGroup: 'biNoSuchRG', name: 'biAny' } }), expected: stalled('ResourceGroupNotFound', /Check the resource group name/) },
   { why: 'a subscription that does not exist', manifest: gs('gs-unknown-subscription', 'biAny', { gallery: { subscriptionId: UNKNOWN_SUBSCRIPTION, resourceGroup: ids.galleryRG, name: 'biAny' } }), expected: stalled('SubscriptionNotFound', /subscription id/) },
-  { why: 'a role that does not exist', manifest: gs('gs-unknown-role', G.badRole, { roleAssignments: [{ principalId: ids.imageConsumersGroup, principalType: 'Group', role: UNKNOWN_ROLE }] }), expected: stalled('RoleDefinitionDoesNotExist', /role definition/) },
+  { why: 'a role that does not exist', manifest: gs('gs-unknown-role', G.badRole, { roleAssignments: [{ principalId: ids.imageConsumersGroup, principalType: 'Group', role: UNKNOWN_ROLE }] }), expected: stalled('RoleDefinitionDoesNotExist', /Check the role/) },
   { why: 'an image definition that does not exist, as the scope of a role assignment', manifest: gs('gs-unknown-image', G.noImage, { roleAssignments: [{ ...reader(ids.imageConsumersGroup), image: 'noSuchImage' }] }), expected: stalled('ResourceNotFound', /create the resource/) },
   { why: 'a principal that does not exist (Azure: PrincipalNotFound, which can be replication)', manifest: gs('gs-unknown-principal', G.pnf, { roleAssignments: [reader(UNKNOWN_PRINCIPAL, 'User')] }), expected: reconciling('PrincipalNotFound', /retrying for \d+s more/) },
   {
     why: "the gallery's subscription is at Azure's role-assignment limit (4,000)",
     manifest: gs('gs-role-limit', G.limit, { gallery: { subscriptionId: ids.devSubscription, resourceGroup: DEV_RG, name: G.limit }, roleAssignments: [reader(ids.imageConsumersGroup)] }), expected: stalled('RoleAssignmentLimitExceeded', /assign roles to Microsoft Entra groups/) },
-  { why: 'a second GalleryShare on a gallery another one holds', manifest: gs('gs-claimed', G.claimed, { roleAssignments: [reader(ids.tester, 'User')] }), expected: stalled('GalleryClaimed', /./) },
-  { why: 'Groups asked of an existing Private gallery (Azure allows it only on new galleries)', manifest: gs('gs-permission-change', G.oldPrivate, { permission: 'Groups', directShare: { subscriptions: [ids.fabrikamSubscription] } }), expected: stalled('PermissionChangeNotAllowed', /./) },
+  { why: 'a second GalleryShare on a gallery another one holds', manifest: gs('gs-claimed', G.claimed, { roleAssignments: [reader(ids.tester, 'User')] }), expected: stalled('GalleryClaimed', /Merge this spec into/) },
+  { why: 'Groups asked of an existing Private gallery (Azure allows it only on new galleries)', manifest: gs('gs-permission-change', G.oldPrivate, { permission: 'Groups', directShare: { subscriptions: [ids.fabrikamSubscription] } }), expected: stalled('PermissionChangeNotAllowed', /create a new gallery with permission Groups/) },
 
   // --- GalleryShare: the operator's policy ---
   { why: 'policy: direct share with a subscription not allowed', manifest: gs('gs-policy-subscription', G.subRefused, { permission: 'Groups', directShare: { subscriptions: [ids.devSubscription] } }), expected: stalled('PolicyViolation', /allowed-share-subscriptions/) },
@@ -152,13 +152,13 @@ const CASES: Case[] = [
   { why: 'policy: a target tenant not allowed', manifest: tg('tg-policy-target-tenant', RG.good, { target: { tenantId: UNKNOWN_TENANT } }), expected: stalled('PolicyViolation', /allowed-grant-target-tenants/) },
   { why: 'policy: no source credentials while they are required', manifest: tg('tg-policy-credentials', RG.good, { source: { azureCredentialsRef: undefined } }), expected: stalled('PolicyViolation', /require-object-credentials/) },
   { why: 'a source gallery that does not exist', manifest: tenantGrantManifest('tg-unknown-gallery', 'biNoSuchGallery', RG.good) as unknown as Case['manifest'], expected: stalled('GalleryNotFound', /create the gallery/) },
-  { why: 'a target resource group that does not exist', manifest: tg('tg-unknown-target-rg', RG.missing), expected: stalled('ResourceGroupNotFound', /resource group/) },
-  { why: 'an application Entra does not know', manifest: tg('tg-unknown-app', RG.good, { application: { clientId: UNKNOWN_CLIENT } }), expected: stalled('ApplicationNotFound', /./) },
+  { why: 'a target resource group that does not exist', manifest: tg('tg-unknown-target-rg', RG.missing), expected: stalled('ResourceGroupNotFound', /Check the resource group name/) },
+  { why: 'an application Entra does not know', manifest: tg('tg-unknown-app', RG.good, { application: { clientId: UNKNOWN_CLIENT } }), expected: stalled('ApplicationNotFound', /Check spec\.application\.clientId/) },
   { why: "a wrong app secret", manifest: tg('tg-wrong-app-secret', RG.good, { application: { credentialsRef: { name: 'app-wrong-secret' } } }), expected: stalled('AADSTS7000215', /put a current secret/) },
   { why: 'an app Secret that does not exist', manifest: tg('tg-app-secret-missing', RG.good, { application: { credentialsRef: { name: 'no-such-secret' } } }), expected: stalled('InvalidCredentialsSecret', /create it with/) },
   { why: 'an app Secret with the wrong key', manifest: tg('tg-app-secret-wrong-key', RG.good, { application: { credentialsRef: { name: 'app-wrong-key' } } }), expected: stalled('InvalidCredentialsSecret', /clientSecret or clientCertificate/) },
-  { why: "an app Secret for another client id", manifest: tg('tg-app-secret-other-client', RG.good, { application: { credentialsRef: { name: 'app-other-client' } } }), expected: stalled('InvalidCredentialsSecret', /clientId/) },
-  { why: "an expired app certificate", manifest: tg('tg-expired-certificate', RG.good, { application: { credentialsRef: { name: 'app-expired-certificate' } } }), expected: stalled('CredentialExpired', /./) },
+  { why: "an app Secret for another client id", manifest: tg('tg-app-secret-other-client', RG.good, { application: { credentialsRef: { name: 'app-other-client' } } }), expected: stalled('InvalidCredentialsSecret', /belongs to another application/) },
+  { why: "an expired app certificate", manifest: tg('tg-expired-certificate', RG.good, { application: { credentialsRef: { name: 'app-expired-certificate' } } }), expected: stalled('CredentialExpired', /Upload a new certificate/) },
   { why: 'verify only, and the app has no role on the target', manifest: tg('tg-target-role-missing', RG.verify, { target: { azureCredentialsRef: undefined } }), expected: stalled('TargetRoleMissing', /az role assignment create/) },
   {
     why: "the target subscription is at Azure's role-assignment limit (4,000)",
@@ -167,24 +167,26 @@ const CASES: Case[] = [
 
   // --- SharedImageVM ---
   { why: 'an image version not in the region', manifest: vm('vm-not-in-region', { image: { sharedGalleryImageId: sharedImage('westonly') }, location: 'eastus', network: { subnetId: FABRIKAM_EAST_SUBNET } }), expected: stalled('ImageNotInRegion', /replicate/) },
-  { why: 'an image version that does not exist (RBAC id)', manifest: devVm('vm-unknown-version', { image: { id: rbacImage('ubuntu', '9.9.9') } }), expected: stalled('ImageVersionNotFound', /./) },
+  // The consumer view lists a version that targets the region before it has replicated there: the create tells.
+  { why: 'a shared image whose only version is still replicating to the region (passes by itself)', manifest: vm('vm-image-replicating', { image: { sharedGalleryImageId: sharedImage('replicating') }, location: 'eastus', network: { subnetId: FABRIKAM_EAST_SUBNET } }), expected: reconciling('GalleryImageNotFound', /can pass by itself; retrying for \d+s more/) },
+  { why: 'an image version that does not exist (RBAC id)', manifest: devVm('vm-unknown-version', { image: { id: rbacImage('ubuntu', '9.9.9') } }), expected: stalled('ImageVersionNotFound', /Name an existing version/) },
   // The consumer view of a shared gallery lists the versions that target a region: one that does not exist looks the same.
   { why: 'a shared image version that does not exist', manifest: vm('vm-unknown-shared-version', { image: { sharedGalleryImageId: sharedImage('ubuntu', '9.9.9') } }), expected: stalled('ImageNotInRegion', /does not exist, or it does not target westus/) },
-  { why: 'an image that does not exist', manifest: vm('vm-unknown-image', { image: { sharedGalleryImageId: sharedImage('noSuchImage') } }), expected: stalled('ImageNotFound', /./) },
-  { why: 'a subnet in another region', manifest: vm('vm-subnet-other-region', { network: { subnetId: FABRIKAM_EAST_SUBNET } }), expected: stalled('SubnetInOtherRegion', /./) },
-  { why: 'a subnet that does not exist', manifest: vm('vm-unknown-subnet', { network: { subnetId: subnetId(ids.fabrikamSubscription, ids.fabrikamRG, 'myVnet', 'noSuchSubnet') } }), expected: stalled('SubnetNotFound', /./) },
-  { why: 'a specialized image with an admin user', manifest: vm('vm-specialized-admin', { image: { sharedGalleryImageId: sharedImage('specialized') } }), expected: stalled('SpecializedImageWithOsProfile', /./) },
-  { why: 'a TrustedLaunch image without securityType', manifest: vm('vm-trusted-launch', { image: { sharedGalleryImageId: sharedImage('trusted') } }), expected: stalled('SecurityTypeRequired', /./) },
+  { why: 'an image that does not exist', manifest: vm('vm-unknown-image', { image: { sharedGalleryImageId: sharedImage('noSuchImage') } }), expected: stalled('ImageNotFound', /Check the id/) },
+  { why: 'a subnet in another region', manifest: vm('vm-subnet-other-region', { network: { subnetId: FABRIKAM_EAST_SUBNET } }), expected: stalled('SubnetInOtherRegion', /Use a subnet in westus/) },
+  { why: 'a subnet that does not exist', manifest: vm('vm-unknown-subnet', { network: { subnetId: subnetId(ids.fabrikamSubscription, ids.fabrikamRG, 'myVnet', 'noSuchSubnet') } }), expected: stalled('SubnetNotFound', /fix spec\.network\.subnetId/) },
+  { why: 'a specialized image with an admin user', manifest: vm('vm-specialized-admin', { image: { sharedGalleryImageId: sharedImage('specialized') } }), expected: stalled('SpecializedImageWithOsProfile', /Remove adminUsername/) },
+  { why: 'a TrustedLaunch image without securityType', manifest: vm('vm-trusted-launch', { image: { sharedGalleryImageId: sharedImage('trusted') } }), expected: stalled('SecurityTypeRequired', /set spec\.securityType to TrustedLaunch/) },
   { why: 'policy: no credentials while they are required', manifest: vm('vm-policy-credentials', { azureCredentialsRef: undefined }), expected: stalled('PolicyViolation', /require-object-credentials/) },
   { why: 'a TenantGrant that does not exist', manifest: vm('vm-grant-missing', { azureCredentialsRef: undefined, tenantGrantRef: { name: 'no-such-grant' }, resourceGroup: RG.good }), expected: reconciling('TenantGrantNotReady', /does not exist/) },
   { why: 'a TenantGrant that waits for consent', manifest: vm('vm-grant-not-ready', { azureCredentialsRef: undefined, tenantGrantRef: { name: 'tg-no-consent' }, resourceGroup: RG.good }), expected: reconciling('TenantGrantNotReady', /ConsentRequired/) },
-  { why: "a TenantGrant whose target is another resource group", manifest: vm('vm-grant-mismatch', { azureCredentialsRef: undefined, tenantGrantRef: { name: 'tg-good' } }), expected: stalled('TenantGrantMismatch', /./) },
-  { why: 'a password Secret that does not exist', manifest: vm('vm-password-missing', { sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'no-such-password', key: 'password' } }), expected: stalled('SecretNotFound', /./) },
-  { why: 'a password Secret without the key', manifest: vm('vm-password-wrong-key', { sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'vm-password', key: 'passwd' } }), expected: stalled('SecretNotFound', /./) },
+  { why: "a TenantGrant whose target is another resource group", manifest: vm('vm-grant-mismatch', { azureCredentialsRef: undefined, tenantGrantRef: { name: 'tg-good' } }), expected: stalled('TenantGrantMismatch', /Use a grant that does/) },
+  { why: 'a password Secret that does not exist', manifest: vm('vm-password-missing', { sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'no-such-password', key: 'password' } }), expected: stalled('SecretNotFound', /create it with the key password/) },
+  { why: 'a password Secret without the key', manifest: vm('vm-password-wrong-key', { sshPublicKeys: undefined, adminPasswordSecretRef: { name: 'vm-password', key: 'passwd' } }), expected: stalled('SecretNotFound', /add it, or fix the reference/) },
   { why: 'a wrong client secret', manifest: vm('vm-wrong-secret', withCreds('deployer-wrong-secret')), expected: stalled('AADSTS7000215', /put a current secret/) },
-  { why: 'a subscription that does not exist', manifest: vm('vm-unknown-subscription', { subscriptionId: UNKNOWN_SUBSCRIPTION, network: { subnetId: subnetId(UNKNOWN_SUBSCRIPTION, ids.fabrikamRG, 'myVnet') } }), expected: stalled('SubscriptionNotFound', /./) },
-  { why: 'an identity that may create VMs but not read the image', manifest: devVm('vm-image-no-access', withCreds('dev-deployer')), expected: stalled('AuthorizationFailed', /./) },
-  { why: 'a resource group that does not exist', manifest: vm('vm-unknown-rg', { resourceGroup: 'biNoSuchRG', ...withCreds('fabrikam-admin') }), expected: stalled('ResourceGroupNotFound', /./) },
+  { why: 'a subscription that does not exist', manifest: vm('vm-unknown-subscription', { subscriptionId: UNKNOWN_SUBSCRIPTION, network: { subnetId: subnetId(UNKNOWN_SUBSCRIPTION, ids.fabrikamRG, 'myVnet') } }), expected: stalled('SubscriptionNotFound', /Check the subscription id/) },
+  { why: 'an identity that may create VMs but not read the image', manifest: devVm('vm-image-no-access', withCreds('dev-deployer')), expected: stalled('AuthorizationFailed', /Grant the identity/) },
+  { why: 'a resource group that does not exist', manifest: vm('vm-unknown-rg', { resourceGroup: 'biNoSuchRG', ...withCreds('fabrikam-admin') }), expected: stalled('ResourceGroupNotFound', /create the resource group/) },
   { why: 'an RBAC image in the other region', manifest: devVm('vm-rbac-other-region', { image: { id: rbacImage('westonly') }, location: 'eastus', network: { subnetId: DEV_EAST_SUBNET } }), expected: stalled('ImageNotInRegion', /replicate/) },
 ];
 

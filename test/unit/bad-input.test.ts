@@ -67,6 +67,17 @@ describe('a 404 for a missing resource group or subscription is not a missing re
   });
 });
 
+describe('a shared image still replicating, refused at create', () => {
+  it("is transient in both of Azure's wordings (a named version, and latest) for a region still replicating, and terminal elsewhere", () => {
+    const named = armError(404, 'GalleryImageNotFound', 'The gallery image /SharedGalleries/g/Images/i/Versions/1.0.0 is not available in eastus region. Please contact image owner to replicate to this region, or change your requested region.');
+    const latest = armError(404, 'GalleryImageNotFound', 'There is no latest image version exists for "/SharedGalleries/g/Images/i/Versions/latest" in eastus region.');
+    for (const err of [named, latest]) {
+      expect(classifyFailure(err, 'creating the VM', { now: 0, replicatingRegions: ['eastus'] }), err.message).to.deep.include({ kind: 'transient', code: 'GalleryImageNotFound' });
+      expect(classifyFailure(err, 'creating the VM', { now: 0, replicatingRegions: ['westus'] }).kind, err.message).to.equal('terminal');
+    }
+  });
+});
+
 describe("Entra's AADSTS700016 for a credentials Secret", () => {
   it('says to check clientId and tenantId first (a wrong id is the usual cause), and consent for an app from another tenant', () => {
     const failure = classifyAzureError(
