@@ -56,7 +56,7 @@ const ARGUMENTS: Partial<Record<SettingKey, string>> = { metricsBindAddress: `:$
 /** Settings left out of the environment: no in-cluster meaning, or from the downward API. */
 const NOT_VARIABLES: SettingKey[] = ['kubeconfig', 'azureCaFile', 'leaderElectionNamespace'];
 /** Defaults that the table words for people ("(all)"), as the variable says them. */
-const VARIABLE_DEFAULTS: Partial<Record<SettingKey, string>> = { watchNamespaces: '' };
+const VARIABLE_DEFAULTS: Partial<Record<SettingKey, string>> = { watchNamespaces: '', watchLabelSelector: '' };
 
 /** The manager's environment: every setting at its default, and the Lease's namespace from the pod. */
 export function managerEnvironment(): { name: string; value?: string; valueFrom?: unknown }[] {

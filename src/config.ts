@@ -9,12 +9,15 @@ import { UUID } from './api/v1alpha1/schema-kit.js';
 import { proxyFromEnvironment, type AzureProxy } from './azure/proxy.js';
 import { roleGuid } from './azure/roles.js';
 import type { Policy } from './controllers/shared/policy.js';
+import { parseLabelSelector } from './runtime/label-selector.js';
 import { leaderElectionTimingsProblem, type LeaderElectionTimings } from './runtime/leader-election.js';
 
 
 export interface OperatorConfig {
   kubeconfig?: string;
   watchNamespaces: string[];
+  /** The label selector of this shard's objects (as the API server takes it); empty: every object. */
+  watchLabelSelector: string;
   armEndpoint: string;
   authorityHost: string;
   azureCaFile?: string;
@@ -63,6 +66,7 @@ const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceac
 export const SETTINGS = {
   kubeconfig: { flag: '--kubeconfig', env: 'KUBECONFIG', default: '(in-cluster)', description: 'Kubeconfig file; without it the in-cluster service account is used.' },
   watchNamespaces: { flag: '--watch-namespaces', env: 'WATCH_NAMESPACES', default: '(all)', description: 'Comma-separated namespaces to watch; empty watches all namespaces.' },
+  watchLabelSelector: { flag: '--watch-label-selector', env: 'WATCH_LABEL_SELECTOR', default: '(all)', description: 'Kubernetes label selector of the objects this process reconciles (a shard), such as galleryshare.io/shard=shard1, or !galleryshare.io/shard for the default shard; empty reconciles every object.' },
   armEndpoint: { flag: '--arm-endpoint', env: 'AZURE_RESOURCE_MANAGER_ENDPOINT', default: 'https://management.azure.com', description: 'Azure Resource Manager endpoint (sovereign clouds, the emulator). https only.' },
   authorityHost: { flag: '--authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', description: 'Microsoft Entra authority host. https only.' },
   azureCaFile: { flag: '--azure-ca-file', env: 'AZURE_CA_FILE', default: '(system CAs)', description: 'Extra PEM CA bundle trusted for Azure and Entra endpoints (added to the system CAs).' },
@@ -293,6 +297,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   const badNamespace = namespaces.find((ns) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63);
   if (badNamespace) fail('watchNamespaces', `"${badNamespace}" is not a namespace name`);
 
+  const watchLabelSelector = (raw.watchLabelSelector ?? '').trim();
+  try {
+    parseLabelSelector(watchLabelSelector);
+  } catch (err) {
+    fail('watchLabelSelector', `"${watchLabelSelector}" is not a label selector: ${(err as Error).message}`);
+  }
+
   const metricsBindAddress = raw.metricsBindAddress ?? SETTINGS.metricsBindAddress.default;
   if (metricsBindAddress !== '0' && !/^(\[[^\]]+\]|[^:]*):\d{1,5}$/.test(metricsBindAddress)) fail('metricsBindAddress', `"${metricsBindAddress}" must be host:port (such as :8080) or 0`);
 
@@ -353,6 +364,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   return {
     kubeconfig: raw.kubeconfig || undefined,
     watchNamespaces: namespaces,
+    watchLabelSelector,
     armEndpoint: https('armEndpoint'),
     authorityHost: https('authorityHost'),
     azureCaFile,

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     component: 'gallery-share-operator',
     watchNamespaces: config.watchNamespaces,
+    watchLabelSelector: config.watchLabelSelector,
   });
 
   // The API server drops status fields its CRD does not know: an operator newer than its CRDs
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   for (const registration of CONTROLLERS) {
     registration.register({
       cache: (kind) => manager.cache(kind),
+      lookupCache: (kind) => manager.lookupCache(kind),
       addController: (controller) => manager.addController(controller),
       client: manager.client,
       events: manager.events,
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       authorityHost: config.authorityHost,
       azureRoute: { arm: transport.routeOf(config.armEndpoint), entra: transport.routeOf(config.authorityHost) },
       namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
+      labelSelector: config.watchLabelSelector || 'all',
       workers: config.workers,
       resyncIntervalMs: config.resyncIntervalMs,
       leaderElection: config.leaderElect,

@@ -2,6 +2,12 @@
 // manager, and the operator's RBAC rules (src/deploy/rbac.ts) are derived from this list: a kind
 // with a controller gets what reconciling needs, a kind only read gets get/list/watch, and a kind
 // with no controller yet gets nothing.
+//
+// Sharding (--watch-label-selector): each controller reconciles the objects of its shard (cache),
+// but what it decides from other objects it reads from the caches of every object (lookupCache):
+// which GalleryShare holds a gallery, a SharedImageVM's TenantGrant, the VMs that keep a grant.
+// Those rules then hold across shards as they do in one process, and no rule ties related
+// objects to one shard; the price is that every shard caches every object of those kinds.
 import type { Logger } from 'pino';
 import { GalleryShareKind, SharedImageVMKind, TenantGrantKind, type GalleryShare, type KindDefinition, type SharedImageVM, type TenantGrant } from '../api/v1alpha1/index.js';
 import type { AzureClients } from '../azure/clients.js';
@@ -24,7 +30,10 @@ import { ManagedReconciler } from './shared/reconciler.js';
 
 /** What a controller needs from the process: the manager's caches and clients, Azure, settings. */
 export interface ControllerDeps {
+  /** The objects of a kind this process reconciles (its shard's, when sharded). */
   cache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T>;
+  /** Every object of a kind, in every shard, read only (cache() itself when not sharded). */
+  lookupCache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T>;
   addController<T extends KubeObject>(controller: Controller<T>): void;
   client: KubeClient;
   events: EventRecorder;
@@ -81,19 +90,29 @@ const galleryShares: ControllerRegistration = {
   kind: GalleryShareKind,
   reads: [],
   register(deps) {
-    const cache = deps.cache<GalleryShare>(GalleryShareKind);
-    cache.addIndex(GALLERY_SHARES_BY_GALLERY, galleryShareGalleries);
-    const sharesOfGallery = (gallery: GalleryShare['spec']['gallery']) => cache.byIndex(GALLERY_SHARES_BY_GALLERY, galleryIndexValue(gallery));
-    const handler = new GalleryShareHandler({ azure: deps.azure, credentials: deps.credentials, policy: deps.policy, sharesOfGallery });
+    // Claims are decided among every GalleryShare, whatever shard holds it.
+    const all = deps.lookupCache<GalleryShare>(GalleryShareKind);
+    all.addIndex(GALLERY_SHARES_BY_GALLERY, galleryShareGalleries);
+    const sharesOfGallery = (gallery: GalleryShare['spec']['gallery']) => all.byIndex(GALLERY_SHARES_BY_GALLERY, galleryIndexValue(gallery));
+    // A shard's own cache and the cache of every object are two watches: a GalleryShare may reach
+    // the first before an older one naming its gallery reaches the second. Once the second holds
+    // this one, it has seen every object created before it (one watch delivers in order), and
+    // the claim can be decided.
+    const claimsCurrent = (gs: GalleryShare) => all.get(objectKey(gs))?.metadata.uid === gs.metadata.uid;
+    const handler = new GalleryShareHandler({ azure: deps.azure, credentials: deps.credentials, policy: deps.policy, sharesOfGallery, claimsCurrent });
     const controller = managedController(deps, handler);
     // A GalleryShare waiting for a gallery another one holds (GalleryClaimed) goes on as soon as
-    // that one is gone, not at its next recheck.
-    controller.watches(cache, (event, gs, old) =>
+    // that one is gone, not at its next recheck (in whatever shard that one was). One that
+    // reached this shard's cache before the cache of every GalleryShare (claimsCurrent) is
+    // decided when it reaches that one too.
+    controller.watches(all, (event, gs, old) =>
       event === 'deleted' || (gs.metadata.deletionTimestamp && !old?.metadata.deletionTimestamp)
         ? sharesOfGallery(gs.spec.gallery)
             .filter((other) => other.metadata.uid !== gs.metadata.uid)
             .map(objectKey)
-        : [],
+        : event === 'added' && all !== deps.cache<GalleryShare>(GalleryShareKind)
+          ? [objectKey(gs)]
+          : [],
     );
     deps.addController(controller);
   },
@@ -105,7 +124,8 @@ const tenantGrants: ControllerRegistration = {
   // checks the actions they need (public IPs, deletes).
   reads: [SharedImageVMKind],
   register(deps) {
-    const vms = deps.cache<SharedImageVM>(SharedImageVMKind);
+    // A grant is kept by the VMs of every shard that reference it.
+    const vms = deps.lookupCache<SharedImageVM>(SharedImageVMKind);
     vms.addIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants);
     const vmsReferencing = (grant: TenantGrant) => vms.byIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, objectKey(grant));
     const handler = new TenantGrantHandler({
@@ -136,7 +156,8 @@ const sharedImageVMs: ControllerRegistration = {
   register(deps) {
     const vms = deps.cache<SharedImageVM>(SharedImageVMKind);
     vms.addIndex(SHARED_IMAGE_VMS_BY_TENANT_GRANT, sharedImageVmTenantGrants);
-    const grants = deps.cache<TenantGrant>(TenantGrantKind);
+    // A VM's grant may be in another shard.
+    const grants = deps.lookupCache<TenantGrant>(TenantGrantKind);
     const handler = new SharedImageVMHandler({
       azure: deps.azure,
       credentials: deps.credentials,

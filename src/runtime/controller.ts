@@ -86,11 +86,13 @@ export class Controller<T extends KubeObject> {
 
   /**
    * A secondary watch (controller-runtime's EnqueueRequestsFromMapFunc): events on another cache
-   * (or on this kind, for relations between objects of one kind) queue the keys `map` returns.
+   * (or on this kind, for relations between objects of one kind) queue the keys `map` returns,
+   * those of objects this controller's cache holds: when sharded, a key may name another
+   * shard's object, which that shard's controller reconciles (its own watch queues it there).
    */
   watches<S extends KubeObject>(cache: ObjectCache<S>, map: MapToKeys<S>): this {
     cache.onChange((event, obj, old) => {
-      for (const key of map(event, obj, old)) this.queue.add(key);
+      for (const key of map(event, obj, old)) if (this.options.informer.get(key)) this.queue.add(key);
     });
     return this;
   }

@@ -51,11 +51,17 @@ export interface ListerWatcher<T> {
 
 const WATCH_EVENT_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 
-/** Lists through the KubeClient (raw JSON, paged) and watches with client-node's Watch. */
-export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: string): ListerWatcher<T> {
+/**
+ * Lists through the KubeClient (raw JSON, paged) and watches with client-node's Watch; with a
+ * label selector, only the objects it selects (a shard). The API server then sends an object
+ * whose labels stop matching as DELETED, and one that starts matching as ADDED, so a cache
+ * follows an object relabelled from one shard to another.
+ */
+export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: string, labelSelector = ''): ListerWatcher<T> {
+  const selector: Record<string, string> = labelSelector ? { labelSelector } : {};
   return {
     async list({ limit, continue: token }) {
-      const query = new URLSearchParams({ limit: String(limit) });
+      const query = new URLSearchParams({ limit: String(limit), ...selector });
       if (token) query.set('continue', token);
       const page = await client.get<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(`${path}?${query.toString()}`);
       return { items: page.items, resourceVersion: page.metadata.resourceVersion, continue: page.metadata.continue || undefined };
@@ -69,7 +75,7 @@ export function kubeListerWatcher<T>(kc: KubeConfig, client: KubeClient, path: s
       new Watch(kc)
         .watch(
           path,
-          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, ...selector },
           (type: string, object: unknown) => {
             if (WATCH_EVENT_TYPES.has(type)) onEvent({ type, object } as WatchEvent<T>);
           },

@@ -1,6 +1,8 @@
 // Runs the controllers of one operator process: the Kubernetes client, informers, the health and
 // metrics server, leader election and graceful shutdown. Informers run on every replica, so a
-// standby has a warm cache when it takes over; controllers work only on the leader.
+// standby has a warm cache when it takes over; controllers work only on the leader. A shard (a
+// watch label selector) has two caches of a kind: the selected objects, which drive reconciles,
+// and every object, for the decisions that need objects of other shards.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { collectionPath, type KindDefinition } from '../api/v1alpha1/index.js';
@@ -24,6 +26,8 @@ export interface ManagerOptions {
   component: string;
   /** Namespaces to watch; empty for all. */
   watchNamespaces: readonly string[];
+  /** The label selector of this shard's objects (checked already); empty for every object. */
+  watchLabelSelector?: string;
 }
 
 export class Manager {
@@ -32,6 +36,7 @@ export class Manager {
   private readonly informers: Informer<KubeObject>[] = [];
   private readonly controllers: Controller<KubeObject>[] = [];
   private readonly caches = new Map<string, IndexedCache<KubeObject>>();
+  private readonly lookupCaches = new Map<string, IndexedCache<KubeObject>>();
   private elector: LeaderElector | undefined;
   private health: { close(): Promise<void>; port: number } | undefined;
   private state: 'new' | 'syncing' | 'standby' | 'leading' | 'stopping' = 'new';
@@ -42,26 +47,42 @@ export class Manager {
     this.events = new EventRecorder(this.client, options.component, options.logger);
   }
 
-  informer<T extends KubeObject>(path: string): Informer<T> {
+  informer<T extends KubeObject>(path: string, labelSelector = ''): Informer<T> {
     const informer = new Informer<T>({
-      listerWatcher: kubeListerWatcher<T>(this.options.kc, this.client, path),
-      logger: this.options.logger.child({ informer: path }),
+      listerWatcher: kubeListerWatcher<T>(this.options.kc, this.client, path, labelSelector),
+      logger: this.options.logger.child({ informer: path, ...(labelSelector ? { labelSelector } : {}) }),
     });
     this.informers.push(informer as unknown as Informer<KubeObject>);
     return informer;
   }
 
   /**
-   * The one cache of a kind, shared by every controller that reads it: one informer per watched
-   * namespace (or one for all namespaces), read as one.
+   * The one cache of a kind that drives reconciles, shared by every controller that reads it: one
+   * informer per watched namespace (or one for all namespaces), read as one, each listing and
+   * watching only this shard's objects when there is a watch label selector.
    */
   cache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T> {
-    let cache = this.caches.get(kind.plural);
+    return this.cacheOf<T>(kind, this.caches, this.options.watchLabelSelector ?? '');
+  }
+
+  /**
+   * The cache of every object of a kind, whatever shard it is in, for decisions that need other
+   * objects (which GalleryShare holds a gallery, a SharedImageVM's TenantGrant): read only, never
+   * a reason to reconcile. Without a watch label selector it is the one cache() gives, so an
+   * unsharded process holds each object once; a shard holds its own objects twice.
+   */
+  lookupCache<T extends KubeObject>(kind: KindDefinition): IndexedCache<T> {
+    if (!this.options.watchLabelSelector) return this.cache<T>(kind);
+    return this.cacheOf<T>(kind, this.lookupCaches, '');
+  }
+
+  private cacheOf<T extends KubeObject>(kind: KindDefinition, caches: Map<string, IndexedCache<KubeObject>>, labelSelector: string): IndexedCache<T> {
+    let cache = caches.get(kind.plural);
     if (!cache) {
       const namespaces = this.options.watchNamespaces;
       const paths = namespaces.length === 0 ? [collectionPath(kind)] : namespaces.map((ns) => collectionPath(kind, ns));
-      cache = new CombinedCache(paths.map((p) => this.informer<KubeObject>(p)));
-      this.caches.set(kind.plural, cache);
+      cache = new CombinedCache(paths.map((p) => this.informer<KubeObject>(p, labelSelector)));
+      caches.set(kind.plural, cache);
     }
     return cache as unknown as IndexedCache<T>;
   }

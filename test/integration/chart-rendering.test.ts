@@ -197,6 +197,77 @@ describe('the Helm chart: rendering rules', function () {
     }
   });
 
+  describe('a shard install (one release per shard, CRDs from one release only)', () => {
+    const shard = async (release: string, sets: string[], setStrings: string[] = []) => (await renderChart(helm, { release, sets, setStrings })).objects;
+
+    it('passes the label selector to the operator, with its own Deployment and Lease, and no CRDs', async () => {
+      const installs = {
+        'gso-shard1': await shard('gso-shard1', ['crds.enabled=false', 'operator.watchLabelSelector=galleryshare.io/shard=shard1']),
+        'gso-shard2': await shard('gso-shard2', ['crds.enabled=false'], ['operator.watchLabelSelector=galleryshare.io/shard in (shard2\\,shard3)']),
+        gso: await shard('gso', [], ['operator.watchLabelSelector=!galleryshare.io/shard']),
+      };
+      const selectors: Record<string, string> = { 'gso-shard1': 'galleryshare.io/shard=shard1', 'gso-shard2': 'galleryshare.io/shard in (shard2,shard3)', gso: '!galleryshare.io/shard' };
+      const names = new Set<string>();
+      for (const [release, objects] of Object.entries(installs)) {
+        const container = podOf(objects).spec.containers[0]!;
+        const env = envOf(container);
+        expect(env['WATCH_LABEL_SELECTOR'], release).to.equal(selectors[release]);
+        const config = loadConfig(container.args, env);
+        expect(config.watchLabelSelector, `${release}: as the operator reads it`).to.equal(selectors[release]);
+        expect(config.leaderElectionId, `${release}: its own Lease`).to.equal(release);
+        expect(config.leaderElect).to.equal(true);
+        expect(byKind(objects, 'CustomResourceDefinition'), release).to.have.length(release === 'gso' ? 3 : 0);
+        // Side by side in one namespace: no two releases render an object of the same kind and name.
+        for (const o of objects) {
+          const id = `${o.kind}/${o.metadata.name}`;
+          if (o.kind === 'CustomResourceDefinition') continue;
+          expect(names.has(id), `${release}: ${id} is rendered by another shard's release too`).to.equal(false);
+          names.add(id);
+        }
+      }
+      // Without the value, every object (the variable is empty, as the operator's default).
+      const unsharded = envOf(podOf(await render()).spec.containers[0]!);
+      expect(unsharded['WATCH_LABEL_SELECTOR']).to.equal('');
+      expect(loadConfig([], unsharded).watchLabelSelector).to.equal('');
+    });
+
+    it('takes the selectors the operator takes, and refuses (before anything is applied) those it would stop on', async () => {
+      expect(await renderError(helm, ['operator.watchLabelSelector=5'])).to.include(SCHEMA_ERROR).and.include("at '/operator/watchLabelSelector'");
+      const selectors = [
+        '',
+        'galleryshare.io/shard=shard1',
+        '!galleryshare.io/shard',
+        ' galleryshare.io/shard == a , tier!=web,env',
+        'galleryshare.io/shard in (a, b),env notin (prod,)',
+        'shard in (,a)',
+        'f=',
+        'gen>2,gen<-10',
+        `shard=${'x'.repeat(63)}`,
+        `shard=${'x'.repeat(64)}`,
+        'galleryshare.io/shard=shard 1',
+        '=shard1',
+        'shard1,',
+        'a/b/c=d',
+        'Galleryshare.IO/shard=x',
+        '-shard=x',
+        'shard=-x',
+        'shard in ()',
+        'shard in (a',
+        'shard in a',
+        'shardin(a)',
+        'gen>x',
+        'a b',
+        '!a=b',
+        '! a',
+      ];
+      for (const selector of selectors) {
+        const operatorTakes = (() => { try { loadConfig([], { WATCH_LABEL_SELECTOR: selector }); return true; } catch { return false; } })();
+        const chartTakes = await renderChart(helm, { setStrings: [`operator.watchLabelSelector=${selector.replace(/,/g, '\\,')}`] }).then(() => true, () => false);
+        expect(chartTakes, `"${selector}": the operator ${operatorTakes ? 'takes' : 'refuses'} it`).to.equal(operatorTakes);
+      }
+    });
+  });
+
   describe('CRDs', () => {
     it('are rendered from the generated CRDs, labelled for Helm and kept on uninstall by default', async () => {
       const crds = byKind(await render(), 'CustomResourceDefinition');

@@ -61,6 +61,12 @@ describe('operator settings', () => {
     expect([...config.policy.allowedShareTenants!]).to.deep.equal(['c333bccd-7e4f-4c18-bcc2-ba10fdc7b25a']);
   });
 
+  it('takes a watch label selector (a shard), every object without one', () => {
+    expect(loadConfig([], {}, noFile).watchLabelSelector).to.equal('');
+    expect(loadConfig([], { WATCH_LABEL_SELECTOR: ' !galleryshare.io/shard ' }, noFile).watchLabelSelector).to.equal('!galleryshare.io/shard');
+    expect(loadConfig(['--watch-label-selector', 'galleryshare.io/shard in (a, b)'], { WATCH_LABEL_SELECTOR: 'x' }, noFile).watchLabelSelector).to.equal('galleryshare.io/shard in (a, b)');
+  });
+
   const bad: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
     ['an http ARM endpoint', ['--arm-endpoint', 'http://127.0.0.1:8443'], {}, /--arm-endpoint \(AZURE_RESOURCE_MANAGER_ENDPOINT\): .* must use https/],
     ['zero workers', [], { WORKERS: '0' }, /--workers \(WORKERS\): "0" must be a whole number from 1 to 200/],
@@ -70,6 +76,8 @@ describe('operator settings', () => {
     ['a tenant that is not a UUID', ['--allowed-share-tenants', 'fabrikam.com'], {}, /--allowed-share-tenants \(ALLOWED_SHARE_TENANTS\): not UUIDs: fabrikam.com/],
     ['an unknown log level', ['--log-level', 'verbose'], {}, /--log-level \(LOG_LEVEL\)/],
     ['a bad address', ['--metrics-bind-address', 'localhost'], {}, /--metrics-bind-address/],
+    ['a label selector the API server would refuse', ['--watch-label-selector', 'galleryshare.io/shard in shard1'], {}, /^--watch-label-selector \(WATCH_LABEL_SELECTOR\): "galleryshare.io\/shard in shard1" is not a label selector: expected "\(" after/],
+    ['a label selector with a bad key', [], { WATCH_LABEL_SELECTOR: 'GalleryShare.io/shard=a' }, /^--watch-label-selector \(WATCH_LABEL_SELECTOR\): .*prefix must be a DNS subdomain/],
     ['a missing kubeconfig', ['--kubeconfig', '/nonexistent/kubeconfig'], {}, /--kubeconfig \(KUBECONFIG\): cannot read \/nonexistent\/kubeconfig/],
     ['a missing CA file', ['--azure-ca-file', '/nonexistent/ca.pem'], {}, /--azure-ca-file \(AZURE_CA_FILE\): cannot read \/nonexistent\/ca.pem/],
     ['an unknown flag', ['--wokers', '3'], {}, /unknown flag --wokers/],

@@ -50,4 +50,24 @@ describe('secondary watches', () => {
     expect(controller.queue.length).to.equal(0);
     await controller.stop(100);
   });
+
+  it('queue only keys of objects the controller\'s own cache holds (another shard\'s object is that shard\'s)', async () => {
+    const mine = new HandCache<Obj>([obj('team', 'grant-a')]);
+    const everyVm = new HandCache<Obj>();
+    const controller = new Controller({
+      name: 'test',
+      informer: mine,
+      reconciler: { reconcile: () => Promise.resolve({}) },
+      logger: pino({ level: 'silent' }),
+      metrics: new OperatorMetrics({ processMetrics: false }),
+      workers: 1,
+      resyncMs: 60_000,
+      reconcileTimeoutMs: 1_000,
+    });
+    controller.watches(everyVm, () => ['team/grant-b', 'team/grant-a']);
+    everyVm.fire('added', obj('team', 'vm'));
+    expect(controller.queue.length).to.equal(1);
+    expect(await controller.queue.get()).to.equal('team/grant-a');
+    await controller.stop(100);
+  });
 });

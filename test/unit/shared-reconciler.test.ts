@@ -68,6 +68,8 @@ interface Behaviour {
   planExtra?: Partial<KindPlan<Action>>;
   /** What deletionBlocked answers. */
   blocked?: { reason: string; message: string; recheckAfterMs: number };
+  /** What cachesCurrent answers (default true). */
+  cachesCurrent?: boolean;
 }
 
 interface World {
@@ -118,6 +120,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
     detailConditions: ['Synced'],
     preconditions: (_o: Obj, phase: Phase) => (phase === 'reconcile' ? behaviour.refuse : undefined),
     deletionBlocked: () => behaviour.blocked,
+    cachesCurrent: () => behaviour.cachesCurrent ?? true,
     connect() {
       return behaviour.connectError ? Promise.reject(behaviour.connectError) : Promise.resolve({});
     },
@@ -440,5 +443,17 @@ describe('the shared reconciler (table)', () => {
     expect(thrown).to.be.instanceOf(RetryLaterError);
     expect((thrown as RetryLaterError).code).to.equal('Abandoned');
     expect(world.statusWrites.at(-1)?.operation, 'no operation recorded').to.equal(undefined);
+  });
+
+  it('does nothing at all (no finalizer, no status, no Azure call) while the caches of other objects do not hold the object yet', async () => {
+    for (const obj of [object({ finalizer: false }), object({ deleting: true })]) {
+      const { world, reconciler } = fakes(obj, { cachesCurrent: false });
+      const result = await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal });
+      expect(result, 'no requeue: the secondary watch queues it').to.deep.equal({});
+      expect(world.finalizerPatches).to.deep.equal([]);
+      expect(world.statusWrites).to.deep.equal([]);
+      expect(world.observed).to.equal(0);
+      expect(world.acted).to.deep.equal([]);
+    }
   });
 });

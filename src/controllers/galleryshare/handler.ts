@@ -31,6 +31,12 @@ export interface GalleryShareHandlerOptions {
   policy: Policy;
   /** The GalleryShares that name this gallery: an index lookup (indexes.ts), not a scan. */
   sharesOfGallery(gallery: GalleryShare['spec']['gallery']): GalleryShare[];
+  /**
+   * Whether sharesOfGallery's cache holds this GalleryShare yet (and with it every older one):
+   * always, when that cache is the one the object was read from; a shard reads claims from a
+   * cache of every shard's objects, a separate watch that may lag its own. Absent: always.
+   */
+  claimsCurrent?(gs: GalleryShare): boolean;
 }
 
 /** The owner of what a GalleryShare makes in Azure (ownership.ts). */
@@ -54,6 +60,11 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
   readonly detailConditions: readonly string[] = ['DirectShareSynced', 'RoleAssignmentsSynced', 'CommunitySynced'];
 
   constructor(private readonly options: GalleryShareHandlerOptions) {}
+
+  /** Deciding the claim without the older GalleryShares could let two act on one gallery. */
+  cachesCurrent(obj: GalleryShare): boolean {
+    return this.options.claimsCurrent?.(obj) ?? true;
+  }
 
   preconditions(obj: GalleryShare, phase: Phase): Explanation | undefined {
     const claimant = this.olderClaimant(obj);

@@ -93,6 +93,13 @@ export interface KindHandler<Obj extends ManagedObject, Clients, Observed, Actio
    */
   readonly detailConditions: readonly string[];
   /**
+   * Whether the caches this kind's decisions read (other objects, of every shard) hold this
+   * object yet, and with it every object made before it. Until they do, a reconcile does nothing
+   * at all (no finalizer, no status): the kind's secondary watch on those caches queues the object
+   * again once they hold it. Absent: always.
+   */
+  cachesCurrent?(obj: Obj): boolean;
+  /**
    * Checks made before any Azure call (policy, claims by other objects): an explanation stalls
    * the object. During deletion, an explanation means the object must not touch Azure (another
    * object holds what it names).

@@ -108,6 +108,10 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
       this.started.delete(key);
       return {};
     }
+    if (this.handler.cachesCurrent?.(obj) === false) {
+      logger.debug('waiting for the caches of other objects to hold this one before deciding anything');
+      return {};
+    }
     const phase: Phase = obj.metadata.deletionTimestamp ? 'delete' : 'reconcile';
     const run: Run<Obj, Observed> = {
       obj,
