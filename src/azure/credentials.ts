@@ -2,7 +2,7 @@
 // changed Secret gives a fresh credential and an unchanged one reuses its token cache (MSAL keeps
 // each token for its lifetime); or the operator's own identity (environment, workload identity,
 // managed identity). Messages name the Secret and its keys, never their values.
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import {
   ClientCertificateCredential,
   ClientSecretCredential,
@@ -31,6 +31,22 @@ export class CredentialSecretError extends Error {
   }
 }
 
+/**
+ * A clientCertificate must hold a private key and a certificate that both parse: one that does
+ * not is the Secret's fault, said as such (not as whatever MSAL or the X.509 parser throws later,
+ * which a person cannot act on). The message never quotes the value.
+ */
+function checkCertificatePem(secretName: string, pem: string): void {
+  const problem = `Secret ${secretName}: clientCertificate must be PEM holding both the private key and the certificate`;
+  if (!(pem.includes('PRIVATE KEY-----') && pem.includes('BEGIN CERTIFICATE'))) throw new CredentialSecretError(`${problem}.`);
+  try {
+    createPrivateKey(pem);
+    certificateExpiry(pem);
+  } catch {
+    throw new CredentialSecretError(`${problem}; what it holds does not parse (a truncated or mangled copy?). Put the PEM files in it as they are, e.g. kubectl create secret generic ${secretName} --from-file=clientCertificate=<key-and-cert.pem>.`);
+  }
+}
+
 /** Reads credentials from Secret data (base64 values, as the API server returns them). */
 export function parseCredentialSecret(secretName: string, data: Record<string, string> | undefined, expectedKeys = 'tenantId, clientId and clientSecret or clientCertificate'): CredentialMaterial {
   const value = (key: string) => {
@@ -45,9 +61,7 @@ export function parseCredentialSecret(secretName: string, data: Record<string, s
   if (missing.length) throw new CredentialSecretError(`Secret ${secretName} lacks ${missing.join(', ')}; it must hold ${expectedKeys}.`);
   if (!UUID.test(tenantId!)) throw new CredentialSecretError(`Secret ${secretName}: tenantId is not a UUID (use the directory (tenant) id, not a domain name).`);
   if (!UUID.test(clientId!)) throw new CredentialSecretError(`Secret ${secretName}: clientId is not a UUID (use the application (client) id).`);
-  if (clientCertificate && !(clientCertificate.includes('PRIVATE KEY-----') && clientCertificate.includes('BEGIN CERTIFICATE'))) {
-    throw new CredentialSecretError(`Secret ${secretName}: clientCertificate must be PEM holding both the private key and the certificate.`);
-  }
+  if (clientCertificate) checkCertificatePem(secretName, clientCertificate);
   return { tenantId: tenantId!, clientId: clientId!, ...(clientSecret ? { clientSecret } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
 }
 
@@ -71,9 +85,7 @@ export function parseApplicationSecret(secretName: string, data: Record<string, 
   if (givenClientId && givenClientId.toLowerCase() !== clientId.toLowerCase()) {
     throw new CredentialSecretError(`Secret ${secretName} holds clientId ${givenClientId}, but spec.application.clientId is ${clientId}: the Secret belongs to another application. Fix either, or drop clientId from the Secret (the spec gives it).`);
   }
-  if (clientCertificate && !(clientCertificate.includes('PRIVATE KEY-----') && clientCertificate.includes('BEGIN CERTIFICATE'))) {
-    throw new CredentialSecretError(`Secret ${secretName}: clientCertificate must be PEM holding both the private key and the certificate.`);
-  }
+  if (clientCertificate) checkCertificatePem(secretName, clientCertificate);
   return { clientId, ...(clientSecret ? { clientSecret } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
 }
 

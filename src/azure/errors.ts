@@ -76,7 +76,9 @@ export function withTransience(failure: Failure, context: TransienceContext | un
     return transient(SETTLING_MS.consentReplication);
   }
   if (failure.code === 'GalleryImageNotFound') {
-    const region = /not available in (\S+) region/i.exec(failure.message)?.[1]?.toLowerCase().replace(/\s+/g, '');
+    // Azure names the region in both of its wordings: "... is not available in eastus region" (a
+    // named version) and 'There is no latest image version exists for "..." in eastus region' (latest).
+    const region = /\bin (\S+) region\b/i.exec(failure.message)?.[1]?.toLowerCase().replace(/\s+/g, '');
     if (region && (context.replicatingRegions ?? []).includes(region)) return transient(SETTLING_MS.imageReplication);
   }
   return failure;
@@ -119,11 +121,19 @@ const ADVICE: Record<string, string> = {
   InvalidAuthenticationTokenTenant: 'The credentials belong to another tenant than the subscription: use credentials of the tenant that owns it.',
   InvalidAuthenticationToken: 'Azure refused the token: check the credentials and the ARM endpoint setting.',
   PrincipalNotFound: 'Check the principalId (an object id in Microsoft Entra ID) and principalType; a principal created moments ago can take a few minutes to replicate.',
+  // Azure's fixed limit (it cannot be raised): ARM refuses every new assignment in the subscription
+  // until some are removed. Terminal, but looked at again at the stalled recheck, so that room
+  // freed by someone else is noticed without a person touching the object.
+  RoleAssignmentLimitExceeded:
+    "The subscription has reached Azure's limit of 4,000 role assignments, which cannot be raised: assign roles to Microsoft Entra groups (a group's object id as principalId, principalType Group) instead of to many individual principals, or remove unused role assignments (az role assignment list --all --subscription <id>). The operator tries again by itself.",
   RoleDefinitionDoesNotExist: 'Check the role: a built-in role name or the GUID of a role definition that exists in this subscription.',
   InvalidParameter: 'Azure refused a value in the request; correct the spec as the message says.',
   AADSTS7000215: 'The client secret is wrong or expired: put a current secret of the application in the Secret.',
   AADSTS7000222: 'The client secret has expired: create a new one for the application (az ad app credential reset --id <application id> --append) and update the Secret.',
-  AADSTS700016: "The application has no service principal in that tenant: the tenant's administrator must consent to the application.",
+  // Met by any credentials Secret, not only by a multi-tenant app: most often a wrong clientId or
+  // tenantId, so that is said first.
+  AADSTS700016:
+    "Entra does not know the application in that tenant: check clientId and tenantId (the app registration's Application (client) ID, and the tenant it is registered in); an application registered in another tenant needs this tenant's administrator to consent to it first.",
   AADSTS7000229: 'The application has no service principal in that tenant: create one (az ad sp create --id <application id>, run by an administrator of the tenant).',
   AADSTS7000112: "The application is disabled in that tenant: its owner or the tenant's administrator must enable it (Enterprise applications, Enabled for users to sign in).",
   AADSTS90002: 'The tenant does not exist: check tenantId in the Secret.',
@@ -207,6 +217,22 @@ export function retryAfterMsFromHeaders(headers: { get(name: string): string | u
 /** Whether Azure answered 404: the resource (or the operation) does not exist. */
 export function isArmNotFound(err: unknown): boolean {
   return (err as { statusCode?: number } | undefined)?.statusCode === 404;
+}
+
+/**
+ * Whether Azure answered 404 because what holds the resource is missing: its resource group
+ * (ResourceGroupNotFound) or its subscription (SubscriptionNotFound). A read that takes 404 as
+ * "the resource does not exist" must not say that then: the spec names a resource group or
+ * subscription that is not there, and the refusal's own code says which.
+ */
+export function isParentNotFound(err: unknown): boolean {
+  const { statusCode, code } = (err ?? {}) as { statusCode?: number; code?: string };
+  return statusCode === 404 && (code === 'ResourceGroupNotFound' || code === 'SubscriptionNotFound');
+}
+
+/** Whether Azure answered 404 for the resource itself (its resource group and subscription exist). */
+export function isResourceNotFound(err: unknown): boolean {
+  return isArmNotFound(err) && !isParentNotFound(err);
 }
 
 export function retryAfterMsOf(err: ErrorLike): number | undefined {

@@ -3,7 +3,7 @@
 // goes into the object's status, and the operation is polled on a later reconcile, by any
 // process). Role assignments are in role-assignments.ts.
 import { restorePoller, type ComputeManagementClient, type Gallery } from '@azure/arm-compute';
-import { isArmNotFound } from './errors.js';
+import { isResourceNotFound } from './errors.js';
 import { isAnotherOperationRunning, pollOnce, retryAfterRecorder, submitted, type PollerLikeMin, type Polled, type Started } from './operations.js';
 
 export type GalleryPermission = 'Private' | 'Groups' | 'Community';
@@ -48,12 +48,16 @@ function communityInfoOf(info: { publisherUri?: string; publisherContact?: strin
   return { publisherUri: info.publisherUri ?? '', publisherContact: info.publisherContact ?? '', eula: info.eula ?? '', publicNamePrefix: info.publicNamePrefix ?? '' };
 }
 
-/** One read: the gallery with its share groups; undefined when it does not exist. */
+/**
+ * One read: the gallery with its share groups; undefined when it does not exist. A missing
+ * resource group or subscription is thrown (ResourceGroupNotFound, SubscriptionNotFound), so that
+ * the object says which part of spec.gallery is wrong.
+ */
 export async function readGallery(compute: ComputeManagementClient, resourceGroup: string, name: string, signal?: AbortSignal): Promise<ObservedGallery | undefined> {
   try {
     return toObservedGallery(await compute.galleries.get(resourceGroup, name, { expand: 'SharingProfile/Groups', abortSignal: signal }));
   } catch (err) {
-    if (isArmNotFound(err)) return undefined;
+    if (isResourceNotFound(err)) return undefined;
     throw err;
   }
 }

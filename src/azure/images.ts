@@ -6,7 +6,7 @@
 // controllers/sharedimagevm/image-check.ts. ImageCheckCache keeps answers for a while, so that a
 // hundred VMs from one image read it once.
 import type { ComputeManagementClient, GalleryImageFeature, GalleryImageVersion, ImagePurchasePlan } from '@azure/arm-compute';
-import { isArmNotFound } from './errors.js';
+import { isArmNotFound, isResourceNotFound } from './errors.js';
 
 // ---- references ----
 
@@ -305,7 +305,9 @@ export async function readImage(compute: ComputeManagementClient, ref: ImageRefe
       }
     }
   } catch (err) {
-    if (isArmNotFound(err)) return undefined;
+    // The image (or its gallery) missing; a missing subscription or resource group of the VM's
+    // side is no missing image, and says so with its own code.
+    if (isResourceNotFound(err)) return undefined;
     throw err;
   }
 }

@@ -72,6 +72,14 @@ describe('classifyAzureError', () => {
     expect(refused.message).to.include('Changing the sharing permission is not allowed');
   });
 
+  it("stalls on Azure's role-assignment limit (RoleAssignmentLimitExceeded) with the advice to assign groups, as a 400 or a 409", () => {
+    for (const statusCode of [400, 409]) {
+      const full = classifyAzureError({ name: 'RestError', statusCode, code: 'RoleAssignmentLimitExceeded', message: 'No more role assignments can be created.' }, 'assigning Reader on the gallery');
+      expect(full, String(statusCode)).to.deep.include({ kind: 'terminal', code: 'RoleAssignmentLimitExceeded' });
+      expect(full.message).to.include('No more role assignments can be created.').and.include('4,000').and.include('groups').and.include('remove unused role assignments');
+    }
+  });
+
   it('names operations for metrics by method and resource type', () => {
     const base = 'https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g';
     expect(operationName('GET', `${base}?api-version=1`)).to.equal('GET galleries');

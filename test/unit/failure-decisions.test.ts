@@ -73,6 +73,19 @@ describe('decideFailure (table)', () => {
     });
   }
 
+  it("the role-assignment limit is Stalled RoleAssignmentLimitExceeded, looked at again at the stalled recheck (freed room is noticed), also right after the operator's own grants", () => {
+    const err = Object.assign(new Error('No more role assignments can be created.'), { name: 'RestError', statusCode: 400, code: 'RoleAssignmentLimitExceeded' });
+    // Grants the operator just made make AuthorizationFailed transient; they say nothing about the limit.
+    const failure = classifyFailure(err, 'assigning Reader on the gallery', { now: NOW, recentGrants: [{ scope: '/subscriptions/s', at: NOW - 1_000 }] });
+    expect(failure.kind).to.equal('terminal');
+    for (const phase of ['reconcile', 'delete'] as const) {
+      const decision = decideFailure(failure, context({ phase }));
+      expect(decision.outcome).to.deep.include({ state: 'stalled', reason: 'RoleAssignmentLimitExceeded' });
+      expect(decision.outcome.message).to.include("Azure's limit of 4,000 role assignments").and.include('Microsoft Entra groups');
+      expect(decision.requeue).to.deep.equal({ after: 120_000 });
+    }
+  });
+
   it('an abandoned call (the reconcile timed out) is retryable, and says a write may or may not have been made', () => {
     const failure = classifyFailure(Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' }), 'sharing the gallery');
     expect(failure).to.deep.include({ kind: 'retryable', code: 'Abandoned' });

@@ -7,6 +7,7 @@ import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ComputeManagementClient } from '@azure/arm-compute';
 import { GalleryShareKind, type GalleryShare, type GalleryShareStatus, type InFlightOperation } from '../../api/v1alpha1/index.js';
 import { galleryId } from '../../azure/arm-ids.js';
+import { isArmNotFound } from '../../azure/errors.js';
 import type { AzureClients } from '../../azure/clients.js';
 import { pollGalleryOperation, readGallery, startSetPermission, startShare, type GalleryOperation } from '../../azure/gallery-sharing.js';
 import type { Polled, Started } from '../../azure/operations.js';
@@ -83,9 +84,14 @@ export class GalleryShareHandler implements KindHandler<GalleryShare, GallerySha
     return { compute: this.options.azure.computeClient(credential, subscriptionId), authorization: this.options.azure.authorizationClient(credential, subscriptionId) };
   }
 
-  async observe(obj: GalleryShare, clients: GalleryShareClients, _phase: Phase, signal: AbortSignal): Promise<Observation | undefined> {
+  async observe(obj: GalleryShare, clients: GalleryShareClients, phase: Phase, signal: AbortSignal): Promise<Observation | undefined> {
     const { gallery } = obj.spec;
-    const observedGallery = await readGallery(clients.compute, gallery.resourceGroup, gallery.name, signal);
+    // Its resource group or subscription gone: while deleting, the gallery went with them and
+    // there is nothing to undo; otherwise the refusal says which is missing.
+    const observedGallery = await readGallery(clients.compute, gallery.resourceGroup, gallery.name, signal).catch((err: unknown) => {
+      if (phase === 'delete' && isArmNotFound(err)) return undefined;
+      throw err;
+    });
     if (!observedGallery) return undefined;
     // Always listed: the assignments this object made are found by their names in Azure, not by
     // what its status last said (a status may have been written while nothing was read).

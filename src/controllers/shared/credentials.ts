@@ -1,7 +1,7 @@
 // Resolves the Azure credential an object acts with: the Secret its azureCredentialsRef names (in
 // the object's own namespace), or the operator's own identity. Shared by the controllers.
 import type { TokenCredential } from '@azure/identity';
-import { CredentialSecretError, parseApplicationSecret, parseCredentialSecret, type ApplicationMaterial, type CredentialCache, type CredentialMaterial } from '../../azure/credentials.js';
+import { certificateExpiry, CredentialSecretError, parseApplicationSecret, parseCredentialSecret, type ApplicationMaterial, type CredentialCache, type CredentialMaterial } from '../../azure/credentials.js';
 import { RefusalError } from '../../azure/errors.js';
 import { isNotFound, type KubeClient } from '../../runtime/kube-client.js';
 
@@ -32,7 +32,11 @@ export interface CredentialResolver {
   secretKey(namespace: string, secretName: string, key: string, options?: { lastKnownIfGone?: boolean; signal?: AbortSignal }): Promise<string>;
 }
 
-export function credentialResolver(client: KubeClient, cache: CredentialCache, defaultIdentity: () => TokenCredential): CredentialResolver {
+/**
+ * `now` (ms since the epoch) is the clock a certificate's end is compared with: a Secret whose
+ * certificate has ended is refused (CredentialExpired) without asking Entra, which refuses it.
+ */
+export function credentialResolver(client: KubeClient, cache: CredentialCache, defaultIdentity: () => TokenCredential, now: () => number = Date.now): CredentialResolver {
   const lastKnownData = new Map<string, Record<string, string> | undefined>();
 
   /** The Secret's data, or the last seen when it is gone and `lastKnownIfGone`. */
@@ -71,6 +75,13 @@ export function credentialResolver(client: KubeClient, cache: CredentialCache, d
       if (!secretName) return { credential: defaultIdentity() };
       const data = await secretData(namespace, secretName, options, 'tenantId, clientId and clientSecret or clientCertificate');
       const material = parseCredentialSecret(secretName, data);
+      const expiresAt = material.clientCertificate ? certificateExpiry(material.clientCertificate) : undefined;
+      if (expiresAt && expiresAt.getTime() <= now()) {
+        throw new RefusalError(
+          'CredentialExpired',
+          `The certificate in Secret ${secretName} (namespace ${namespace}) expired at ${expiresAt.toISOString()}: Entra refuses it. Upload a new certificate to the app registration and put it (with its private key) in the Secret; the operator checks again within a minute.`,
+        );
+      }
       return { credential: cache.forMaterial(material), material };
     },
   };

@@ -41,7 +41,7 @@ function classifyKubeFailure(err: KubeApiError, doing: string): Failure {
 }
 
 /** The codes whose Stalled state a person fixes in a Secret, which the operator cannot watch. */
-const CREDENTIAL_CODES = new Set(['InvalidCredentialsSecret', 'SecretNotFound']);
+const CREDENTIAL_CODES = new Set(['InvalidCredentialsSecret', 'SecretNotFound', 'CredentialExpired']);
 
 export interface FailureContext {
   phase: Phase;

@@ -14,7 +14,7 @@ import { galleryId, sameId } from '../../azure/arm-ids.js';
 import type { AzureClients } from '../../azure/clients.js';
 import { certificateExpiry, forTenant } from '../../azure/credentials.js';
 import { armScope } from '../../azure/environment.js';
-import { isArmNotFound } from '../../azure/errors.js';
+import { isArmNotFound, isResourceNotFound } from '../../azure/errors.js';
 import type { Polled, Started } from '../../azure/operations.js';
 import { isOwnedRoleAssignment, ownedDescription } from '../../azure/ownership.js';
 import { createRoleAssignment, deleteRoleAssignment, listRoleAssignmentsAtOrBelow, type ObservedRoleAssignment } from '../../azure/role-assignments.js';
@@ -144,7 +144,9 @@ export class TenantGrantHandler implements KindHandler<TenantGrant, GrantClients
     try {
       await clients.sourceWriter.compute.galleries.get(gallery.resourceGroup, gallery.name, { abortSignal: signal });
     } catch (err) {
-      if (isArmNotFound(err)) return undefined;
+      // Only the gallery itself missing is GalleryNotFound; a missing resource group or
+      // subscription says so with its own code.
+      if (isResourceNotFound(err)) return undefined;
       throw err;
     }
     const sourcePrincipal = await appPrincipal(clients.app.tokenInSource, scope, spec.source.tenantId, signal);
