@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     ...(config.azureCaFile ? { extraCa: readFileSync(config.azureCaFile, 'utf8') } : {}),
   };
   const transport = new AzureTransport(env, config.azureProxy);
-  const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds));
+  const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds), config.armPacing);
   let ownIdentity: TokenCredential | undefined;
   const defaultIdentity = () => {
     if (!ownIdentity) {
