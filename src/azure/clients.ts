@@ -92,6 +92,33 @@ export class ThrottleGate {
       if (Number.isFinite(until)) this.close(subscription.toLowerCase(), until);
     }
   }
+
+  /** The open windows as JSON, subscription to its end in ISO 8601 (wall clock); undefined when none is open. */
+  windowsText(): string | undefined {
+    const open = Object.entries(this.windows());
+    return open.length ? JSON.stringify(Object.fromEntries(open.map(([s, until]) => [s, new Date(until).toISOString()]))) : undefined;
+  }
+
+  /**
+   * Seeds the gate from windowsText's JSON (another replica's), skipping whatever it cannot read:
+   * a damaged value must not stop a leader from starting. Returns the windows still open.
+   */
+  seedFromText(text: string | undefined): Record<string, number> {
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      return {};
+    }
+    if (!parsed || typeof parsed !== 'object') return {};
+    const windows: Record<string, number> = {};
+    for (const [subscription, end] of Object.entries(parsed)) {
+      const until = typeof end === 'string' ? Date.parse(end) : NaN;
+      if (Number.isFinite(until) && until > this.now()) windows[subscription.toLowerCase()] = until;
+    }
+    this.seed(windows);
+    return windows;
+  }
 }
 
 /** Thrown instead of sending a request while the gate is closed; shaped like the SDK's RestError. */

@@ -17,9 +17,9 @@ const budgets = { reads: { size: 2, refillPerSecond: 20 }, writes: { size: 1, re
 /** A next() that answers 200 with the given headers and records what was sent. */
 function recorder(headers: Record<string, string> = {}) {
   const sent: PipelineRequest[] = [];
-  const next: SendRequest = async (request) => {
+  const next: SendRequest = (request) => {
     sent.push(request);
-    return { request, status: 200, headers: createHttpHeaders(headers) } satisfies PipelineResponse;
+    return Promise.resolve({ request, status: 200, headers: createHttpHeaders(headers) } satisfies PipelineResponse);
   };
   return { sent, next };
 }
@@ -134,5 +134,24 @@ describe('Retry-After gate hand-over', () => {
     next.seed({ [SUB_A.toUpperCase()]: NOW + 40_000, [SUB_B]: NOW + 20_000 });
     expect(next.waitFor(url(SUB_A))).to.equal(30_000);
     expect(next.waitFor(url(SUB_B))).to.equal(60_000);
+  });
+
+  it('writes the open windows as JSON with ISO times, and reads them back skipping what it cannot read', () => {
+    const gate = new ThrottleGate(() => NOW);
+    expect(gate.windowsText()).to.equal(undefined);
+    gate.throttled(url(SUB_A), 40_000);
+    const text = gate.windowsText()!;
+    expect(JSON.parse(text)).to.deep.equal({ [SUB_A]: '2026-11-29T12:00:40.000Z' });
+
+    const later = new ThrottleGate(() => NOW + 15_000);
+    expect(later.seedFromText(text)).to.deep.equal({ [SUB_A]: NOW + 40_000 });
+    expect(later.waitFor(url(SUB_A))).to.equal(25_000);
+    expect(later.waitFor(url(SUB_B))).to.equal(0);
+
+    const fresh = () => new ThrottleGate(() => NOW);
+    expect(fresh().seedFromText('not json')).to.deep.equal({});
+    expect(fresh().seedFromText('[1,2]')).to.deep.equal({});
+    expect(fresh().seedFromText(undefined)).to.deep.equal({});
+    expect(fresh().seedFromText(JSON.stringify({ [SUB_A]: 'soon', [SUB_B]: '2026-11-29T11:00:00Z' }))).to.deep.equal({});
   });
 });
