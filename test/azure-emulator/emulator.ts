@@ -6,13 +6,14 @@ import { ArmError } from './arm/errors.js';
 import { Throttle } from './arm/throttling.js';
 import { auxiliaryTokens } from './arm/context.js';
 import { roleByName } from './arm/roles.js';
+import { roleAssignmentsInSubscription } from './arm/authorization.js';
 import { handleEntra } from './entra/routes.js';
 import { TokenSigner } from './entra/jwt.js';
 import { faultBody, FaultInjector, type HeldRequest } from './faults.js';
 import { OperationHolds } from './holds.js';
 import { describeOperations, releaseHeldOperations, type OperationInfo } from './arm/lro.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
-import { deterministicGuid, idKey } from './ids.js';
+import { deterministicGuid, idKey, subscriptionOf } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
 import { RequestLog } from './request-log.js';
 import { addServicePrincipal, buildWorld, secretRecord, SeedError, type Seed, type SeedSecret } from './seed.js';
@@ -161,6 +162,11 @@ export class Emulator {
     const role = roleByName(roleName);
     if (!role) throw new ControlError(`unknown role '${roleName}'`);
     const principal = this.world.principal(principalId);
+    const subscriptionId = subscriptionOf(scope);
+    // The portal is held to the same limit as ARM's API.
+    if (subscriptionId && roleAssignmentsInSubscription(this.world.roleAssignments.values(), subscriptionId) >= this.options.limits.roleAssignmentsPerSubscription) {
+      throw new ControlError('RoleAssignmentLimitExceeded: No more role assignments can be created.');
+    }
     const now = new Date(this.now()).toISOString();
     const ra = {
       name: deterministicGuid('control-role-assignment', idKey(scope), principalId.toLowerCase(), role.guid),
@@ -207,6 +213,7 @@ export class Emulator {
 
   async handle(request: EmulatorRequest): Promise<HandledRequest> {
     const started = performance.now();
+    const startTime = new Date().toISOString();
     const notes: RequestAnnotations = {};
     const fault = this.faults.take(request.method, request.path);
     let result: HandledRequest;
@@ -221,12 +228,18 @@ export class Emulator {
       result = { response: this.route(request, notes, fault?.operationError) };
       if (fault?.headers) result.response!.headers = { ...result.response!.headers, ...fault.headers };
     }
+    const status = result.response?.status ?? 0;
+    // Injected faults may spell the header in any case.
+    const retryAfterHeader = Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+    const retryAfter = status === 429 && retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
     this.log.add({
+      startTime,
       time: new Date().toISOString(),
       method: request.method,
       path: request.path,
       query: [...request.query.entries()].map(([k, v]) => `${k}=${v}`).join('&'),
-      status: result.response?.status ?? 0,
+      status,
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
       auxiliary: auxiliaryTokens(request).length > 0,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       ...notes,
