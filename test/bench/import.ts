@@ -56,6 +56,27 @@ interface RunFigures {
   /** The floor at the operator's own (smaller) budgets, when pacing is on. */
   pacedFloorMs?: number;
   requestsPerBucket: Record<string, number>;
+  /** The lowest level any of Azure's buckets reached, replaying the logged requests (size - this: the headroom left). */
+  lowestBucket: { tokens: number; size: number; bucket: string };
+}
+
+/** Replays the logged requests through Azure's buckets (start full, refill continuously): the lowest level any reached. */
+export function lowestBucketLevel(entries: readonly RequestLogEntry[], buckets: Record<RequestKind, { size: number; refillPerSecond: number }>): { tokens: number; size: number; bucket: string } {
+  const state = new Map<string, { tokens: number; at: number }>();
+  let lowest = { tokens: Infinity, size: 0, bucket: '(none)' };
+  for (const e of [...entries].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) {
+    const subscription = /^\/subscriptions\/([^/]+)/i.exec(e.path)?.[1]?.toLowerCase();
+    if (!subscription || e.status === 429) continue;
+    const kind = requestKind(e.method);
+    const { size, refillPerSecond } = buckets[kind];
+    const key = `${subscription} ${e.principalId ?? '?'} ${kind}`;
+    const at = Date.parse(e.time);
+    const before = state.get(key) ?? { tokens: size, at };
+    const tokens = Math.min(size, before.tokens + ((at - before.at) / 1000) * refillPerSecond) - 1;
+    state.set(key, { tokens, at });
+    if (tokens < lowest.tokens) lowest = { tokens, size, bucket: key };
+  }
+  return lowest;
 }
 
 /** max over buckets of (requests - size) / refill: the time the buckets alone need. */
@@ -223,9 +244,10 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
         floorBucket: floor.bucket,
         ...(paced ? { pacedFloorMs: paced.floorMs } : {}),
         requestsPerBucket: floor.perBucket,
+        lowestBucket: lowestBucketLevel(entries, AZURE_BUCKETS),
       };
       figures.push(f);
-      say(`pacing ${run}: all Ready in ${seconds(importMs)}, ${f.throttled429} 429s, ${f.armRequests} ARM requests; floor ${seconds(f.floorMs)}`);
+      say(`pacing ${run}: all Ready in ${seconds(importMs)}, ${f.throttled429} 429s, ${f.armRequests} ARM requests; floor ${seconds(f.floorMs)}; lowest bucket ${f.lowestBucket.tokens.toFixed(0)} of ${f.lowestBucket.size}`);
     }
 
     const busiest = (f: RunFigures) => {
@@ -237,7 +259,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
     );
     console.log(
       table([
-        ['client-side pacing', '429s received', 'import (first create to all Ready)', 'floor at Azure\'s buckets', 'floor at the operator\'s budgets', 'ARM requests', 'busiest bucket'],
+        ['client-side pacing', '429s received', 'import (first create to all Ready)', 'floor at Azure\'s buckets', 'floor at the operator\'s budgets', 'ARM requests', 'busiest bucket', 'lowest bucket level (Azure\'s)'],
         ...figures.map((f) => [
           f.pacing === 'on' ? 'on (defaults: 200/20, 160/8, 160/8)' : 'off',
           String(f.throttled429),
@@ -246,6 +268,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
           f.pacedFloorMs === undefined ? '' : seconds(f.pacedFloorMs),
           String(f.armRequests),
           busiest(f),
+          `${f.lowestBucket.tokens.toFixed(0)} of ${f.lowestBucket.size} (${f.lowestBucket.bucket.split(' ')[2]}s)`,
         ]),
       ]),
     );
