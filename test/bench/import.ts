@@ -247,7 +247,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
         lowestBucket: lowestBucketLevel(entries, AZURE_BUCKETS),
       };
       figures.push(f);
-      say(`pacing ${run}: all Ready in ${seconds(importMs)}, ${f.throttled429} 429s, ${f.armRequests} ARM requests; floor ${seconds(f.floorMs)}; lowest bucket ${f.lowestBucket.tokens.toFixed(0)} of ${f.lowestBucket.size}`);
+      say(`pacing ${run}: all Ready in ${seconds(importMs)}, ${f.throttled429} 429s, ${f.armRequests} ARM requests; floor ${seconds(f.floorMs)}; lowest bucket ${f.lowestBucket.tokens.toFixed(1)} of ${f.lowestBucket.size}`);
     }
 
     const busiest = (f: RunFigures) => {
@@ -268,7 +268,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
           f.pacedFloorMs === undefined ? '' : seconds(f.pacedFloorMs),
           String(f.armRequests),
           busiest(f),
-          `${f.lowestBucket.tokens.toFixed(0)} of ${f.lowestBucket.size} (${f.lowestBucket.bucket.split(' ')[2]}s)`,
+          `${f.lowestBucket.tokens.toFixed(1)} of ${f.lowestBucket.size} (${f.lowestBucket.bucket.split(' ')[2]}s)`,
         ]),
       ]),
     );
