@@ -11,8 +11,8 @@
 //   console.log(describeWorkload(w));
 //
 // GalleryShare: its own gallery (permission Groups), direct sharing with consumer subscriptions and
-// a consumer tenant, two role assignments for publisher groups. TenantGrant: the multi-tenant app
-// (consented in every consumer tenant) gets Reader on an image gallery and Contributor on its own
+// a consumer tenant, two role assignments for publisher groups. TenantGrant: a multi-tenant app of
+// its own (consented in every consumer tenant) gets Reader on an image gallery and Contributor on its own
 // resource group in a consumer subscription. SharedImageVM: a VM (or, one in five, a Flexible scale
 // set) in a consumer subscription from /SharedGalleries/...; one in four of those in a namespace
 // with TenantGrants goes cross-tenant through one of them (RBAC image id, the grant's resource group).
@@ -83,8 +83,12 @@ export interface Workload {
   objects: WorkloadObject[];
   publisher: WorkloadTenant;
   consumers: WorkloadTenant[];
-  /** The multi-tenant app of the TenantGrants. */
-  grantApp: { appId: string; secret: string };
+  /**
+   * The multi-tenant apps of the TenantGrants, one each (consented in every consumer tenant): two
+   * grants for one app on one gallery would ask Azure for the same assignment (principal, role and
+   * scope) twice, which Azure refuses.
+   */
+  grantApps: { grant: string; namespace: string; appId: string; secret: string }[];
   /** Role assignments in the seed (owners, deployers), by subscription: they count toward the limit too. */
   seededRoleAssignments: Record<string, number>;
   /** Publisher groups GalleryShares assign roles to (principalType Group). */
@@ -196,7 +200,7 @@ export function buildWorkload(init: WorkloadOptions = {}): Workload {
   // One gallery owner app per namespace: ARM's budgets are per subscription and principal, so
   // namespaces (teams) do not share a bucket.
   const owners = namespaces.map((ns) => ({ namespace: ns, appId: guid(), secret: `owner-secret-${ns}` }));
-  const grantApp = { appId: guid(), secret: 'grant-app-secret' };
+  const grantApps: Workload['grantApps'] = [];
   const consumerPeople = consumers.map((c, i) => ({ tenant: c, deployer: guid(), deployerSecret: `deployer-secret-${i}`, admin: guid(), adminSecret: `admin-secret-${i}` }));
 
   // Consumer subscriptions: one per consumer tenant to start with; more open when role
@@ -270,6 +274,8 @@ export function buildWorkload(init: WorkloadOptions = {}): Workload {
     }
     consumerAlloc.count(sub, imageGallery.region, 1);
     const rg = `grant-${namespace}-${name}`;
+    const app = { grant: name, namespace, appId: guid(), secret: `grant-app-secret-${i}` };
+    grantApps.push(app);
     resourceGroups.push({ subscription: sub, name: rg, location: imageGallery.region });
     vnets.push({ subscription: sub, resourceGroup: rg, name: 'vnet', location: imageGallery.region, addressSpace: ['10.9.0.0/16'], subnets: [{ name: 'default', addressPrefix: '10.9.0.0/24' }] });
     const manifest: TenantGrant = {
@@ -277,7 +283,7 @@ export function buildWorkload(init: WorkloadOptions = {}): Workload {
       kind: 'TenantGrant',
       metadata: { name },
       spec: {
-        application: { clientId: grantApp.appId, credentialsRef: { name: 'grant-app' } },
+        application: { clientId: app.appId, credentialsRef: { name: `grant-app-${name}` } },
         source: {
           tenantId: publisher.id,
           gallery: { subscriptionId: imageGallery.sub, resourceGroup: IMAGE_GALLERY_RG, name: imageGallery.name },
@@ -399,7 +405,7 @@ export function buildWorkload(init: WorkloadOptions = {}): Workload {
     ],
     applications: [
       ...owners.map((o) => ({ appId: o.appId, name: `gallery-owner-${o.namespace}`, homeTenant: publisher.id, secrets: [o.secret] })),
-      { appId: grantApp.appId, name: 'grant-app', homeTenant: publisher.id, secrets: [grantApp.secret], replyUrls: ['https://www.microsoft.com/'], servicePrincipals: consumers.map((c) => ({ tenant: c.id })) },
+      ...grantApps.map((a) => ({ appId: a.appId, name: `grant-app-${a.grant}`, homeTenant: publisher.id, secrets: [a.secret], replyUrls: ['https://www.microsoft.com/'], servicePrincipals: consumers.map((c) => ({ tenant: c.id })) })),
       ...consumerPeople.flatMap((p, i) => [
         { appId: p.deployer, name: `deployer-${i}`, homeTenant: p.tenant.id, secrets: [p.deployerSecret] },
         { appId: p.admin, name: `target-admin-${i}`, homeTenant: p.tenant.id, secrets: [p.adminSecret] },
@@ -420,14 +426,15 @@ export function buildWorkload(init: WorkloadOptions = {}): Workload {
   for (const ns of namespaces) {
     const owner = owners.find((o) => o.namespace === ns)!;
     secrets.push({ namespace: ns, name: 'gallery-owner', stringData: { tenantId: publisher.id, clientId: owner.appId, clientSecret: owner.secret } });
-    secrets.push({ namespace: ns, name: 'grant-app', stringData: { clientSecret: grantApp.secret } });
     consumerPeople.forEach((p, i) => {
       secrets.push({ namespace: ns, name: `deployer-${i}`, stringData: { tenantId: p.tenant.id, clientId: p.deployer, clientSecret: p.deployerSecret } });
       secrets.push({ namespace: ns, name: `target-admin-${i}`, stringData: { tenantId: p.tenant.id, clientId: p.admin, clientSecret: p.adminSecret } });
     });
   }
 
-  return { options, seed, namespaces, secrets, objects, publisher, consumers, grantApp, seededRoleAssignments, groups };
+  for (const a of grantApps) secrets.push({ namespace: a.namespace, name: `grant-app-${a.grant}`, stringData: { clientSecret: a.secret } });
+
+  return { options, seed, namespaces, secrets, objects, publisher, consumers, grantApps, seededRoleAssignments, groups };
 }
 
 function objectOf(kind: WorkloadKind, namespace: string, name: string, manifest: WorkloadManifest, subscriptionId: string, region: string, roleAssignments: Record<string, number>): WorkloadObject {
