@@ -40,9 +40,10 @@ export interface ControlPlane {
   /**
    * Stops kube-apiserver (SIGTERM, as an upgrade or a node drain does; SIGKILL after 10 s) and
    * starts it again with the same flags and port, resolving once /readyz answers 200. Clients see
-   * refused connections meanwhile, and every watch ends.
+   * refused connections meanwhile, and every watch ends. `whileDown` runs between the stop and the
+   * start (compactEtcd there makes every resumed watch start below the compaction: 410 Gone).
    */
-  restartApiserver(): Promise<void>;
+  restartApiserver(whileDown?: () => Promise<void>): Promise<void>;
   /**
    * Compacts etcd at its current revision (its JSON gateway: the revision from POST /v3/kv/range,
    * then POST /v3/kv/compaction), so that a watch resumed from an older resourceVersion gets 410
@@ -338,9 +339,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const processes = new Map(children.map(({ name, child }) => [name, child.pid ?? -1]));
 
-    const restartApiserver = async () => {
+    const restartApiserver = async (whileDown?: () => Promise<void>) => {
       if (stopped) throw new Error('the control plane is stopped');
       await stopChild(apiserverEntry.child, 10_000);
+      await whileDown?.();
       // Same flags, same port: clients keep their kubeconfig. The old process has exited, so the
       // port is free again (the listener closes with the process).
       apiserverEntry.child = startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs, dir);
