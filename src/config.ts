@@ -8,6 +8,7 @@ import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES } from './api/v1alpha1/roles.js';
 import { UUID } from './api/v1alpha1/schema-kit.js';
 import { proxyFromEnvironment, type AzureProxy } from './azure/proxy.js';
 import { roleGuid } from './azure/roles.js';
+import type { Budget } from './azure/token-bucket.js';
 import type { Policy } from './controllers/shared/policy.js';
 import { leaderElectionTimingsProblem, type LeaderElectionTimings } from './runtime/leader-election.js';
 
@@ -20,6 +21,8 @@ export interface OperatorConfig {
   azureCaFile?: string;
   /** The HTTPS proxy for Azure traffic, from HTTPS_PROXY and NO_PROXY (environment only). */
   azureProxy?: AzureProxy;
+  /** The client-side buckets ARM requests are paced with; undefined when pacing is off. */
+  armPacing?: ArmBudgets;
   workers: number;
   resyncIntervalMs: number;
   /** How long one reconcile may take before its calls are abandoned and the object retried. */
@@ -41,6 +44,13 @@ export interface OperatorConfig {
   consentRecheck: { initialMs: number; maxMs: number };
   /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
   identity: IdentityKind;
+}
+
+/** ARM's request kinds, each with its own bucket, as ARM throttles them. */
+export interface ArmBudgets {
+  reads: Budget;
+  writes: Budget;
+  deletes: Budget;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +76,10 @@ export const SETTINGS = {
   armEndpoint: { flag: '--arm-endpoint', env: 'AZURE_RESOURCE_MANAGER_ENDPOINT', default: 'https://management.azure.com', description: 'Azure Resource Manager endpoint (sovereign clouds, the emulator). https only.' },
   authorityHost: { flag: '--authority-host', env: 'AZURE_AUTHORITY_HOST', default: 'https://login.microsoftonline.com', description: 'Microsoft Entra authority host. https only.' },
   azureCaFile: { flag: '--azure-ca-file', env: 'AZURE_CA_FILE', default: '(system CAs)', description: 'Extra PEM CA bundle trusted for Azure and Entra endpoints (added to the system CAs).' },
+  armPacing: { flag: '--arm-pacing', env: 'ARM_PACING', default: 'true', description: "Pace ARM requests in the operator with token buckets like ARM's own (per subscription, credential and kind), so that a bulk import is not answered with 429s (true/false). Retry-After is honoured either way." },
+  armReadBudget: { flag: '--arm-read-budget', env: 'ARM_READ_BUDGET', default: '200/20', description: "The bucket for ARM reads (GET, HEAD): SIZE/REFILL, requests and requests per second, whole numbers (size 1-10000, refill 1-1000). ARM's own is 250/25." },
+  armWriteBudget: { flag: '--arm-write-budget', env: 'ARM_WRITE_BUDGET', default: '160/8', description: "The bucket for ARM writes (PUT, PATCH, POST), as SIZE/REFILL. ARM's own is 200/10." },
+  armDeleteBudget: { flag: '--arm-delete-budget', env: 'ARM_DELETE_BUDGET', default: '160/8', description: "The bucket for ARM deletes, as SIZE/REFILL. ARM's own is 200/10." },
   workers: { flag: '--workers', env: 'WORKERS', default: '10', description: 'Concurrent reconciles per controller (1-200).' },
   resyncInterval: { flag: '--resync-interval', env: 'RESYNC_INTERVAL', default: '10m', description: 'How often each object is compared with Azure when nothing changed (with ±10% jitter); 1s to 24h (below a few minutes only for tests: each resync costs ARM reads).' },
   reconcileTimeout: { flag: '--reconcile-timeout', env: 'RECONCILE_TIMEOUT', default: '1m', description: 'How long one reconcile may take; its Azure and Kubernetes calls are abandoned after it, and the object is retried with backoff. 1s to 1h.' },
@@ -255,7 +269,18 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     return ms;
   };
 
-  const bool = (key: 'leaderElect' | 'allowCommunitySharing' | 'requireObjectCredentials'): boolean => {
+  const budget = (key: 'armReadBudget' | 'armWriteBudget' | 'armDeleteBudget'): Budget => {
+    const value = (raw[key] ?? SETTINGS[key].default).trim();
+    const match = /^(\d+)\/(\d+)$/.exec(value);
+    const size = Number(match?.[1]);
+    const refillPerSecond = Number(match?.[2]);
+    if (!match || size < 1 || size > 10_000 || refillPerSecond < 1 || refillPerSecond > 1000) {
+      fail(key, `"${value}" must be SIZE/REFILL: a bucket of 1 to 10000 requests refilled at 1 to 1000 per second (such as 200/20)`);
+    }
+    return { size, refillPerSecond };
+  };
+
+  const bool = (key: 'leaderElect' | 'allowCommunitySharing' | 'requireObjectCredentials' | 'armPacing'): boolean => {
     const value = (raw[key] ?? SETTINGS[key].default).toLowerCase();
     if (value === 'true' || value === '1') return true;
     if (value === 'false' || value === '0') return false;
@@ -350,6 +375,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     throw new ConfigError((err as Error).message);
   }
 
+  // Checked even when pacing is off, so that turning it on cannot find a bad budget.
+  const armBudgets: ArmBudgets = { reads: budget('armReadBudget'), writes: budget('armWriteBudget'), deletes: budget('armDeleteBudget') };
+
   return {
     kubeconfig: raw.kubeconfig || undefined,
     watchNamespaces: namespaces,
@@ -357,6 +385,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
     authorityHost: https('authorityHost'),
     azureCaFile,
     ...(azureProxy ? { azureProxy } : {}),
+    ...(bool('armPacing') ? { armPacing: armBudgets } : {}),
     workers: integer('workers', 1, 200),
     resyncIntervalMs: duration('resyncInterval', 1_000, 24 * 3600_000),
     reconcileTimeoutMs: duration('reconcileTimeout', 1_000, 3600_000),

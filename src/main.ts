@@ -31,6 +31,13 @@ import { OperatorMetrics } from './runtime/metrics.js';
  */
 const CREDENTIALS_RECHECK_MS = 60_000;
 
+/**
+ * The leader-election Lease's annotation where the leader keeps ARM's open Retry-After windows
+ * (JSON: each subscription to the end of its window, ISO 8601), so that the next leader does not
+ * call a subscription ARM asked to wait: written with the renewals, read before controllers start.
+ */
+const RETRY_AFTER_ANNOTATION = 'galleryshare.io/arm-retry-after';
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   // `check`: the helm test hook's check (CRDs served, operator ready), in the operator's image.
@@ -73,6 +80,17 @@ async function main(): Promise<void> {
           leaseDurationMs: config.leaseDurationMs,
           renewDeadlineMs: config.renewDeadlineMs,
           retryPeriodMs: config.retryPeriodMs,
+          annotations: [
+            {
+              name: RETRY_AFTER_ANNOTATION,
+              current: () => azure.gate.windowsText(),
+              inherit: (value) => {
+                const windows = azure.gate.seedFromText(value);
+                const open = Object.entries(windows).map(([subscription, until]) => ({ subscription, until: new Date(until).toISOString() }));
+                if (open.length) logger.info({ windows: open }, "honouring the previous leader's Retry-After windows");
+              },
+            },
+          ],
         }
       : undefined,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
@@ -104,7 +122,7 @@ async function main(): Promise<void> {
     ...(config.azureCaFile ? { extraCa: readFileSync(config.azureCaFile, 'utf8') } : {}),
   };
   const transport = new AzureTransport(env, config.azureProxy);
-  const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds));
+  const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds), config.armPacing);
   let ownIdentity: TokenCredential | undefined;
   const defaultIdentity = () => {
     if (!ownIdentity) {

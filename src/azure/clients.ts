@@ -2,13 +2,15 @@
 // subscription, all sending through the one transport (kept-alive connections, direct or through
 // the HTTPS proxy: src/azure/transport.ts). The SDKs' own retries are off: a throttled or failing call goes back to the
 // controller's queue at once, which waits exactly Retry-After or backs off per object, so no
-// worker ever sleeps inside the SDK. Every request is reported to an observer (metrics).
+// worker ever sleeps inside the SDK. Requests are paced per subscription, credential and kind
+// (src/azure/pacing.ts) unless pacing is off. Every request is reported to an observer (metrics).
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ComputeManagementClient } from '@azure/arm-compute';
 import type { TokenCredential } from '@azure/identity';
 import { auxiliaryAuthenticationHeaderPolicy, type PipelinePolicy } from '@azure/core-rest-pipeline';
 import { armScope, type AzureEnvironment } from './environment.js';
 import { retryAfterMsFromHeaders } from './errors.js';
+import { Pacer, pacingPolicy, subscriptionOf, type PacingBudgets } from './pacing.js';
 import type { AzureTransport } from './transport.js';
 
 export interface AzureRequestObserver {
@@ -47,9 +49,12 @@ function observerPolicy(observe: AzureRequestObserver): PipelinePolicy {
 }
 
 /**
- * ARM throttles per subscription: after a 429, no request to that subscription is sent until its
- * Retry-After has passed, whichever object asks. A request refused here fails at once as throttled
- * with the time still to wait, so the caller's queue waits exactly that long.
+ * After a 429, no request to that subscription is sent until its Retry-After has passed, whichever
+ * object or credential asks. A request refused here fails at once as throttled with the time
+ * still to wait, so the caller's queue waits exactly that long. Keyed by subscription alone,
+ * stricter than ARM's buckets (per principal too): a subscription id means the same in every
+ * replica, so the open windows can be handed to the next leader (windows(), seed()), and
+ * Compute's resource-level limits, which also answer 429, are not per principal.
  */
 export class ThrottleGate {
   private readonly notBefore = new Map<string, number>();
@@ -63,13 +68,57 @@ export class ThrottleGate {
   }
 
   throttled(url: string, retryAfterMs: number): void {
-    const key = subscriptionOf(url);
-    this.notBefore.set(key, Math.max(this.notBefore.get(key) ?? 0, this.now() + retryAfterMs));
+    this.close(subscriptionOf(url), this.now() + retryAfterMs);
   }
-}
 
-function subscriptionOf(url: string): string {
-  return /\/subscriptions\/([^/?]+)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? '(tenant)';
+  private close(subscription: string, until: number): void {
+    this.notBefore.set(subscription, Math.max(this.notBefore.get(subscription) ?? 0, until));
+  }
+
+  /** The windows still open: subscription to the wall-clock time (ms since the epoch) it ends. */
+  windows(): Record<string, number> {
+    const now = this.now();
+    const open: Record<string, number> = {};
+    for (const [subscription, until] of [...this.notBefore].sort(([a], [b]) => a.localeCompare(b))) {
+      if (until > now) open[subscription] = until;
+      else this.notBefore.delete(subscription);
+    }
+    return open;
+  }
+
+  /** Closes the gate for windows learned elsewhere (the previous leader's), keeping later ends. */
+  seed(windows: Record<string, number>): void {
+    for (const [subscription, until] of Object.entries(windows)) {
+      if (Number.isFinite(until)) this.close(subscription.toLowerCase(), until);
+    }
+  }
+
+  /** The open windows as JSON, subscription to its end in ISO 8601 (wall clock); undefined when none is open. */
+  windowsText(): string | undefined {
+    const open = Object.entries(this.windows());
+    return open.length ? JSON.stringify(Object.fromEntries(open.map(([s, until]) => [s, new Date(until).toISOString()]))) : undefined;
+  }
+
+  /**
+   * Seeds the gate from windowsText's JSON (another replica's), skipping whatever it cannot read:
+   * a damaged value must not stop a leader from starting. Returns the windows still open.
+   */
+  seedFromText(text: string | undefined): Record<string, number> {
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      return {};
+    }
+    if (!parsed || typeof parsed !== 'object') return {};
+    const windows: Record<string, number> = {};
+    for (const [subscription, end] of Object.entries(parsed)) {
+      const until = typeof end === 'string' ? Date.parse(end) : NaN;
+      if (Number.isFinite(until) && until > this.now()) windows[subscription.toLowerCase()] = until;
+    }
+    this.seed(windows);
+    return windows;
+  }
 }
 
 /** Thrown instead of sending a request while the gate is closed; shaped like the SDK's RestError. */
@@ -99,6 +148,8 @@ function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
 
 export class AzureClients {
   readonly gate = new ThrottleGate();
+  /** Undefined when pacing is off. */
+  readonly pacer: Pacer | undefined;
   private readonly compute = new WeakMap<TokenCredential, Map<string, ComputeManagementClient>>();
   private readonly authorization = new WeakMap<TokenCredential, Map<string, AuthorizationManagementClient>>();
 
@@ -107,14 +158,32 @@ export class AzureClients {
     /** Shared by every client, and by the credentials (one pool per route, one TLS context). */
     private readonly transport: AzureTransport,
     private readonly observe: AzureRequestObserver = () => {},
-  ) {}
+    /** The buckets requests are paced with; none: no pacing (Retry-After is honoured anyway). */
+    pacing?: PacingBudgets,
+  ) {
+    this.pacer = pacing ? new Pacer(pacing) : undefined;
+  }
 
-  private common() {
+  private common(credential: TokenCredential) {
+    const pacer = this.pacer;
+    const gate = this.gate;
     return {
       endpoint: this.env.armEndpoint,
       retryOptions: { maxRetries: 0 },
       additionalPolicies: [
         { policy: throttleGatePolicy(this.gate), position: 'perCall' as const },
+        // After the gate: a closed gate costs no token. After a wait, the gate is asked again.
+        ...(pacer
+          ? [
+              {
+                policy: pacingPolicy(pacer, `credential-${this.credentialKey(credential)}`, (url) => {
+                  const wait = gate.waitFor(url);
+                  if (wait > 0) throw new ThrottledLocallyError(wait);
+                }),
+                position: 'perCall' as const,
+              },
+            ]
+          : []),
         { policy: observerPolicy(this.observe), position: 'perRetry' as const },
         { policy: this.transport.policy(), position: 'perRetry' as const },
       ],
@@ -129,10 +198,10 @@ export class AzureClients {
   computeClient(credential: TokenCredential, subscriptionId: string, auxiliary?: TokenCredential): ComputeManagementClient {
     const bySubscription = this.compute.get(credential) ?? new Map<string, ComputeManagementClient>();
     this.compute.set(credential, bySubscription);
-    const key = auxiliary ? `${subscriptionId}|${this.auxiliaryKey(auxiliary)}` : subscriptionId;
+    const key = auxiliary ? `${subscriptionId}|${this.credentialKey(auxiliary)}` : subscriptionId;
     let client = bySubscription.get(key);
     if (!client) {
-      const common = this.common();
+      const common = this.common(credential);
       const scopes = [armScope(this.env)];
       client = new ComputeManagementClient(credential, subscriptionId, {
         ...common,
@@ -144,14 +213,19 @@ export class AzureClients {
     return client;
   }
 
-  private readonly auxiliaryKeys = new WeakMap<TokenCredential, number>();
-  private nextAuxiliaryKey = 0;
+  private readonly credentialKeys = new WeakMap<TokenCredential, number>();
+  private nextCredentialKey = 0;
 
-  private auxiliaryKey(credential: TokenCredential): number {
-    let key = this.auxiliaryKeys.get(credential);
+  /**
+   * A number per credential object: the calling principal, as far as pacing and the auxiliary
+   * clients need it (the credential cache hands out one object per identity), without decoding
+   * any token.
+   */
+  private credentialKey(credential: TokenCredential): number {
+    let key = this.credentialKeys.get(credential);
     if (key === undefined) {
-      key = ++this.nextAuxiliaryKey;
-      this.auxiliaryKeys.set(credential, key);
+      key = ++this.nextCredentialKey;
+      this.credentialKeys.set(credential, key);
     }
     return key;
   }
@@ -161,7 +235,7 @@ export class AzureClients {
     this.authorization.set(credential, bySubscription);
     let client = bySubscription.get(subscriptionId);
     if (!client) {
-      client = new AuthorizationManagementClient(credential, subscriptionId, { ...this.common(), credentialScopes: [armScope(this.env)] });
+      client = new AuthorizationManagementClient(credential, subscriptionId, { ...this.common(credential), credentialScopes: [armScope(this.env)] });
       bySubscription.set(subscriptionId, client);
     }
     return client;

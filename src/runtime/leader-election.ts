@@ -5,7 +5,8 @@
 // between machines does not matter), trying again every retry period plus jitter so that
 // standbys do not all ask at once; a holder that shuts down releases the lease at once. The
 // timings are checked as client-go's NewLeaderElector checks them, and time is the Clock's, so
-// tests move it by hand.
+// tests move it by hand. A leader may also keep values on its Lease for the next leader
+// (LeaseAnnotation): written with the renewals it makes anyway, read when a process takes over.
 import type { Logger } from 'pino';
 import { realClock, type Clock } from './clock.js';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';
@@ -53,6 +54,20 @@ export function jitter(ms: number, maxFactor: number, random: () => number): num
 /** The calls leader election makes; a KubeClient, or a fake in tests. */
 export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'replace'>;
 
+/**
+ * A value the leader keeps on its Lease as an annotation, for whoever leads next: written with
+ * every renewal (and the release), so it costs no write of its own and is at most a retry period
+ * old; handed to a process when it takes the Lease, before it starts leading.
+ */
+export interface LeaseAnnotation {
+  /** The annotation's key. */
+  name: string;
+  /** The value to keep now; undefined removes the annotation. */
+  current(): string | undefined;
+  /** The value the Lease held (the previous holder's) when this process takes it. */
+  inherit(value: string | undefined): void;
+}
+
 export interface LeaderElectionOptions extends Partial<LeaderElectionTimings> {
   client: LeaseClient;
   namespace: string;
@@ -62,10 +77,11 @@ export interface LeaderElectionOptions extends Partial<LeaderElectionTimings> {
   clock?: Clock;
   /** The jitter's random source; Math.random unless a test fixes it. */
   random?: () => number;
+  annotations?: readonly LeaseAnnotation[];
 }
 
 interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec: {
     holderIdentity?: string | null;
     leaseDurationSeconds?: number;
@@ -162,6 +178,7 @@ export class LeaderElector {
       if (lease.spec.holderIdentity !== this.options.identity) return;
       const now = microTime(this.clock.now());
       lease.spec = { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: now, acquireTime: now };
+      this.writeAnnotations(lease);
       await this.options.client.replace(this.path, lease);
       this.options.logger.info({ lease: this.options.name }, 'released the leader lease');
     } catch (err) {
@@ -184,7 +201,7 @@ export class LeaderElector {
         await this.options.client.create(`/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`, {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
-          metadata: { name: this.options.name, namespace: this.options.namespace },
+          metadata: { name: this.options.name, namespace: this.options.namespace, ...this.annotationsToWrite() },
           spec: { holderIdentity: this.options.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         });
         return true;
@@ -205,6 +222,12 @@ export class LeaderElector {
     const leaseMs = (lease.spec.leaseDurationSeconds ?? durationSeconds) * 1000;
     if (heldByOther && this.observed.at + leaseMs > this.clock.now()) return false;
 
+    // Taking the Lease over (from another holder, or released): what the last leader kept on it
+    // is handed over first, so that the value written below already includes it.
+    if (holder !== this.options.identity) {
+      for (const annotation of this.options.annotations ?? []) annotation.inherit(lease.metadata.annotations?.[annotation.name]);
+    }
+    this.writeAnnotations(lease);
     const transitions = (lease.spec.leaseTransitions ?? 0) + (holder === this.options.identity ? 0 : 1);
     lease.spec = {
       holderIdentity: this.options.identity,
@@ -221,6 +244,29 @@ export class LeaderElector {
       if (!isConflict(err)) this.options.logger.warn({ err: (err as Error).message }, 'updating the leader lease failed');
       return false;
     }
+  }
+
+  private annotationsToWrite(): { annotations?: Record<string, string> } {
+    const annotations: Record<string, string> = {};
+    for (const annotation of this.options.annotations ?? []) {
+      const value = annotation.current();
+      if (value !== undefined) annotations[annotation.name] = value;
+    }
+    return Object.keys(annotations).length ? { annotations } : {};
+  }
+
+  /** Sets this process's annotations on the Lease it is about to write; leaves others' alone. */
+  private writeAnnotations(lease: Lease): void {
+    const own = this.options.annotations ?? [];
+    if (own.length === 0) return;
+    const annotations = { ...lease.metadata.annotations };
+    for (const annotation of own) {
+      const value = annotation.current();
+      if (value === undefined) delete annotations[annotation.name];
+      else annotations[annotation.name] = value;
+    }
+    if (Object.keys(annotations).length) lease.metadata.annotations = annotations;
+    else delete lease.metadata.annotations;
   }
 
   /** The attempt's answer, or false when it has not answered within ms (or failed). */

@@ -10,7 +10,7 @@ import { startHealthServer } from './health-server.js';
 import { CombinedCache, Informer, type IndexedCache, type KubeObject } from './informer.js';
 import { KubeClient } from './kube-client.js';
 import { kubeListerWatcher } from './list-watch.js';
-import { LeaderElector } from './leader-election.js';
+import { LeaderElector, type LeaseAnnotation } from './leader-election.js';
 import type { OperatorMetrics } from './metrics.js';
 
 export interface ManagerOptions {
@@ -19,7 +19,16 @@ export interface ManagerOptions {
   metrics: OperatorMetrics;
   /** host:port for /metrics, /healthz and /readyz; empty to serve none. */
   healthAddress: string;
-  leaderElection?: { namespace: string; name: string; identity: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  leaderElection?: {
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+    /** Values the leader keeps on its Lease for the next one, handed over before controllers start. */
+    annotations?: readonly LeaseAnnotation[];
+  };
   shutdownTimeoutMs: number;
   component: string;
   /** Namespaces to watch; empty for all. */

@@ -213,6 +213,7 @@ export class Emulator {
 
   async handle(request: EmulatorRequest): Promise<HandledRequest> {
     const started = performance.now();
+    const startTime = new Date().toISOString();
     const notes: RequestAnnotations = {};
     const fault = this.faults.take(request.method, request.path);
     let result: HandledRequest;
@@ -227,12 +228,18 @@ export class Emulator {
       result = { response: this.route(request, notes, fault?.operationError) };
       if (fault?.headers) result.response!.headers = { ...result.response!.headers, ...fault.headers };
     }
+    const status = result.response?.status ?? 0;
+    // Injected faults may spell the header in any case.
+    const retryAfterHeader = Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+    const retryAfter = status === 429 && retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
     this.log.add({
+      startTime,
       time: new Date().toISOString(),
       method: request.method,
       path: request.path,
       query: [...request.query.entries()].map(([k, v]) => `${k}=${v}`).join('&'),
-      status: result.response?.status ?? 0,
+      status,
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
       auxiliary: auxiliaryTokens(request).length > 0,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       ...notes,

@@ -22,6 +22,11 @@ export interface EmulatorResponse {
   headers?: Record<string, string>;
   /** Serialized as JSON unless it is a string (sent as is) or undefined (no body). */
   body?: unknown;
+  /**
+   * For the request log, not sent: what a write did, when its handler knows better than a
+   * comparison of the target's state before and after (a share whose change waits for its operation).
+   */
+  effect?: 'created' | 'changed' | 'unchanged' | 'deleted' | 'absent';
 }
 
 /** Decodes like a form: `+` is a space, then percent escapes. Malformed escapes are kept verbatim. */

@@ -2,6 +2,9 @@
 // by operation, for tests that assert how the operator talks to Azure.
 
 export interface RequestLogEntry {
+  /** When the request was received (wall clock, ISO; advanceClock does not move it). */
+  startTime: string;
+  /** When it was answered (wall clock, ISO): startTime + durationMs. */
   time: string;
   method: string;
   path: string;
@@ -13,6 +16,16 @@ export interface RequestLogEntry {
   principalId?: string;
   tenantId?: string;
   appId?: string;
+  /** The subscription in the path (ARM requests that name one). */
+  subscriptionId?: string;
+  /** Retry-After (seconds) of a 429 answer: the caller's bucket window. */
+  retryAfterSeconds?: number;
+  /**
+   * What an ARM write answered 2xx did: created, changed, unchanged (everything was already as
+   * asked), deleted, absent (DELETE of something not there). Known when the request is answered,
+   * also for long-running operations (their effect is decided then; see the README).
+   */
+  effect?: 'created' | 'changed' | 'unchanged' | 'deleted' | 'absent';
   /** Whether x-ms-authorization-auxiliary was sent. */
   auxiliary: boolean;
   durationMs: number;

@@ -29,7 +29,7 @@ describe('emulator: Azure limits', () => {
 
   async function galleriesIn(location: string): Promise<number> {
     const list = await raw(e, 'GET', `${subscriptionPath}/providers/Microsoft.Compute/galleries?api-version=2025-03-03`, { token: admin });
-    return (list.body.value as { location: string }[]).filter((g) => g.location === location).length;
+    return (list.body.value as unknown as { location: string }[]).filter((g) => g.location === location).length;
   }
 
   it("defaults to Azure's limits: 100 galleries per subscription and region, 4,000 role assignments per subscription", async () => {
@@ -59,7 +59,7 @@ describe('emulator: Azure limits', () => {
   it('counts role assignments at every scope of the subscription, refuses one more (400 RoleAssignmentLimitExceeded), and has room again after a delete', async () => {
     const all = await raw(e, 'GET', `${subscriptionPath}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01`, { token: admin });
     // The subscription-wide list (no filter) includes assignments below the subscription.
-    const existing = (all.body.value as { properties: { scope: string } }[]).filter((ra) => ra.properties.scope.toLowerCase().startsWith(subscriptionPath.toLowerCase())).length;
+    const existing = (all.body.value as unknown as { properties: { scope: string } }[]).filter((ra) => ra.properties.scope.toLowerCase().startsWith(subscriptionPath.toLowerCase())).length;
     await e.control.setOptions({ limits: { roleAssignmentsPerSubscription: existing + 3 } });
     const galleryScope = `${rgPath}/providers/Microsoft.Compute/galleries/${ids.gallery}`;
     expect((await assign(subscriptionPath, guid(1))).status).to.equal(201);

@@ -163,6 +163,30 @@ describe('the Helm chart: rendering rules', function () {
       }
     });
 
+    it('takes the ARM budgets the operator takes, refuses the others, and turns pacing off', async () => {
+      const cases: [string, string, string][] = [
+        ['azure.pacing.reads', 'ARM_READ_BUDGET', '250/25'],
+        ['azure.pacing.reads', 'ARM_READ_BUDGET', '10000/1000'],
+        ['azure.pacing.reads', 'ARM_READ_BUDGET', '10001/1'],
+        ['azure.pacing.writes', 'ARM_WRITE_BUDGET', '1/1'],
+        ['azure.pacing.writes', 'ARM_WRITE_BUDGET', '0/8'],
+        ['azure.pacing.writes', 'ARM_WRITE_BUDGET', '160/1001'],
+        ['azure.pacing.deletes', 'ARM_DELETE_BUDGET', '160'],
+        ['azure.pacing.deletes', 'ARM_DELETE_BUDGET', '160/0.5'],
+        ['azure.pacing.deletes', 'ARM_DELETE_BUDGET', ' 0160/08 '],
+      ];
+      for (const [key, variable, value] of cases) {
+        const operatorTakes = (() => { try { loadConfig([], { [variable]: value }); return true; } catch { return false; } })();
+        const chartTakes = await renderChart(helm, { setStrings: [`${key}=${value}`] }).then(() => true, () => false);
+        expect(chartTakes, `${key}="${value}": the operator ${operatorTakes ? 'takes' : 'refuses'} it`).to.equal(operatorTakes);
+      }
+      const container = podOf(await render(['azure.pacing.enabled=false'], ['azure.pacing.writes=20/2'])).spec.containers[0]!;
+      const config = loadConfig([], envOf(container));
+      expect(config.armPacing).to.equal(undefined);
+      const paced = loadConfig([], envOf(podOf(await render([], ['azure.pacing.writes=20/2'])).spec.containers[0]!));
+      expect(paced.armPacing).to.deep.equal({ reads: { size: 200, refillPerSecond: 20 }, writes: { size: 20, refillPerSecond: 2 }, deletes: { size: 160, refillPerSecond: 8 } });
+    });
+
     it('refuses in extraArgs the flags other objects are derived from, naming the value to set; takes other flags', async () => {
       const cases: [string, string][] = [
         ['--shutdown-timeout=5m', 'operator.shutdownTimeout'],

@@ -41,6 +41,14 @@ describe('operator settings', () => {
     });
     expect(config.credentialExpiryWarningDays).to.equal(30);
     expect(config.consentRecheck).to.deep.equal({ initialMs: 30_000, maxMs: 300_000 });
+    // 80% of ARM's documented buckets (250/25 reads, 200/10 writes, 200/10 deletes).
+    expect(config.armPacing).to.deep.equal({ reads: { size: 200, refillPerSecond: 20 }, writes: { size: 160, refillPerSecond: 8 }, deletes: { size: 160, refillPerSecond: 8 } });
+  });
+
+  it('reads the ARM budgets as SIZE/REFILL, and turns pacing off', () => {
+    const config = loadConfig(['--arm-write-budget', '20/2'], { ARM_READ_BUDGET: '250/25', ARM_DELETE_BUDGET: '1/1' }, noFile);
+    expect(config.armPacing).to.deep.equal({ reads: { size: 250, refillPerSecond: 25 }, writes: { size: 20, refillPerSecond: 2 }, deletes: { size: 1, refillPerSecond: 1 } });
+    expect(loadConfig(['--arm-pacing', 'false'], {}, noFile).armPacing).to.equal(undefined);
   });
 
   it('reads the TenantGrant policy: roles by name or GUID, * for any, and refuses unknown role names', () => {
@@ -79,6 +87,11 @@ describe('operator settings', () => {
     ['a workload identity token file without a client id', [], { AZURE_TENANT_ID: TENANT, AZURE_FEDERATED_TOKEN_FILE: '/var/run/secrets/azure/tokens/azure-identity-token' }, /AZURE_FEDERATED_TOKEN_FILE: needs AZURE_CLIENT_ID as well/],
     ['a tenant alone', [], { AZURE_TENANT_ID: TENANT }, /AZURE_TENANT_ID: is set without AZURE_CLIENT_ID/],
     ['a flag without a value', ['--workers'], {}, /--workers needs a value/],
+    ['an ARM budget without its refill rate', ['--arm-read-budget', '200'], {}, /--arm-read-budget \(ARM_READ_BUDGET\): "200" must be SIZE\/REFILL/],
+    ['an ARM budget with a fractional rate', [], { ARM_WRITE_BUDGET: '160/0.5' }, /--arm-write-budget \(ARM_WRITE_BUDGET\): "160\/0.5" must be SIZE\/REFILL/],
+    ['an empty ARM bucket', ['--arm-delete-budget=0/8'], {}, /--arm-delete-budget \(ARM_DELETE_BUDGET\): "0\/8" must be SIZE\/REFILL: a bucket of 1 to 10000/],
+    ['an ARM refill rate over 1000', ['--arm-read-budget=200/1001', '--arm-pacing=false'], {}, /--arm-read-budget/],
+    ['a non-boolean ARM pacing', [], { ARM_PACING: 'on' }, /--arm-pacing \(ARM_PACING\): "on" must be true or false/],
     ['a flag whose value is forgotten before the next flag', ['--watch-namespaces', '--workers', '3'], {}, /^--watch-namespaces needs a value$/],
     ['an unknown short flag', ['-w', '3'], {}, /unknown flag -w/],
     ['an argument that is no flag', ['start'], {}, /unexpected argument start: the operator takes flags only/],

@@ -18,7 +18,7 @@ import {
 import { FakeClock, settle } from '../support/fake-clock.js';
 
 interface Lease {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string; annotations?: Record<string, string> };
   spec: { holderIdentity?: string | null; leaseDurationSeconds?: number; acquireTime?: string | null; renewTime?: string | null; leaseTransitions?: number };
 }
 
@@ -39,6 +39,8 @@ class FakeLeases implements LeaseClient {
   /** Requests wait for this before they are answered. */
   gate: Promise<void> | undefined;
   gets: number[] = [];
+  /** The Leases written (creates and replaces), as sent. */
+  writes: Lease[] = [];
 
   constructor(private readonly clock: FakeClock) {}
 
@@ -65,6 +67,7 @@ class FakeLeases implements LeaseClient {
     return this.answer(() => {
       if (this.createFailure) throw this.createFailure;
       if (this.lease) throw apiError(409, 'AlreadyExists');
+      this.writes.push(structuredClone(body) as Lease);
       this.lease = { ...(structuredClone(body) as Lease) };
       this.lease.metadata.resourceVersion = String(++this.version);
       return structuredClone(this.lease) as T;
@@ -75,6 +78,7 @@ class FakeLeases implements LeaseClient {
     return this.answer(() => {
       const next = structuredClone(body) as Lease;
       if (!this.lease || next.metadata.resourceVersion !== this.lease.metadata.resourceVersion) throw apiError(409, 'Conflict');
+      this.writes.push(structuredClone(next));
       this.lease = next;
       this.lease.metadata.resourceVersion = String(++this.version);
       return structuredClone(this.lease) as T;
@@ -249,6 +253,73 @@ describe('LeaderElector', () => {
       }),
       { numRuns: 50 },
     );
+  });
+});
+
+describe('LeaderElector: values kept on the Lease for the next leader', () => {
+  const KEY = 'galleryshare.io/example';
+  /** An annotation whose value the test sets, recording what it inherits and when. */
+  function annotation(events: string[]) {
+    const kept = { value: undefined as string | undefined };
+    return {
+      kept,
+      annotation: { name: KEY, current: () => kept.value, inherit: (value: string | undefined) => events.push(`inherited ${value ?? '(none)'}`) },
+    };
+  }
+
+  it('hands the previous holder\'s value over before leading starts, and keeps its own with each renewal, with no write of its own', async () => {
+    const events: string[] = [];
+    const { kept, annotation: a } = annotation(events);
+    const { clock, leases, elector } = setUp({ annotations: [a] });
+    leases.hold('other');
+    leases.lease!.metadata.annotations = { [KEY]: 'from-before', 'someone.else/keeps': 'this' };
+    void elector.run(() => events.push('started'), () => events.push('stopped'));
+    await clock.advance(16_000);
+    await clock.advance(2_000);
+    expect(elector.isLeader()).to.equal(true);
+    expect(events).to.deep.equal(['inherited from-before', 'started']);
+    // What this process keeps is undefined yet: its annotation goes; others' stay.
+    expect(leases.lease!.metadata.annotations).to.deep.equal({ 'someone.else/keeps': 'this' });
+    const writesBefore = leases.writes.length;
+    kept.value = 'learned';
+    for (let i = 0; i < 5; i++) await clock.advance(2_000);
+    // One write per renewal, as without the annotation; the value rides on the first one after it was learned.
+    expect(leases.writes.length - writesBefore).to.equal(5);
+    expect(leases.writes.slice(writesBefore).map((l) => l.metadata.annotations?.[KEY])).to.deep.equal(['learned', 'learned', 'learned', 'learned', 'learned']);
+    kept.value = 'later';
+    await elector.stop();
+    // The release carries the latest value too.
+    expect(leases.lease!.spec.holderIdentity).to.equal(null);
+    expect(leases.lease!.metadata.annotations).to.deep.equal({ [KEY]: 'later', 'someone.else/keeps': 'this' });
+    expect(events).to.deep.equal(['inherited from-before', 'started']);
+  });
+
+  it('writes its value when it creates the Lease, and inherits nothing then', async () => {
+    const events: string[] = [];
+    const { kept, annotation: a } = annotation(events);
+    kept.value = 'at-start';
+    const { leases, elector, run } = setUp({ annotations: [a] });
+    run();
+    await settle();
+    expect(elector.isLeader()).to.equal(true);
+    expect(leases.lease!.metadata.annotations).to.deep.equal({ [KEY]: 'at-start' });
+    expect(events).to.deep.equal([]);
+    await elector.stop();
+  });
+
+  it('inherits from a released Lease, and from its own earlier self never', async () => {
+    const events: string[] = [];
+    const { annotation: a } = annotation(events);
+    const { clock, leases, elector, run } = setUp({ annotations: [a] });
+    leases.hold('other');
+    leases.lease!.spec.holderIdentity = null;
+    leases.lease!.metadata.annotations = { [KEY]: 'released-with' };
+    run();
+    await settle();
+    expect(events).to.deep.equal(['inherited released-with']);
+    for (let i = 0; i < 3; i++) await clock.advance(2_000);
+    expect(events).to.deep.equal(['inherited released-with']);
+    await elector.stop();
   });
 });
 

@@ -11,6 +11,7 @@ import { settleOperations } from './lro.js';
 import { ArmRouter } from './router.js';
 import { armRoutes } from './routes.js';
 import { requestKind, type Throttle } from './throttling.js';
+import { writeEffect, writeTarget, type WriteEffect } from './effects.js';
 
 export interface ArmDependencies {
   world: World;
@@ -32,6 +33,9 @@ export interface RequestAnnotations {
   principalId?: string;
   tenantId?: string;
   appId?: string;
+  subscriptionId?: string;
+  /** What a write answered 2xx did (see effects.ts). */
+  effect?: WriteEffect;
 }
 
 const router = new ArmRouter(armRoutes);
@@ -82,6 +86,7 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
     if (caller.appId) notes.appId = caller.appId;
 
     const subscriptionId = match.params['subscriptionId'];
+    if (subscriptionId) notes.subscriptionId = subscriptionId;
     if (subscriptionId) {
       const sub = deps.world.subscription(subscriptionId);
       if (!sub) throw armErrors.subscriptionNotFound(subscriptionId);
@@ -91,7 +96,14 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
 
     const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken, holdOperations: deps.holdOperations, ...(deps.operationError ? { operationError: deps.operationError } : {}) };
     if (match.route.action) authorize(ctx, match.route.action, request.path);
-    const response = match.route.handle(ctx);
+    const isWrite = request.method !== 'GET' && request.method !== 'HEAD';
+    const before = isWrite ? writeTarget(deps.world, request.method, request.path) : undefined;
+    const { effect, ...response } = match.route.handle(ctx);
+    if (before && response.status >= 200 && response.status < 300) {
+      notes.effect = effect ?? writeEffect(request.method, response.status, before, writeTarget(deps.world, request.method, request.path));
+      // A restart changes nothing the emulator keeps, yet it is what the caller asked for.
+      if (match.route.operation === 'VirtualMachines_Restart') notes.effect = 'changed';
+    }
     return { ...response, headers: { ...rateHeaders, ...(response.headers ?? {}) } };
   } catch (err) {
     if (err instanceof ArmError) {

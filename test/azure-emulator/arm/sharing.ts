@@ -91,6 +91,18 @@ function nextSharing(gallery: GalleryRecord, type: OperationType, groups: Reques
   }
 }
 
+function sameIds(a: string[], b: string[]): boolean {
+  const key = (ids: string[]) => [...new Set(ids.map((id) => id.toLowerCase()))].sort().join(',');
+  return key(a) === key(b);
+}
+
+/** Whether a share changes what the gallery is shared with (groups, community sharing and its names). */
+function sharingChanges(gallery: GalleryRecord, next: Extract<OperationEffect, { kind: 'share' }>): boolean {
+  if (!sameIds(gallery.sharedSubscriptions, next.sharedSubscriptions) || !sameIds(gallery.sharedTenants, next.sharedTenants)) return true;
+  if (!next.community) return false;
+  return gallery.community?.enabled !== next.community.enabled || !sameIds(gallery.community?.publicNames ?? [], next.community.publicNames);
+}
+
 export function shareGallery(ctx: ArmContext): EmulatorResponse {
   const gallery = requireGallery(ctx);
   const body = requestBody(ctx);
@@ -100,16 +112,18 @@ export function shareGallery(ctx: ArmContext): EmulatorResponse {
     throw new ArmError(409, 'OperationNotAllowed', `Another sharing operation is in progress on gallery '${gallery.name}'. Retry after it completes.`);
   }
   const effect: OperationEffect = { kind: 'share', galleryId: gallery.id, ...nextSharing(gallery, type, groups) };
+  // Known now, applied when the operation completes (no other share can run meanwhile).
+  const logged = sharingChanges(gallery, effect) ? 'changed' : 'unchanged';
   const result: Record<string, unknown> = { operationType: type };
   if (Array.isArray(body['groups'])) result['groups'] = body['groups'];
 
   if (ctx.options.shareMode === 'sync' || !isLongRunning(ctx)) {
     applyEffect(ctx.world, effect);
-    if (ctx.options.shareMode === 'sync') return { status: 200, body: result };
+    if (ctx.options.shareMode === 'sync') return { status: 200, body: result, effect: logged };
     const op = startOperation(ctx, { location: gallery.location, result, durationMs: 0 });
-    return { status: 202, headers: pollingHeaders(ctx, op, true) };
+    return { status: 202, headers: pollingHeaders(ctx, op, true), effect: logged };
   }
   gallery.sharingInProgressUntil = operationEnd(ctx);
   const op = startOperation(ctx, { location: gallery.location, result, effect });
-  return { status: 202, headers: pollingHeaders(ctx, op, true) };
+  return { status: 202, headers: pollingHeaders(ctx, op, true), effect: logged };
 }
