@@ -70,7 +70,7 @@ export class Emulator {
     this.clockOffsetMs += ms;
   }
 
-  /** Back to the seed: world (operations included), options, faults, holds, log, throttling windows and clock. */
+  /** Back to the seed: world (operations included), options, faults, holds, log, throttling buckets and clock. */
   reset(): void {
     this.clockOffsetMs = 0;
     this.options = mergeOptions(this.initialOptions, undefined);

@@ -18,7 +18,7 @@ export interface RequestLogEntry {
   appId?: string;
   /** The subscription in the path (ARM requests that name one). */
   subscriptionId?: string;
-  /** Retry-After (seconds) of a 429 answer: the caller's bucket window. */
+  /** Retry-After (seconds) of a 429 answer: how long the caller was asked to wait. */
   retryAfterSeconds?: number;
   /**
    * What an ARM write answered 2xx did: created, changed, unchanged (everything was already as

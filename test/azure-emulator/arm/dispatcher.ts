@@ -68,7 +68,7 @@ function bearerToken(request: EmulatorRequest): string {
 }
 
 export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes: RequestAnnotations): EmulatorResponse {
-  // Once a request has counted against the budget, every answer reports what is left, errors too
+  // Once a request has counted against the buckets, every answer reports what is left, errors too
   // (ARM sends the headers on 403, 404 and 409 alike; a client pacing itself reads them from any answer).
   let rateHeaders: Record<string, string> = {};
   try {
