@@ -270,12 +270,12 @@ export function audit(input: AuditInput): AuditResult {
   }
 
   // ----- Writes whose effect was already in place -----
-  const withEffect = input.log.filter((e) => (e as RequestLogEntry & { effect?: string }).effect !== undefined);
+  const withEffect = input.log.filter((e) => e.effect !== undefined);
   let redundantWrites: number | null = null;
   if (withEffect.length > 0) {
     redundantWrites = 0;
     for (const e of withEffect) {
-      const effect = (e as RequestLogEntry & { effect?: string }).effect;
+      const effect = e.effect;
       if (!WRITE_METHODS.has(e.method.toUpperCase()) || e.status < 200 || e.status > 299) continue;
       if (effect === 'unchanged' || effect === 'absent') {
         redundantWrites++;
