@@ -44,6 +44,11 @@ export interface AuditInput {
   log: RequestLogEntry[];
   /** Epoch ms of every leader change the harness caused (a kill, an API server restart). */
   failovers: number[];
+  /**
+   * A request that reaches the emulator within this long after a 429 was answered was in flight:
+   * sent before the answer reached the operator (default 500 ms; see the README).
+   */
+  inFlightGraceMs?: number;
 }
 
 export interface AuditResult {
@@ -60,6 +65,8 @@ export interface AuditResult {
   requestsInsideRetryAfter: number;
   /** Of those, the ones with a leader change between the 429 and the request. */
   requestsInsideRetryAfterAcrossFailover: number;
+  /** Not counted above: requests that arrived within the in-flight grace after a 429 of their caller. */
+  requestsInFlightAt429: number;
   /** null when the emulator's request log records no write effects. */
   redundantWrites: number | null;
   /** Samples, to look into a non-zero term (at most 5 each). */
@@ -251,14 +258,21 @@ export function audit(input: AuditInput): AuditResult {
   }
   let requestsInsideRetryAfter = 0;
   let requestsInsideRetryAfterAcrossFailover = 0;
+  let requestsInFlightAt429 = 0;
+  const grace = input.inFlightGraceMs ?? 500;
   for (const list of byCaller.values()) {
     list.sort((a, b) => a.start - b.start);
     const windows = list.filter((r) => r.status === 429 && (r.retryAfterSeconds ?? 0) > 0).map((r) => ({ from: r.end, until: r.end + r.retryAfterSeconds! * 1000, r }));
     if (windows.length === 0) continue;
     for (const req of list) {
-      // Strictly after the 429 was answered (requests already in flight then do not count).
-      const hit = windows.find((win) => req.start > win.from && req.start < win.until);
-      if (!hit) continue;
+      // Strictly after the 429 was answered and the grace (requests already in flight then do not count).
+      const inside = windows.filter((win) => req.start > win.from && req.start < win.until);
+      if (inside.length === 0) continue;
+      const hit = inside.find((win) => req.start > win.from + grace);
+      if (!hit) {
+        requestsInFlightAt429++;
+        continue;
+      }
       requestsInsideRetryAfter++;
       const acrossFailover = input.failovers.some((t) => t >= hit.from && t <= req.start);
       if (acrossFailover) requestsInsideRetryAfterAcrossFailover++;
@@ -297,13 +311,14 @@ export function audit(input: AuditInput): AuditResult {
     deletedObjectsAzureLeftovers,
     requestsInsideRetryAfter,
     requestsInsideRetryAfterAcrossFailover,
+    requestsInFlightAt429,
     redundantWrites,
     examples,
   };
 }
 
 /** The terms in the order the table prints them, with their labels. */
-export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples'>, string][] = [
+export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples' | 'requestsInFlightAt429'>, string][] = [
   ['duplicateRoleAssignments', 'duplicate role assignments'],
   ['roleAssignmentsMissing', 'role assignments missing'],
   ['roleAssignmentsExtra', 'role assignments extra'],

@@ -189,7 +189,9 @@ class Supervisor {
       }),
     );
     // A start under way when stopping began ends in its own loop; wait for the loops, bounded.
-    await Promise.race([Promise.all(this.loops), sleep(70_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.loops), new Promise<void>((r) => (timer = setTimeout(r, 70_000)))]);
+    clearTimeout(timer);
     for (const slot of this.slots) slot.proc?.child.kill('SIGKILL');
   }
 }
@@ -584,6 +586,7 @@ export function formatReport(r: ChaosReport): string {
     ['ARM requests', String(f.armRequests)],
     ['injected 5xx / 429 / drops / latency spikes', `${f.injected5xx} / ${f.injected429} / ${f.injectedDrops} / ${f.injectedLatency}`],
     ["429s from ARM's token buckets", String(f.throttled429)],
+    ['requests in flight at a 429 (within 500 ms; not counted)', String(r.audit.requestsInFlightAt429)],
     ['all objects first Ready, after creation', sec(f.firstAllReadySeconds)],
     ['fault phase', sec(f.faultPhaseSeconds)],
     ['converged, after the last fault', sec(f.convergeAfterLastFaultSeconds)],
