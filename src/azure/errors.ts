@@ -96,6 +96,9 @@ export class RefusalError extends Error {
   }
 }
 
+/** The code of a request the operator's pacing held back (PacedLocallyError); here so that pacing.ts and this file agree. */
+export const PACED_CODE = 'ClientSidePacing';
+
 interface ErrorLike {
   name?: string;
   retryAfterMs?: number;
@@ -271,7 +274,9 @@ export function classifyAzureError(error: unknown, doing: string): Failure {
   const code = err.code ?? (status ? `Http${status}` : 'UnknownError');
   const message = firstLine(err.message) || code;
   if (status === 429) {
-    return { kind: 'throttled', code, message: `Azure is throttling requests while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
+    // The operator's own pacing (src/azure/pacing.ts) is not Azure throttling, though it is waited out the same way.
+    const who = code === PACED_CODE ? "The operator is keeping within ARM's request budget" : 'Azure is throttling requests';
+    return { kind: 'throttled', code, message: `${who} while ${doing}: ${message}`, retryAfterMs: err.retryAfterMs ?? retryAfterMsOf(err) ?? 30_000 };
   }
   const refusal = computeRefusal(code, message);
   if (refusal) return { kind: 'terminal', code: refusal.code, message: `Azure refused ${doing} (${status} ${code}): ${message} ${refusal.advice}` };

@@ -8,6 +8,7 @@
 // bucket, so requests made by another client with the same principal, or by this operator before
 // it restarted, are counted too.
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
+import { PACED_CODE } from './errors.js';
 import { TokenBucket, type Budget } from './token-bucket.js';
 
 export type RequestKind = 'read' | 'write' | 'delete';
@@ -49,7 +50,7 @@ export function subscriptionOf(url: string): string {
 /** Thrown when pacing would make a request wait too long; shaped like the SDK's RestError for a 429. */
 export class PacedLocallyError extends Error {
   readonly statusCode = 429;
-  readonly code = 'TooManyRequests';
+  readonly code = PACED_CODE;
   constructor(
     readonly retryAfterMs: number,
     kind: RequestKind,

@@ -61,7 +61,9 @@ export class TokenBucket {
   take(now: number, maxWaitMs: number): Take {
     const waitMs = this.waitMs(now);
     if (waitMs > maxWaitMs) return { waitMs, taken: false };
-    this.tat = Math.max(this.tat, this.scaled(now)) + TOKEN;
+    // Counted at the whole millisecond it goes, not at the fraction where its token is back:
+    // otherwise the next requests would be scheduled as if this one had gone a little earlier.
+    this.tat = Math.max(this.tat, this.scaled(now + waitMs)) + TOKEN;
     return { waitMs, taken: true };
   }
 

@@ -4,10 +4,11 @@
 // own process on a real control plane; then one quiet resync; then the same work done by a
 // sequential SDK script, the way people script az today. Issue 4, "Main job and benchmark".
 //
-// `--kind sharedimagevm` runs the SharedImageVM bench instead (sharedimagevm.ts, issue 10).
+// `--kind sharedimagevm` runs the SharedImageVM bench instead (sharedimagevm.ts, issue 10);
+// `--kind import` a bulk import against ARM's request budgets (import.ts, issue 12).
 //
-// Usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm] [--objects N | --n N] [--workers W] [--sequential K]
-//                                [--latency-ms MS] [--lro-ms MS] [--json PATH]
+// Usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm|import] [--objects N | --n N] [--workers W] [--sequential K]
+//                                [--latency-ms MS] [--lro-ms MS] [--json PATH] [--pacing on|off|both]
 //                                [--requests-log PATH] [--operator-node-options STR]
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -40,13 +41,16 @@ const { values: flags } = parseArgs({
     json: { type: 'string' },
     'requests-log': { type: 'string' },
     'operator-node-options': { type: 'string' },
+    pacing: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (flags.help) {
   console.log(
-    'usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm] [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR]\n' +
-      '  --kind           galleryshare (default) or sharedimagevm: N VMs from one shared image (/SharedGalleries/.../Versions/latest)\n' +
+    'usage: tsx test/bench/bench.ts [--kind galleryshare|sharedimagevm|import] [--objects N | --n N] [--workers W] [--sequential K] [--latency-ms MS] [--lro-ms MS] [--json PATH] [--requests-log PATH] [--operator-node-options STR] [--pacing on|off|both]\n' +
+      '  --kind           galleryshare (default) or sharedimagevm: N VMs from one shared image (/SharedGalleries/.../Versions/latest);\n' +
+      '                   or import: N GalleryShares (default 1000) over subscriptions of 100 galleries against ARM\'s token buckets at Azure\'s sizes\n' +
+      '  --pacing         import only: the operator\'s client-side pacing on, off, or both (default: both, on first)\n' +
       '  --objects, --n   GalleryShares or SharedImageVMs (default 200)\n' +
       '  --workers        operator --workers (default 32)\n' +
       '  --sequential     objects the sequential script does (default N up to 200, else 100; sharedimagevm: 20; extrapolated to N)\n' +
@@ -70,9 +74,28 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 }
 
 const KIND = flags.kind ?? 'galleryshare';
-if (KIND !== 'galleryshare' && KIND !== 'sharedimagevm') {
-  console.error(`bench: --kind must be galleryshare or sharedimagevm, not "${KIND}"`);
+if (KIND !== 'galleryshare' && KIND !== 'sharedimagevm' && KIND !== 'import') {
+  console.error(`bench: --kind must be galleryshare, sharedimagevm or import, not "${KIND}"`);
   process.exit(2);
+}
+if (KIND === 'import') {
+  const pacing = flags.pacing ?? 'both';
+  if (pacing !== 'on' && pacing !== 'off' && pacing !== 'both') {
+    console.error(`bench: --pacing must be on, off or both, not "${pacing}"`);
+    process.exit(2);
+  }
+  const { runImportBench } = await import('./import.js');
+  process.exit(
+    await runImportBench({
+      objects: positiveInt('objects', flags.objects ?? flags.n, 1000),
+      workers: positiveInt('workers', flags.workers, 32),
+      latencyMs: positiveInt('latency-ms', flags['latency-ms'], 40),
+      lroMs: positiveInt('lro-ms', flags['lro-ms'], 1000),
+      pacing,
+      operatorNodeOptions: flags['operator-node-options'] ?? chartNodeOptions(),
+      ...(flags.json ? { json: flags.json } : {}),
+    }),
+  );
 }
 if (KIND === 'sharedimagevm') {
   // A sequential VM create takes the whole create (3 s and polling): 20 timed, extrapolated to N.

@@ -62,7 +62,8 @@ describe('ARM pacing', () => {
     expect((err as PacedLocallyError).retryAfterMs).to.equal(4_000);
     expect(sent).to.have.length(1);
     const failure = classifyFailure(err, 'updating the gallery');
-    expect(failure).to.deep.include({ kind: 'throttled', retryAfterMs: 4_000 });
+    expect(failure).to.deep.include({ kind: 'throttled', code: 'ClientSidePacing', retryAfterMs: 4_000 });
+    expect(failure.message).to.match(/^The operator is keeping within ARM's request budget while updating the gallery: not calling Azure for 4s more/);
     expect(failure.message).to.contain("paces its writes in this subscription to stay within ARM's request budget");
     const decision = decideFailure(failure, { phase: 'reconcile', now: NOW, stalledRecheckMs: 120_000, credentialsRecheckMs: 60_000 });
     expect(decision).to.deep.equal({ outcome: { state: 'progressing', reason: 'Throttled', message: failure.message }, requeue: { after: 4_000 } });

@@ -38,16 +38,34 @@ describe('TokenBucket', () => {
     );
   });
 
-  it('waits exactly: the k-th of a burst goes at ceil((k - size + 1) / rate) seconds, never sooner or later', () => {
+  it('waits exactly: a request that waits would be too soon one millisecond earlier', () => {
     fc.assert(
-      fc.property(budgets, fc.integer({ min: 1, max: 200 }), (budget, n) => {
+      fc.property(budgets, requests, (budget, sequence) => {
         const bucket = new TokenBucket(budget, T0);
-        for (let k = 0; k < n; k++) {
-          const exact = Math.max(0, Math.ceil(((k - budget.size + 1) * 1000) / budget.refillPerSecond));
-          expect(bucket.take(T0, Infinity)).to.deep.equal({ waitMs: exact, taken: true });
+        let now = T0;
+        const sends: number[] = [];
+        for (const r of sequence) {
+          now += r.gapMs;
+          const take = bucket.take(now, Infinity);
+          const at = now + take.waitMs;
+          // Sends go in the order they were taken.
+          if (sends.length) expect(at).to.be.at.least(sends[sends.length - 1]!);
+          sends.push(at);
+          if (take.waitMs === 0) continue;
+          const j = sends.length - 1;
+          const tooSoon = sends.slice(0, j).some((s, i) => j - i + 1 > budget.size + Math.floor(((at - 1 - s) * budget.refillPerSecond) / 1000));
+          expect(tooSoon, `request ${j} waited ${take.waitMs} ms; 1 ms less would also do`).to.equal(true);
         }
       }),
     );
+  });
+
+  it('lets a burst of size go at once, and the next ones at the refill rate', () => {
+    const bucket = new TokenBucket({ size: 3, refillPerSecond: 4 }, T0);
+    expect([1, 2, 3, 4, 5, 6].map(() => bucket.take(T0, Infinity).waitMs)).to.deep.equal([0, 0, 0, 250, 500, 750]);
+    // A rate that does not divide a second: each send at the whole millisecond it may go.
+    const sixths = new TokenBucket({ size: 1, refillPerSecond: 6 }, T0);
+    expect([1, 2, 3, 4].map(() => sixths.take(T0, Infinity).waitMs)).to.deep.equal([0, 167, 334, 501]);
   });
 
   it('refuses a wait longer than allowed without taking a token, and names the wait a take would get', () => {
