@@ -14,7 +14,7 @@ import { OperationHolds } from './holds.js';
 import { describeOperations, releaseHeldOperations, type OperationInfo } from './arm/lro.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
 import { deterministicGuid, idKey, subscriptionOf } from './ids.js';
-import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
+import { defaultOptions, mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
 import { RequestLog } from './request-log.js';
 import { addServicePrincipal, buildWorld, secretRecord, SeedError, type Seed, type SeedSecret } from './seed.js';
 import { roleAssignmentId, World, type WorldSnapshot } from './world.js';
@@ -93,6 +93,15 @@ export class Emulator {
   }
 
   setOptions(patch: EmulatorOptionsPatch): EmulatorOptions {
+    // The nested options are merged field by field: an unknown field (the old fixed-window
+    // `windowMs`, a misspelling) would be kept and do nothing, so it is refused.
+    for (const group of ['throttling', 'limits'] as const) {
+      for (const [key, value] of Object.entries(patch[group] ?? {})) {
+        if (!(key in defaultOptions[group])) throw new ControlError(`unknown option ${group}.${key}; known: ${Object.keys(defaultOptions[group]).join(', ')}`);
+        const numeric = typeof defaultOptions[group][key as keyof (typeof defaultOptions)[typeof group]] === 'number';
+        if (numeric && !(typeof value === 'number' && value > 0)) throw new ControlError(`option ${group}.${key} must be a number above 0`);
+      }
+    }
     this.options = mergeOptions(this.options, patch);
     return this.options;
   }
@@ -230,8 +239,8 @@ export class Emulator {
     }
     const status = result.response?.status ?? 0;
     // Injected faults may spell the header in any case.
-    const retryAfterHeader = Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
-    const retryAfter = status === 429 && retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
+    const retryAfterHeader = status === 429 ? Object.entries(result.response?.headers ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1] : undefined;
+    const retryAfter = retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
     this.log.add({
       startTime,
       time: new Date().toISOString(),

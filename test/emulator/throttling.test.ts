@@ -61,6 +61,15 @@ describe('emulator: throttling', () => {
     expect(share.headers[globalWrites]).to.equal('2998');
   });
 
+  it('counts requests without a subscription (the subscriptions list) in the caller\'s tenant bucket', async () => {
+    await e.control.setOptions({ throttling: { readsPerSecond: 0.01 } });
+    const first = await raw(e, 'GET', '/subscriptions?api-version=2022-12-01', { token: admin });
+    expect(first.status).to.equal(200);
+    expect(first.headers['x-ms-ratelimit-remaining-tenant-reads']).to.equal('249');
+    expect(first.headers[reads]).to.equal(undefined);
+    expect((await raw(e, 'GET', '/subscriptions?api-version=2022-12-01', { token: admin })).headers['x-ms-ratelimit-remaining-tenant-reads']).to.equal('248');
+  });
+
   it('reports the remaining tokens on error answers too (404, 403, 409)', async () => {
     await e.control.setOptions({ throttling: { readsPerSecond: 0.01, deletesPerSecond: 0.01, globalReadsPerSecond: 0.01 } });
     const missing = await raw(e, 'GET', rgPath(ids.gallerySubscription, 'nope'), { token: admin });
@@ -161,7 +170,7 @@ describe('emulator: throttling', () => {
   });
 
   it("refuses every principal once the subscription's global bucket is empty", async () => {
-    await e.control.setOptions({ throttling: { enabled: true, globalReads: 3, globalReadsPerSecond: 0.01 } });
+    await e.control.setOptions({ throttling: { enabled: true, globalReads: 3, globalReadsPerSecond: 0.01, readsPerSecond: 0.01 } });
     expect((await getRg(admin)).status).to.equal(200);
     expect((await getRg(owner)).status).to.equal(200);
     const third = await getRg(admin);
@@ -183,6 +192,15 @@ describe('emulator: throttling', () => {
     const second = await getRg();
     expect(second.status).to.equal(200);
     expect(second.headers[reads]).to.equal('0');
+  });
+
+  it('refuses unknown throttling and limits fields (the old windowMs) and sizes that are not positive numbers', async () => {
+    const refused = await raw(e, 'PATCH', '/__emulator/options', { body: { throttling: { enabled: true, reads: 2, windowMs: 60_000 } } });
+    expect(refused.status).to.equal(400);
+    expect(refused.body.error?.message).to.contain('throttling.windowMs');
+    expect((await raw(e, 'PATCH', '/__emulator/options', { body: { throttling: { readsPerSecond: 0 } } })).status).to.equal(400);
+    expect((await raw(e, 'PATCH', '/__emulator/options', { body: { limits: { galleriesPerSubscriptionRegion: '5' } } })).status).to.equal(400);
+    expect((await e.control.options()).throttling).to.include({ enabled: false, reads: 250, readsPerSecond: 25 });
   });
 
   it('lets the SDK wait out Retry-After and succeed', async () => {

@@ -52,11 +52,14 @@ export class Throttle {
 
   /** Tokens in a bucket now (refilled up to its size since it was last used; a new bucket is full). */
   private level(key: string, size: BucketSize, now: number): Bucket {
-    const bucket = this.buckets.get(key) ?? { tokens: size.size, updatedAt: now };
-    const refilled = Math.min(size.size, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * size.refillPerSecond);
-    const current = { tokens: refilled, updatedAt: now };
-    this.buckets.set(key, current);
-    return current;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = { tokens: size.size, updatedAt: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(size.size, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * size.refillPerSecond);
+    bucket.updatedAt = now;
+    return bucket;
   }
 
   /**
