@@ -460,17 +460,20 @@ export async function runChaos(partial: Partial<ChaosSettings> = {}): Promise<Ch
     // rare while the faults run), polled every 3 s on the side: a deleted object counts once gone.
     let firstAllReady: number | null = null;
     const seenReady = new Set<string>();
+    const noteReady = (all: Map<string, FinalObject>) => {
+      if (firstAllReady !== null) return;
+      for (const [key, f] of all) if (readyOf(f)) seenReady.add(key);
+      const done = workload.objects.every((o) => {
+        const key = `${o.kind}/${o.namespace}/${o.name}`;
+        return seenReady.has(key) || (deletedSpecs.has(o) && !all.has(key));
+      });
+      if (done) firstAllReady = Date.now();
+    };
+    // During the faults on its own; afterwards the convergence loop's reads feed it.
     const watchFirstReady = (async () => {
       while (firstAllReady === null && Date.now() - faultsStarted < D) {
         const all = await listAll(client, workload.namespaces).catch(() => undefined);
-        if (all) {
-          for (const [key, f] of all) if (readyOf(f)) seenReady.add(key);
-          const done = workload.objects.every((o) => {
-            const key = `${o.kind}/${o.namespace}/${o.name}`;
-            return seenReady.has(key) || (deletedSpecs.has(o) && !all.has(key));
-          });
-          if (done) firstAllReady = Date.now();
-        }
+        if (all) noteReady(all);
         await sleep(3000);
       }
     })();
@@ -499,6 +502,7 @@ export async function runChaos(partial: Partial<ChaosSettings> = {}): Promise<Ch
     let lastReport = 0;
     while (Date.now() < deadline) {
       finals = (await listAll(client, workload.namespaces).catch(() => undefined)) ?? finals;
+      noteReady(finals);
       const notReady = liveObjects.filter((o) => {
         const f = finals.get(`${o.kind}/${o.namespace}/${o.name}`);
         return !f || !readyOf(f);
