@@ -131,14 +131,21 @@ export class ThrottledLocallyError extends Error {
   }
 }
 
-function throttleGatePolicy(gate: ThrottleGate): PipelinePolicy {
+/**
+ * The gate, in two places of each client's pipeline. `perCall` (before pacing): a closed gate
+ * costs no pacing token. `perRetry` (after the bearer-token policy, next to the transport): the
+ * last check before the request leaves, so a request that waited for a token or a socket while a
+ * window opened is not sent into it; and the only place that sees a 429 as a response, since the
+ * SDK's deserialization policy, above it, turns error answers into thrown RestErrors.
+ */
+function throttleGatePolicy(gate: ThrottleGate, learn: boolean): PipelinePolicy {
   return {
-    name: 'galleryShareThrottleGate',
+    name: learn ? 'galleryShareThrottleGateLast' : 'galleryShareThrottleGate',
     async sendRequest(request, next) {
       const wait = gate.waitFor(request.url);
       if (wait > 0) throw new ThrottledLocallyError(wait);
       const response = await next(request);
-      if (response.status === 429) {
+      if (learn && response.status === 429) {
         gate.throttled(request.url, retryAfterMsFromHeaders(response.headers) ?? 30_000);
       }
       return response;
@@ -171,7 +178,7 @@ export class AzureClients {
       endpoint: this.env.armEndpoint,
       retryOptions: { maxRetries: 0 },
       additionalPolicies: [
-        { policy: throttleGatePolicy(this.gate), position: 'perCall' as const },
+        { policy: throttleGatePolicy(this.gate, false), position: 'perCall' as const },
         // After the gate: a closed gate costs no token. After a wait, the gate is asked again.
         ...(pacer
           ? [
@@ -184,6 +191,7 @@ export class AzureClients {
               },
             ]
           : []),
+        { policy: throttleGatePolicy(this.gate, true), position: 'perRetry' as const },
         { policy: observerPolicy(this.observe), position: 'perRetry' as const },
         { policy: this.transport.policy(), position: 'perRetry' as const },
       ],
