@@ -102,6 +102,21 @@ describe('emulator: Entra ID', () => {
     expect(expired.body.error_codes).to.deep.equal([700024]);
   });
 
+  it("refuses an assertion signed with a registered certificate outside its validity (AADSTS700027, the key used is expired), by emulator time", async () => {
+    const credential = () => certificateCredential(e, ids.contoso, ids.galleryApp, registered.combinedPem).getToken(e.armScope);
+    const validTo = Date.parse(new X509Certificate(registered.certPem).validTo);
+    const past = validTo - Date.now() + 60_000;
+    await e.control.advanceClock(past);
+    try {
+      const failure = await rejection(credential());
+      expect(failure.message).to.contain('AADSTS700027');
+      expect(failure.message).to.contain('The key used is expired.');
+    } finally {
+      await e.control.advanceClock(-past);
+    }
+    expect((await credential()).token).to.be.a('string');
+  });
+
   it('refuses a bad secret with AADSTS7000215', async () => {
     const failure = await rejection(secretCredential(e, ids.contoso, ids.galleryOwner, 'wrong').getToken(e.armScope));
     expect(failure.message).to.contain('AADSTS7000215');

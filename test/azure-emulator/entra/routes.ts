@@ -1,7 +1,7 @@
 // Entra ID for daemon apps: OpenID configuration (v2 and v1, tenants and the tenant-less
 // common/organizations/consumers), the token endpoint (client credentials with a secret or a
 // certificate assertion), JWKS, instance discovery, and the consent pages (consent.ts).
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import type { EmulatorRequest, EmulatorResponse } from '../http.js';
 import type { EmulatorOptions } from '../options.js';
 import type { ApplicationRecord, TenantRecord, World } from '../world.js';
@@ -76,6 +76,19 @@ function resourceOf(scope: string): string | undefined {
   return scopes[0]!.slice(0, -'/.default'.length);
 }
 
+/** A certificate's validity (ms since the epoch). */
+function certificateValidity(pem: string): { start: number; end: number } {
+  const cert = new X509Certificate(pem);
+  return { start: Date.parse(cert.validFrom), end: Date.parse(cert.validTo) };
+}
+
+/** Dates as Entra prints them in AADSTS messages: MM/dd/yyyy HH:mm:ss (UTC). */
+function entraDate(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCMonth() + 1)}/${two(d.getUTCDate())}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+}
+
 function checkAssertion(deps: EntraDependencies, app: ApplicationRecord, assertion: string): EmulatorResponse | undefined {
   const jwt = decodeJwt(assertion);
   if (!jwt) return entraErrors.badAssertion('The client assertion is not a JWT.');
@@ -88,6 +101,15 @@ function checkAssertion(deps: EntraDependencies, app: ApplicationRecord, asserti
     );
   }
   if (!signatureValid(jwt, certificatePublicKey(cert.pem))) return entraErrors.badAssertion('The provided signature value did not match the expected signature value.');
+  // The app's key credential is valid only within the certificate's validity (the portal takes
+  // its Start and End from the certificate); outside it Entra refuses the assertion as signed with
+  // an expired key, by emulator time.
+  const validity = certificateValidity(cert.pem);
+  if (deps.now < validity.start || deps.now > validity.end) {
+    return entraErrors.badAssertion(
+      `The key used is expired., Thumbprint of key used by client: '${cert.thumbprintSha1}', Found key 'Start=${entraDate(validity.start)}, End=${entraDate(validity.end)}'`,
+    );
+  }
   const { iss, sub, exp } = jwt.claims;
   if (iss !== app.appId || sub !== app.appId) return entraErrors.badAssertion(`The issuer and subject of the assertion must be the client id '${app.appId}'.`);
   if (typeof exp !== 'number' || exp * 1000 <= deps.now) return entraErrors.assertionExpired();
