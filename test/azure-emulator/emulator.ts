@@ -6,13 +6,14 @@ import { ArmError } from './arm/errors.js';
 import { Throttle } from './arm/throttling.js';
 import { auxiliaryTokens } from './arm/context.js';
 import { roleByName } from './arm/roles.js';
+import { roleAssignmentsInSubscription } from './arm/authorization.js';
 import { handleEntra } from './entra/routes.js';
 import { TokenSigner } from './entra/jwt.js';
 import { faultBody, FaultInjector, type HeldRequest } from './faults.js';
 import { OperationHolds } from './holds.js';
 import { describeOperations, releaseHeldOperations, type OperationInfo } from './arm/lro.js';
 import type { EmulatorRequest, EmulatorResponse } from './http.js';
-import { deterministicGuid, idKey } from './ids.js';
+import { deterministicGuid, idKey, subscriptionOf } from './ids.js';
 import { mergeOptions, type EmulatorOptions, type EmulatorOptionsPatch } from './options.js';
 import { RequestLog } from './request-log.js';
 import { addServicePrincipal, buildWorld, secretRecord, SeedError, type Seed, type SeedSecret } from './seed.js';
@@ -161,6 +162,11 @@ export class Emulator {
     const role = roleByName(roleName);
     if (!role) throw new ControlError(`unknown role '${roleName}'`);
     const principal = this.world.principal(principalId);
+    const subscriptionId = subscriptionOf(scope);
+    // The portal is held to the same limit as ARM's API.
+    if (subscriptionId && roleAssignmentsInSubscription(this.world.roleAssignments.values(), subscriptionId) >= this.options.limits.roleAssignmentsPerSubscription) {
+      throw new ControlError('RoleAssignmentLimitExceeded: No more role assignments can be created.');
+    }
     const now = new Date(this.now()).toISOString();
     const ra = {
       name: deterministicGuid('control-role-assignment', idKey(scope), principalId.toLowerCase(), role.guid),

@@ -1,14 +1,38 @@
 // Behaviour switches of the emulator that tests and people change at run time (control API).
 // Defaults are what fast tests want: operations finish at once, throttling off.
 
+/**
+ * ARM's token buckets (Azure since 2024): per subscription and calling principal, one for each
+ * kind of request, and a global one per subscription and kind shared by every principal (15 times
+ * the principal's, as documented). Sizes in tokens (requests), refill in tokens per second.
+ */
 export interface ThrottlingOptions {
-  /** Off by default: the budgets are still counted and shown in x-ms-ratelimit-remaining-* headers. */
+  /** Off by default: the buckets are still counted and shown in x-ms-ratelimit-remaining-* headers. */
   enabled: boolean;
-  /** Read requests per subscription and caller in one window (ARM: 12,000 an hour). */
+  /** Read (GET, HEAD) bucket per subscription and principal (ARM: 250, refilled 25/s). */
   reads: number;
-  /** Write requests per subscription and caller in one window (ARM: 1,200 an hour). */
+  readsPerSecond: number;
+  /** Write (PUT, PATCH, POST) bucket per subscription and principal (ARM: 200, refilled 10/s). */
   writes: number;
-  windowMs: number;
+  writesPerSecond: number;
+  /** Delete bucket per subscription and principal (ARM: 200, refilled 10/s). */
+  deletes: number;
+  deletesPerSecond: number;
+  /** Global buckets per subscription, all principals together (ARM: 15 times the principal's). */
+  globalReads: number;
+  globalReadsPerSecond: number;
+  globalWrites: number;
+  globalWritesPerSecond: number;
+  globalDeletes: number;
+  globalDeletesPerSecond: number;
+}
+
+/** Azure's limits the emulator enforces (lower them in tests). */
+export interface LimitOptions {
+  /** Galleries per subscription and region (Azure: 100). */
+  galleriesPerSubscriptionRegion: number;
+  /** Role assignments per subscription, every scope in it counted (Azure: 4,000). */
+  roleAssignmentsPerSubscription: number;
 }
 
 export interface EmulatorOptions {
@@ -25,6 +49,7 @@ export interface EmulatorOptions {
   /** Items per page in list answers; longer lists carry a nextLink. */
   pageSize: number;
   throttling: ThrottlingOptions;
+  limits: LimitOptions;
   /**
    * `fail`: the OpenID configuration of an unknown tenant answers 400 AADSTS90002, as Entra does
    * (MSAL then reports only endpoints_resolution_error). `serve`: it is served, so the token
@@ -57,16 +82,31 @@ export const defaultOptions: EmulatorOptions = {
   replicationDurationMs: 0,
   tokenLifetimeSeconds: 3599,
   pageSize: 100,
-  throttling: { enabled: false, reads: 12000, writes: 1200, windowMs: 3_600_000 },
+  throttling: {
+    enabled: false,
+    reads: 250,
+    readsPerSecond: 25,
+    writes: 200,
+    writesPerSecond: 10,
+    deletes: 200,
+    deletesPerSecond: 10,
+    globalReads: 3750,
+    globalReadsPerSecond: 375,
+    globalWrites: 3000,
+    globalWritesPerSecond: 150,
+    globalDeletes: 3000,
+    globalDeletesPerSecond: 150,
+  },
+  limits: { galleriesPerSubscriptionRegion: 100, roleAssignmentsPerSubscription: 4000 },
   unknownTenantDiscovery: 'fail',
   missingServicePrincipalCode: 700016,
   roleAssignmentPropagationMs: 0,
   principalReplicationMs: 0,
 };
 
-export type EmulatorOptionsPatch = Partial<Omit<EmulatorOptions, 'throttling'>> & { throttling?: Partial<ThrottlingOptions> };
+export type EmulatorOptionsPatch = Partial<Omit<EmulatorOptions, 'throttling' | 'limits'>> & { throttling?: Partial<ThrottlingOptions>; limits?: Partial<LimitOptions> };
 
 export function mergeOptions(base: EmulatorOptions, patch: EmulatorOptionsPatch | undefined): EmulatorOptions {
-  if (!patch) return { ...base, throttling: { ...base.throttling } };
-  return { ...base, ...patch, throttling: { ...base.throttling, ...(patch.throttling ?? {}) } };
+  if (!patch) return { ...base, throttling: { ...base.throttling }, limits: { ...base.limits } };
+  return { ...base, ...patch, throttling: { ...base.throttling, ...(patch.throttling ?? {}) }, limits: { ...base.limits, ...(patch.limits ?? {}) } };
 }

@@ -15,7 +15,7 @@ describe('emulator: ARM conventions', () => {
   });
   after(async () => e.stop());
   afterEach(async () => {
-    await e.control.setOptions({ pageSize: 100, throttling: { enabled: false, reads: 12000, writes: 1200 } });
+    await e.control.setOptions({ pageSize: 100, throttling: { enabled: false, reads: 250, readsPerSecond: 25, globalReadsPerSecond: 375 } });
   });
 
   const get = (path: string, token?: string) => raw(e, 'GET', path.includes('?') ? path : `${path}?api-version=2025-12-03`, token ? { token } : {});
@@ -133,22 +133,26 @@ describe('emulator: ARM conventions', () => {
     expect(names.sort()).to.deep.equal(['contosoPublic', 'myGallery']);
   });
 
-  it('reports remaining reads and writes in x-ms-ratelimit-remaining-subscription-* headers', async () => {
+  it('reports remaining reads in x-ms-ratelimit-remaining-subscription-(global-)reads headers on reads', async () => {
+    e.emulator.throttle.reset();
+    await e.control.setOptions({ throttling: { readsPerSecond: 0.01, globalReadsPerSecond: 0.01 } });
     const a = await get(galleryPath, ownerToken);
     const b = await get(galleryPath, ownerToken);
     expect(Number(b.headers['x-ms-ratelimit-remaining-subscription-reads'])).to.equal(Number(a.headers['x-ms-ratelimit-remaining-subscription-reads']) - 1);
-    expect(a.headers['x-ms-ratelimit-remaining-subscription-writes']).to.be.a('string');
+    expect(Number(b.headers['x-ms-ratelimit-remaining-subscription-global-reads'])).to.equal(Number(a.headers['x-ms-ratelimit-remaining-subscription-global-reads']) - 1);
+    expect(a.headers['x-ms-ratelimit-remaining-subscription-writes']).to.equal(undefined);
+    e.emulator.throttle.reset();
   });
 
   it('throttles with 429 and Retry-After when enabled and the budget is spent', async () => {
     e.emulator.throttle.reset();
-    await e.control.setOptions({ throttling: { enabled: true, reads: 2, windowMs: 60_000 } });
+    await e.control.setOptions({ throttling: { enabled: true, reads: 2, readsPerSecond: 0.01 } });
     expect((await get(galleryPath, ownerToken)).status).to.equal(200);
     expect((await get(galleryPath, ownerToken)).status).to.equal(200);
     const third = await get(galleryPath, ownerToken);
     expect(third.status).to.equal(429);
     expect(third.body.error?.code).to.equal('SubscriptionRequestsThrottled');
-    expect(Number(third.headers['retry-after'])).to.be.within(1, 60);
+    expect(Number(third.headers['retry-after'])).to.be.within(99, 100);
     e.emulator.throttle.reset();
   });
 });

@@ -6,7 +6,9 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Watch } from '@kubernetes/client-node';
 import { KUBERNETES_VERSION } from '../support/versions.js';
+import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { kubeClients, rawGet, repoRoot } from '../support/kube.js';
 
 interface ClusterRun {
@@ -93,4 +95,53 @@ describe('control-plane harness', () => {
     expect(result.stderr).to.include('install Go 1.26 or newer');
     expect(existsSync(out)).to.equal(false);
   });
+
+  describe('powers for the chaos run (a control plane of its own, watch cache off)', () => {
+    let cp: ControlPlane;
+    before(async () => {
+      cp = await startControlPlane({ apiserverArgs: ['--watch-cache=false'] });
+    });
+    after(async () => cp?.stop());
+
+    it('restartApiserver stops kube-apiserver and starts it again on the same port with the same flags; what was stored stays', async () => {
+      const clients = kubeClients(cp.kubeconfigPath);
+      await clients.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'kept' }, data: { a: '1' } } });
+      const before = cp.processes.get('kube-apiserver')!;
+      await cp.restartApiserver();
+      const after = cp.processes.get('kube-apiserver')!;
+      expect(after).to.not.equal(before);
+      expect(alive(before), 'the old kube-apiserver is gone').to.equal(false);
+      expect(alive(after)).to.equal(true);
+      // The same kubeconfig (server URL, certificates) reaches the new process.
+      const kept = await rawGet(clients.kc, '/api/v1/namespaces/default/configmaps/kept');
+      expect(kept.status, kept.body).to.equal(200);
+    });
+
+    // Runs after the restart: a 410 here also shows the restarted API server kept --watch-cache=false
+    // (the watch cache would serve the old version from memory instead).
+    it('compactEtcd makes a watch from an older resourceVersion end with 410 Gone', async () => {
+      const clients = kubeClients(cp.kubeconfigPath);
+      const created = await clients.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'old' } } });
+      const oldVersion = created.metadata!.resourceVersion!;
+      const watchFrom = async (): Promise<{ type: string; code?: number }> =>
+        new Promise((resolve, reject) => {
+          let first: { type: string; code?: number } | undefined;
+          void new Watch(clients.kc)
+            .watch('/api/v1/namespaces/default/configmaps', { resourceVersion: oldVersion }, (type, obj: { code?: number }) => {
+              first ??= { type, ...(type === 'ERROR' ? { code: obj.code } : {}) };
+              resolve(first);
+            }, (err) => (first ? resolve(first) : err ? reject(err as Error) : resolve({ type: 'closed' })))
+            .then((req) => setTimeout(() => req.abort(), 10_000));
+        });
+      // Before compaction the watch replays from the old version (the ConfigMap made after it).
+      await clients.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'newer' } } });
+      expect((await watchFrom()).type).to.equal('ADDED');
+      // Compaction at revision R keeps R itself: one more write puts the watch's start (old + 1) below it.
+      await clients.core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'newest' } } });
+      const revision = await cp.compactEtcd();
+      expect(revision).to.be.greaterThan(Number(oldVersion) + 1);
+      expect(await watchFrom()).to.deep.equal({ type: 'ERROR', code: 410 });
+    });
+  });
 });
+

@@ -24,15 +24,6 @@ import { createTestNamespace, installCrds, kubeClients, loadYamlDocuments, repoR
 
 const sample = loadYamlDocuments(join(repoRoot, 'config/samples/galleryshare.yaml'))[0] as unknown as GalleryShare;
 
-/** Compacts etcd up to its current revision through etcd's JSON gateway, as the API server does. */
-async function compactEtcd(etcdUrl: string): Promise<number> {
-  const range = await fetch(`${etcdUrl}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) });
-  const revision = Number(((await range.json()) as { header: { revision: string } }).header.revision);
-  const compaction = await fetch(`${etcdUrl}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }) });
-  if (!compaction.ok) throw new Error(`etcd compaction failed: ${compaction.status} ${await compaction.text()}`);
-  return revision;
-}
-
 async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -107,7 +98,7 @@ describe('informer resilience (own control plane, no watch cache)', function () 
     await eventually(() => restarts.includes('error'), 'the informer to notice the cut');
     await admin.delete(`${collection}/deleted-while-away`);
     await create('created-while-away');
-    await compactEtcd(controlPlane.etcdUrl);
+    await controlPlane.compactEtcd();
     proxy.reconnect();
 
     await eventually(() => restarts.includes('gone'), 'a 410 Gone from the resumed watch');

@@ -33,10 +33,23 @@ export interface ControlPlane {
   kubeconfigPath: string;
   /** Directory with certificates, logs and etcd data; removed by stop(). */
   dir: string;
-  /** Processes that are running, by component name. */
+  /** Processes that are running, by component name (kept current by restartApiserver). */
   processes: ReadonlyMap<string, number>;
   /** Paths of the CA certificate and the admin client certificate and key. */
   certs: { ca: string; adminCert: string; adminKey: string; serviceAccountKey: string };
+  /**
+   * Stops kube-apiserver (SIGTERM, as an upgrade or a node drain does; SIGKILL after 10 s) and
+   * starts it again with the same flags and port, resolving once /readyz answers 200. Clients see
+   * refused connections meanwhile, and every watch ends.
+   */
+  restartApiserver(): Promise<void>;
+  /**
+   * Compacts etcd at its current revision (its JSON gateway: the revision from POST /v3/kv/range,
+   * then POST /v3/kv/compaction), so that a watch resumed from an older resourceVersion gets 410
+   * Gone, when the API server reads etcd directly (`apiserverArgs: ['--watch-cache=false']`).
+   * Resolves to the revision compacted at.
+   */
+  compactEtcd(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -279,17 +292,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ...(options.controllerManager ? [] : ['--disable-admission-plugins=ServiceAccount']),
       ...(options.apiserverArgs ?? []),
     ];
-    const apiserver = startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs, dir);
-    children.push({ name: 'kube-apiserver', child: apiserver });
+    const apiserverEntry = { name: 'kube-apiserver', child: startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs, dir) };
+    children.push(apiserverEntry);
     const tls = { ca: certs.ca, cert: certs.adminCert, key: certs.adminKey };
-    await waitFor(
-      'kube-apiserver',
-      async () => (await probe(`${server}/readyz`, tls)).status === 200 && (await probe(`${server}/api/v1/namespaces/default`, tls)).status === 200,
-      120_000,
-      apiserver,
-      join(dir, 'kube-apiserver.log'),
-    );
-    log(`kube-apiserver ${KUBERNETES_VERSION} (pid ${apiserver.pid}) on ${server}`);
+    const apiserverReady = () =>
+      waitFor(
+        'kube-apiserver',
+        async () => (await probe(`${server}/readyz`, tls)).status === 200 && (await probe(`${server}/api/v1/namespaces/default`, tls)).status === 200,
+        120_000,
+        apiserverEntry.child,
+        join(dir, 'kube-apiserver.log'),
+      );
+    await apiserverReady();
+    log(`kube-apiserver ${KUBERNETES_VERSION} (pid ${apiserverEntry.child.pid}) on ${server}`);
 
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(server, certs), { mode: 0o600 });
@@ -322,7 +337,35 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     }
 
     const processes = new Map(children.map(({ name, child }) => [name, child.pid ?? -1]));
-    return { server, etcdUrl, kubeconfigPath, dir, processes, certs, stop };
+
+    const restartApiserver = async () => {
+      if (stopped) throw new Error('the control plane is stopped');
+      await stopChild(apiserverEntry.child, 10_000);
+      // Same flags, same port: clients keep their kubeconfig. The old process has exited, so the
+      // port is free again (the listener closes with the process).
+      apiserverEntry.child = startProcess('kube-apiserver', binaries.kubeApiserver, apiserverArgs, dir);
+      processes.set('kube-apiserver', apiserverEntry.child.pid ?? -1);
+      await apiserverReady();
+      log(`kube-apiserver restarted (pid ${apiserverEntry.child.pid})`);
+    };
+
+    const compactEtcd = async () => {
+      const post = async (path: string, body: unknown) => {
+        const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${text}`);
+        return JSON.parse(text) as { header?: { revision?: string } };
+      };
+      // Any key does: the answer's header carries the store's current revision.
+      const range = await post('/v3/kv/range', { key: Buffer.from('/registry').toString('base64'), limit: 1 });
+      const revision = Number(range.header?.revision);
+      if (!Number.isInteger(revision) || revision < 1) throw new Error(`etcd gave no revision: ${JSON.stringify(range)}`);
+      await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+      log(`etcd compacted at revision ${revision}`);
+      return revision;
+    };
+
+    return { server, etcdUrl, kubeconfigPath, dir, processes, certs, restartApiserver, compactEtcd, stop };
   } catch (err) {
     await stop();
     throw err;

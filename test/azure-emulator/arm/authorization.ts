@@ -69,6 +69,22 @@ function scopeTenant(ctx: ArmContext, scope: string): string {
   return (sub ? ctx.world.subscription(sub)?.tenantId : undefined) ?? ctx.caller.tenantId;
 }
 
+/** Role assignments in a subscription: at it, its resource groups and their resources. */
+export function roleAssignmentsInSubscription(assignments: Iterable<RoleAssignmentRecord>, subscriptionId: string): number {
+  let count = 0;
+  for (const ra of assignments) if (subscriptionOf(ra.scope)?.toLowerCase() === subscriptionId.toLowerCase()) count++;
+  return count;
+}
+
+/** Azure's fixed limit of role assignments per subscription (4,000; option limits.roleAssignmentsPerSubscription). */
+function requireRoleAssignmentRoom(ctx: ArmContext, scope: string): void {
+  const subscriptionId = subscriptionOf(scope);
+  if (!subscriptionId) return;
+  if (roleAssignmentsInSubscription(ctx.world.roleAssignments.values(), subscriptionId) >= ctx.options.limits.roleAssignmentsPerSubscription) {
+    throw new ArmError(400, 'RoleAssignmentLimitExceeded', 'No more role assignments can be created.');
+  }
+}
+
 export function putRoleAssignment(ctx: ArmContext): EmulatorResponse {
   const scope = scopeOf(ctx);
   const name = ctx.params['roleAssignmentName'] ?? '';
@@ -110,6 +126,7 @@ export function putRoleAssignment(ctx: ArmContext): EmulatorResponse {
     (ra) => idKey(ra.scope) === idKey(scope) && ra.principalId.toLowerCase() === principalId.toLowerCase() && ra.roleDefinitionId.toLowerCase() === role.guid.toLowerCase(),
   );
   if (duplicate) throw new ArmError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
+  requireRoleAssignmentRoom(ctx, scope);
   const record: RoleAssignmentRecord = {
     name,
     scope: scope === '/' ? '/' : `/${scope.split('/').filter(Boolean).join('/')}`,

@@ -10,7 +10,7 @@ import { ArmError, armErrors } from './errors.js';
 import { settleOperations } from './lro.js';
 import { ArmRouter } from './router.js';
 import { armRoutes } from './routes.js';
-import type { Throttle } from './throttling.js';
+import { requestKind, type Throttle } from './throttling.js';
 
 export interface ArmDependencies {
   world: World;
@@ -87,8 +87,7 @@ export function handleArm(request: EmulatorRequest, deps: ArmDependencies, notes
       if (!sub) throw armErrors.subscriptionNotFound(subscriptionId);
       if (sub.tenantId.toLowerCase() !== caller.tenantId.toLowerCase()) throw armErrors.wrongTenant(caller.tenantId, sub.tenantId);
     }
-    const kind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
-    rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ?? `tenant:${caller.tenantId}`, caller.objectId, kind, deps.now);
+    rateHeaders = deps.throttle.take(deps.options.throttling, subscriptionId ? { subscriptionId } : { tenantId: caller.tenantId }, caller.objectId, requestKind(request.method), deps.now);
 
     const ctx: ArmContext = { request, params: match.params, caller, world: deps.world, options: deps.options, now: deps.now, verifyToken, holdOperations: deps.holdOperations, ...(deps.operationError ? { operationError: deps.operationError } : {}) };
     if (match.route.action) authorize(ctx, match.route.action, request.path);

@@ -132,6 +132,25 @@ function answerWrite(ctx: ArmContext, gallery: GalleryRecord, created: boolean):
   return { status: created ? 201 : 200, body, headers: pollingHeaders(ctx, op, false) };
 }
 
+/**
+ * Azure allows 100 galleries per subscription and region (option limits.galleriesPerSubscriptionRegion).
+ * Azure's exact answer for exceeding it is not documented: this is Compute's quota answer (409
+ * OperationNotAllowed, "... results in exceeding approved ... quota", as for cores).
+ */
+function requireGalleryQuota(ctx: ArmContext, location: string): void {
+  const limit = ctx.options.limits.galleriesPerSubscriptionRegion;
+  const region = location.replace(/\s/g, '').toLowerCase();
+  const prefix = idKey(`/subscriptions/${param(ctx, 'subscriptionId')}`) + '/';
+  const usage = [...ctx.world.resources.values()].filter((r) => r.kind === 'gallery' && idKey(r.id).startsWith(prefix) && r.location.replace(/\s/g, '').toLowerCase() === region).length;
+  if (usage + 1 > limit) {
+    throw new ArmError(
+      409,
+      'OperationNotAllowed',
+      `Operation could not be completed as it results in exceeding approved Galleries quota. Additional details - Location: ${region}, Current Limit: ${limit}, Current Usage: ${usage}, Additional Required: 1, (Minimum) New Limit Required: ${usage + 1}.`,
+    );
+  }
+}
+
 export function putGallery(ctx: ArmContext): EmulatorResponse {
   const name = param(ctx, 'galleryName');
   if (!galleryNamePattern.test(name)) {
@@ -175,6 +194,7 @@ export function putGallery(ctx: ArmContext): EmulatorResponse {
     // Gallery names are unique within a subscription (the code is a guess; Azure's is not documented).
     throw new ArmError(409, 'Conflict', `A gallery named '${name}' already exists in resource group '${namesake.resourceGroup}' of this subscription; gallery names are unique within a subscription.`);
   }
+  requireGalleryQuota(ctx, location);
   const permission = requested ?? 'Private';
   const community = communityFromBody(sharingProfile, undefined);
   if (permission === 'Community') requireCommunityInfo(community);
