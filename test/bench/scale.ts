@@ -1,6 +1,7 @@
 // `npm run scale` (tsx test/bench/scale.ts): the scale run of issue 12 (part 3), a benchmark that
 // prints figures, not a test. N GalleryShares (default 10,000), each with its own gallery, spread
-// over subscriptions as Azure's limits require, created in parallel against ONE operator process
+// over subscriptions and namespaces as Azure's limits require (test/support/workload.ts, the chaos
+// run's generator, with GalleryShares only), created in parallel against ONE operator process
 // (the bundle the image runs, by default on the image's Node 24 with the chart's NODE_OPTIONS) on
 // a real control plane, against the emulator with no added latency. It prints the operator's
 // memory (peak RSS, V8 heap), the time until all are Ready, the time the informers take to list
@@ -15,16 +16,14 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
-import { galleryId } from '../../src/azure/arm-ids.js';
+import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
-import { start as startEmulator, type RequestLogEntry, type RunningEmulator } from '../azure-emulator/index.js';
-import { ids, raw, sampleSeed, secrets } from '../emulator/helpers.js';
+import { start as startEmulator, type RequestLogEntry } from '../azure-emulator/index.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
-import { createTestNamespace, installCrds, kubeClients } from '../support/kube.js';
+import { installCrds, kubeClients } from '../support/kube.js';
 import { chartNodeOptions, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, table } from './measure.js';
-import { spreadGalleryShares, type Distribution } from './scale-workload.js';
+import { buildWorkload, distribution as distributionOf, type Workload } from '../support/workload.js';
 
 // ----- Settings -------------------------------------------------------------------------------
 
@@ -173,6 +172,31 @@ const deathNote = (operator: OperatorProcess) =>
 
 // ----- The run --------------------------------------------------------------------------------
 
+/** What the run prints of the workload's spread (describeWorkload's tables run to a hundred rows at 10,000). */
+interface Distribution {
+  namespaces: number;
+  gallerySubscriptions: number;
+  regions: string[];
+  maxGalleriesPerSubscriptionRegion: number;
+  maxRoleAssignmentsPerSubscription: number;
+  limits: { galleriesPerSubscriptionRegion: number; roleAssignmentsPerSubscription: number };
+  perObject: string;
+}
+
+function summarize(w: Workload): Distribution {
+  const d = distributionOf(w);
+  const galleryCells = d.bySubscriptionRegion.filter((c) => c.galleryShares > 0);
+  return {
+    namespaces: w.namespaces.length,
+    gallerySubscriptions: new Set(galleryCells.map((c) => c.subscription)).size,
+    regions: w.options.regions,
+    maxGalleriesPerSubscriptionRegion: Math.max(...d.bySubscriptionRegion.map((c) => c.galleries)),
+    maxRoleAssignmentsPerSubscription: Math.max(...d.roleAssignmentsBySubscription.map((r) => r.planned + r.seeded)),
+    limits: { galleriesPerSubscriptionRegion: w.options.maxGalleriesPerSubscriptionRegion, roleAssignmentsPerSubscription: w.options.maxRoleAssignmentsPerSubscription },
+    perObject: 'its own gallery (permission Groups), 1 consumer subscription and 1 consumer tenant shared, 2 role assignments to publisher groups',
+  };
+}
+
 interface Report {
   objects: number;
   distribution: Distribution;
@@ -213,34 +237,11 @@ const galleryOf = (path: string) => /\/galleries\/([^/?]+)/i.exec(path)?.[1]?.to
 const isRead = (e: RequestLogEntry) => e.method === 'GET' || e.method === 'HEAD';
 const isEntra = (e: RequestLogEntry) => (e.operation ?? '').startsWith('Entra');
 
-async function createGalleries(azure: RunningEmulator, distribution: Distribution): Promise<void> {
-  const token = await azure.control.adminToken(ids.contoso);
-  await pool(distribution.galleries, 50, async (g) => {
-    const path = galleryId({ subscriptionId: g.subscriptionId, resourceGroup: g.resourceGroup, name: g.name });
-    const res = await raw(azure, 'PUT', `${path}?api-version=2025-12-03`, { token, body: { location: g.location, properties: { sharingProfile: { permissions: 'Groups' } } } });
-    if (res.status !== 200 && res.status !== 201) throw new Error(`creating gallery ${g.name}: ${res.status} ${res.text}`);
-  });
-}
-
-function galleryShare(name: string, g: Distribution['galleries'][number]): GalleryShare {
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'GalleryShare',
-    metadata: { name },
-    spec: {
-      gallery: { subscriptionId: g.subscriptionId, resourceGroup: g.resourceGroup, name: g.name },
-      azureCredentialsRef: { name: 'gallery-owner' },
-      permission: 'Groups',
-      directShare: { subscriptions: [...g.shareSubscriptions], tenants: [...g.shareTenants] },
-      roleAssignments: g.principals.map((principalId) => ({ principalId, principalType: 'User' as const, role: 'Reader' })),
-    },
-  };
-}
-
 async function main(): Promise<Report> {
   const nodeVersion = (await import('node:child_process')).execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
-  const distribution = spreadGalleryShares(N);
-  say(`N=${N} GalleryShares over ${distribution.subscriptions.length} subscriptions; operator on node ${nodeVersion} with NODE_OPTIONS="${NODE_OPTIONS}"`);
+  const workload = buildWorkload({ galleryShares: N, tenantGrants: 0, sharedImageVMs: 0, seed: 1, namespacePrefix: 'scale' });
+  const distribution = summarize(workload);
+  say(`N=${N} GalleryShares over ${distribution.gallerySubscriptions} gallery subscriptions and ${distribution.namespaces} namespaces; operator on node ${nodeVersion} with NODE_OPTIONS="${NODE_OPTIONS}"`);
 
   const controlPlane: ControlPlane = await startControlPlane({ log: (line) => say(line) });
   cleanups.push({ name: 'the control plane', run: () => controlPlane.stop() });
@@ -250,16 +251,10 @@ async function main(): Promise<Report> {
   cleanups.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
   const controlPlaneMemory = [...controlPlane.processes].map(([name, pid]) => ({ name, sampler: new MemorySampler(pid, 1000) }));
 
-  // The sample world, plus the subscriptions the distribution uses, each owned by gallery-owner.
-  const seed = sampleSeed();
-  const contoso = seed.tenants!.find((t) => t.id === ids.contoso)!;
-  contoso.subscriptions = [...(contoso.subscriptions ?? []), ...distribution.subscriptions.filter((s) => s !== ids.gallerySubscription).map((id) => ({ id }))];
-  seed.roleAssignments = [...(seed.roleAssignments ?? []), ...distribution.subscriptions.filter((s) => s !== ids.gallerySubscription).map((s) => ({ scope: `/subscriptions/${s}`, principal: ids.galleryOwner, role: 'Owner' }))];
-  seed.resourceGroups = [...(seed.resourceGroups ?? []), ...distribution.subscriptions.map((subscription) => ({ subscription, name: distribution.galleries[0]!.resourceGroup, location: distribution.galleries[0]!.location }))];
-  const azure = await startEmulator({ seed, options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
+  // The workload's world: its galleries exist before the run, as a publisher's would.
+  const azure = await startEmulator({ seed: workload.seed, options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
   cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
-  await createGalleries(azure, distribution);
-  say(`created ${N} galleries (permission Groups) in the emulator`);
+  say(`emulator seeded with ${workload.seed.galleries?.length ?? 0} galleries`);
   await azure.control.setOptions({ lroDurationMs: LRO_MS, retryAfterSeconds: Math.max(1, Math.round(LRO_MS / 1000)) });
   if (LATENCY_MS > 0) await azure.control.addFault({ path: '^/(subscriptions|providers)(/|$)', latencyMs: LATENCY_MS });
 
@@ -274,10 +269,10 @@ async function main(): Promise<Report> {
     add(e);
   };
 
-  const namespace = await createTestNamespace(clients, 'scale');
-  await clients.core.createNamespacedSecret({
-    namespace,
-    body: { metadata: { name: 'gallery-owner' }, stringData: { tenantId: ids.contoso, clientId: ids.galleryOwner, clientSecret: secrets[ids.galleryOwner]! } },
+  // Namespaces and Secrets as applyWorkload makes them; the objects below, timed one by one.
+  for (const ns of workload.namespaces) await clients.core.createNamespace({ body: { metadata: { name: ns, labels: { 'galleryshare.io/test': 'true' } } } });
+  await pool(workload.secrets, 20, async (secret) => {
+    await clients.core.createNamespacedSecret({ namespace: secret.namespace, body: { metadata: { name: secret.name }, stringData: secret.stringData } });
   });
 
   // ----- Phase 1: create N at once, wait for all Ready ------------------------------------------
@@ -292,17 +287,18 @@ async function main(): Promise<Report> {
   const heap = new HeapSampler(operator);
   let died: Report['operatorDied'] = null;
   let phase = 'creating';
-  const tracker = new ReadyTracker(clients.kc, kube, `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`);
+  // One watch over every namespace: the workload's names are unique across them.
+  const tracker = new ReadyTracker(clients.kc, kube, `/apis/${GROUP}/${VERSION}/galleryshares`);
   void operator.exited.then((code) => {
     if (interrupted || phase === 'stopping') return;
     died = { when: phase, readyByThen: tracker.readyAt.size, exitCode: code, signal: operator.child.signalCode, note: deathNote(operator) };
     say(`the operator exited (${code ?? operator.child.signalCode}) while ${phase}, with ${tracker.readyAt.size} Ready:\n${died.note}`);
   });
 
-  const collection = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
   await tracker.start();
   cleanups.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
-  const names = distribution.galleries.map((_, i) => `share-${String(i).padStart(5, '0')}`);
+  const objects = workload.objects.filter((o) => o.kind === 'GalleryShare');
+  const names = objects.map((o) => o.name);
   tracker.expect(names);
   const cpu = new CpuAccount(new Map([['operator', pid], ...controlPlane.processes]));
   cpu.start();
@@ -310,10 +306,10 @@ async function main(): Promise<Report> {
   const createdAt = new Map<string, number>();
   const t0 = now();
   let lastSaid = now();
-  await pool(distribution.galleries, CREATE_CONCURRENCY, async (g, i) => {
+  await pool(objects, CREATE_CONCURRENCY, async (o) => {
     if (interrupted) throw new Error('interrupted');
-    await kube.create(collection, galleryShare(names[i]!, g));
-    createdAt.set(names[i]!, now());
+    await kube.create(o.collection, o.manifest);
+    createdAt.set(o.name, now());
     if (now() - lastSaid > 10_000) {
       lastSaid = now();
       say(`${createdAt.size} created, ${tracker.readyAt.size} Ready, operator RSS ${mib(memory.peak.rssKiB)} (peak ${mib(memory.peak.hwmKiB)})`);
@@ -322,7 +318,8 @@ async function main(): Promise<Report> {
   const allCreatedMs = now() - t0;
   say(`created all ${N} in ${seconds(allCreatedMs)}; waiting for Ready`);
   phase = 'making the objects Ready';
-  const deadline = t0 + Math.max(300_000, N * 200);
+  // Generous: on a shared 2-core machine 10,000 objects can take most of an hour.
+  const deadline = t0 + Math.max(300_000, N * 360);
   while (tracker.pending().length > 0 && !died && now() < deadline) {
     if (interrupted) throw new Error('interrupted');
     if (now() - lastSaid > 10_000) {
@@ -345,7 +342,7 @@ async function main(): Promise<Report> {
 
   // How long the API server takes to list them all (from its watch cache), as an informer does.
   const l0 = now();
-  await kube.get(collection);
+  await kube.get(`/apis/${GROUP}/${VERSION}/galleryshares`);
   const listAllMs = now() - l0;
 
   const report: Report = {
@@ -374,6 +371,8 @@ async function main(): Promise<Report> {
     await stopOperator(operator);
   }
   if (died || !allReady || flags['no-resync']) return finish(report, controlPlaneMemory);
+  // The figures so far, in case the resync phase does not finish.
+  console.log(render(finish({ ...report }, [])));
 
   // ----- Phase 2: a fresh operator lists N objects, reconciles each once, then resyncs ----------
   report.settings.resyncIntervalSeconds = RESYNC_SECONDS;
@@ -404,7 +403,7 @@ async function main(): Promise<Report> {
   // interval later on are its periodic resync (the interval has ±10% jitter; the restart pass of one
   // object takes well under a second).
   const firstRead = new Map<string, number>();
-  const wanted = new Set(distribution.galleries.map((g) => g.name.toLowerCase()));
+  const wanted = new Set(objects.map((o) => (o.manifest.spec as { gallery: { name: string } }).gallery.name.toLowerCase()));
   const scan = () => {
     for (const t of tapped) if (t.read && t.gallery && wanted.has(t.gallery) && !firstRead.has(t.gallery)) firstRead.set(t.gallery, t.at);
   };
@@ -521,8 +520,8 @@ function render(r: Report): string {
   const s = r.settings;
   return [
     '',
-    `Scale run: N=${r.objects} GalleryShares (each: its own gallery, ${d.perObject})`,
-    `Distribution: ${d.summary}`,
+    `Scale run: N=${r.objects} GalleryShares, each with ${d.perObject}`,
+    `Distribution (test/support/workload.ts, seed 1): ${d.namespaces} namespaces; ${d.gallerySubscriptions} gallery subscriptions over ${d.regions.join(', ')}; at most ${d.maxGalleriesPerSubscriptionRegion} galleries per subscription and region (Azure's limit ${d.limits.galleriesPerSubscriptionRegion}) and ${d.maxRoleAssignmentsPerSubscription} role assignments per subscription (limit ${d.limits.roleAssignmentsPerSubscription})`,
     `Azure emulator: ${s.latencyMs} ms added per ARM call, share operation ${s.lroDurationMs} ms (in the bench's process)`,
     `Operator: node ${s.nodeVersion} (${s.node}), NODE_OPTIONS="${s.nodeOptions}", ${s.operatorFlags.join(' ')}`,
     '',
@@ -536,7 +535,7 @@ try {
   const report = await main();
   console.log(render(report));
   if (flags.json) {
-    writeFileSync(flags.json, `${JSON.stringify({ ...report, distribution: { ...report.distribution, galleries: undefined } }, null, 2)}\n`);
+    writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`JSON report written to ${flags.json}`);
   }
   await cleanUp();
