@@ -42,6 +42,8 @@ const { values: flags } = parseArgs({
     'create-concurrency': { type: 'string' },
     'resync-seconds': { type: 'string' },
     'no-resync': { type: 'boolean' },
+    'restart-only': { type: 'boolean' },
+    'share-mode': { type: 'string' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -58,6 +60,8 @@ if (flags.help) {
       '  --create-concurrency  GalleryShare creates in flight (default 50)\n' +
       '  --resync-seconds      --resync-interval for the resync phase (default max(60, N/40))\n' +
       '  --no-resync           stop after all are Ready (no restart, no resync phase)\n' +
+      '  --restart-only        restart the operator once all are Ready (cache sync time, restart pass), without waiting for a periodic resync\n' +
+      '  --share-mode M        the emulator\'s share action: lro (202 and an operation, default) or sync (200; one reconcile per object)\n' +
       '  --json PATH           also write the report as JSON',
   );
   process.exit(0);
@@ -81,6 +85,12 @@ const CREATE_CONCURRENCY = wholeNumber('create-concurrency', flags['create-concu
 // Long enough that the restart pass (every object once) is well under way before the first
 // periodic resync is due; the count below tells the two apart per gallery in any case.
 const RESYNC_SECONDS = wholeNumber('resync-seconds', flags['resync-seconds'], Math.max(60, Math.ceil(N / 40)));
+const shareModeFlag = flags['share-mode'] ?? 'lro';
+if (shareModeFlag !== 'lro' && shareModeFlag !== 'sync') {
+  console.error(`scale: --share-mode must be lro or sync, not "${shareModeFlag}"`);
+  process.exit(2);
+}
+const SHARE_MODE: 'lro' | 'sync' = shareModeFlag;
 const NODE = flags.node ?? (existsSync(IMAGE_NODE) ? IMAGE_NODE : process.execPath);
 const NODE_OPTIONS = flags['operator-node-options'] ?? chartNodeOptions();
 const OPERATOR_FLAGS = ['--workers', String(WORKERS), '--leader-elect', 'false', '--log-level', 'info'];
@@ -200,7 +210,7 @@ function summarize(w: Workload): Distribution {
 interface Report {
   objects: number;
   distribution: Distribution;
-  settings: { node: string; nodeVersion: string; nodeOptions: string; operatorFlags: string[]; workers: number; latencyMs: number; lroDurationMs: number; createConcurrency: number; resyncIntervalSeconds: number | null };
+  settings: { node: string; nodeVersion: string; nodeOptions: string; operatorFlags: string[]; workers: number; latencyMs: number; lroDurationMs: number; shareMode: string; createConcurrency: number; resyncIntervalSeconds: number | null };
   operatorDied: { when: string; readyByThen: number; exitCode: number | null; signal: string | null; note: string } | null;
   create: { allCreatedMs: number; allReadyMs: number | null; readyCount: number; createToReadyMs: { p50: number; p99: number } };
   operator: {
@@ -255,7 +265,7 @@ async function main(): Promise<Report> {
   const azure = await startEmulator({ seed: workload.seed, options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
   cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
   say(`emulator seeded with ${workload.seed.galleries?.length ?? 0} galleries`);
-  await azure.control.setOptions({ lroDurationMs: LRO_MS, retryAfterSeconds: Math.max(1, Math.round(LRO_MS / 1000)) });
+  await azure.control.setOptions({ shareMode: SHARE_MODE, lroDurationMs: LRO_MS, retryAfterSeconds: Math.max(1, Math.round(LRO_MS / 1000)) });
   if (LATENCY_MS > 0) await azure.control.addFault({ path: '^/(subscriptions|providers)(/|$)', latencyMs: LATENCY_MS });
 
   // Every ARM request, seen as it is logged (the log itself keeps 20,000 entries, fewer than a
@@ -348,7 +358,7 @@ async function main(): Promise<Report> {
   const report: Report = {
     objects: N,
     distribution,
-    settings: { node: NODE, nodeVersion, nodeOptions: NODE_OPTIONS, operatorFlags: OPERATOR_FLAGS, workers: WORKERS, latencyMs: LATENCY_MS, lroDurationMs: LRO_MS, createConcurrency: CREATE_CONCURRENCY, resyncIntervalSeconds: null },
+    settings: { node: NODE, nodeVersion, nodeOptions: NODE_OPTIONS, operatorFlags: OPERATOR_FLAGS, workers: WORKERS, latencyMs: LATENCY_MS, lroDurationMs: LRO_MS, shareMode: SHARE_MODE, createConcurrency: CREATE_CONCURRENCY, resyncIntervalSeconds: null },
     operatorDied: died,
     create: { allCreatedMs, allReadyMs, readyCount, createToReadyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } },
     operator: {
@@ -425,7 +435,16 @@ async function main(): Promise<Report> {
   await waitFor('restart pass', () => firstRead.size === N, r0 + RESYNC_SECONDS * 900);
   const restartPassMs = Math.max(...firstRead.values()) - spawnedAt;
   const restartPassReads = tapped.filter((t) => t.read).length;
-  say(`restart pass: every gallery read ${seconds(restartPassMs)} after the spawn; waiting for the periodic resync`);
+  say(`restart pass: every gallery read ${seconds(restartPassMs)} after the spawn${flags['restart-only'] ? '' : '; waiting for the periodic resync'}`);
+  if (flags['restart-only']) {
+    phase = 'done';
+    restartMemory.stop();
+    restartHeap.stop();
+    tapping = false;
+    report.restart = { cacheSyncedMs: cacheSyncedMs(operator, spawnedAt), readyzMs, peakRssKiB: restartMemory.peak.hwmKiB, heapUsedPeakBytes: restartHeap.peakUsedBytes, restartPass: { galleryReads: restartPassReads, tookMs: restartPassMs }, periodic: null };
+    await stopOperator(operator);
+    return finish(report, controlPlaneMemory);
+  }
   phase = 'the periodic resync';
   const periodicFrom = (g: string) => firstRead.get(g)! + RESYNC_SECONDS * 500;
   const periodicSeen = () => {
@@ -522,7 +541,7 @@ function render(r: Report): string {
     '',
     `Scale run: N=${r.objects} GalleryShares, each with ${d.perObject}`,
     `Distribution (test/support/workload.ts, seed 1): ${d.namespaces} namespaces; ${d.gallerySubscriptions} gallery subscriptions over ${d.regions.join(', ')}; at most ${d.maxGalleriesPerSubscriptionRegion} galleries per subscription and region (Azure's limit ${d.limits.galleriesPerSubscriptionRegion}) and ${d.maxRoleAssignmentsPerSubscription} role assignments per subscription (limit ${d.limits.roleAssignmentsPerSubscription})`,
-    `Azure emulator: ${s.latencyMs} ms added per ARM call, share operation ${s.lroDurationMs} ms (in the bench's process)`,
+    `Azure emulator: ${s.latencyMs} ms added per ARM call, share action ${s.shareMode === 'sync' ? 'synchronous (200)' : `an operation of ${s.lroDurationMs} ms`} (in the bench's process)`,
     `Operator: node ${s.nodeVersion} (${s.node}), NODE_OPTIONS="${s.nodeOptions}", ${s.operatorFlags.join(' ')}`,
     '',
     table(rows),
