@@ -417,7 +417,7 @@ async function main(): Promise<Report> {
   const scan = () => {
     for (const t of tapped) if (t.read && t.gallery && wanted.has(t.gallery) && !firstRead.has(t.gallery)) firstRead.set(t.gallery, t.at);
   };
-  const waitFor = async (what: string, done: () => boolean, deadlineMs: number) => {
+  const waitFor = async (what: string, done: () => boolean, deadlineMs: number, progress: () => number) => {
     let said = now();
     while (!done()) {
       if (interrupted) throw new Error('interrupted');
@@ -425,14 +425,14 @@ async function main(): Promise<Report> {
       if (now() > deadlineMs) throw new Error(`${what}: not done by ${seconds(now() - r0)} after the restart`);
       if (now() - said > 10_000) {
         said = now();
-        say(`${what}: ${firstRead.size}/${N} galleries read; RSS ${mib(restartMemory.peak.rssKiB)}`);
+        say(`${what}: ${progress()}/${N} galleries read; RSS ${mib(restartMemory.peak.rssKiB)}`);
       }
       await sleep(500);
       scan();
     }
   };
   phase = 'the restart pass';
-  await waitFor('restart pass', () => firstRead.size === N, r0 + RESYNC_SECONDS * 900);
+  await waitFor('restart pass', () => firstRead.size === N, r0 + RESYNC_SECONDS * 900, () => firstRead.size);
   const restartPassMs = Math.max(...firstRead.values()) - spawnedAt;
   const restartPassReads = tapped.filter((t) => t.read).length;
   say(`restart pass: every gallery read ${seconds(restartPassMs)} after the spawn${flags['restart-only'] ? '' : '; waiting for the periodic resync'}`);
@@ -453,7 +453,7 @@ async function main(): Promise<Report> {
     return seen.size;
   };
   let seenCount = 0;
-  await waitFor('periodic resync', () => (seenCount = periodicSeen()) === N, r0 + RESYNC_SECONDS * 2500 + 120_000);
+  await waitFor('periodic resync', () => (seenCount = periodicSeen()) === N, r0 + RESYNC_SECONDS * 2500 + 120_000, () => seenCount);
   await sleep(3000); // the role-assignment list that follows each gallery read
   // Reads and writes of the periodic pass: per gallery, those after its periodic start; requests
   // naming no gallery (subscription-level), from the earliest periodic start on.
