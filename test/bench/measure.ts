@@ -79,6 +79,8 @@ export function childPids(pid: number): number[] {
  */
 export class MemorySampler {
   peak: MemoryReading = { hwmKiB: 0, rssKiB: 0 };
+  /** The largest VmRSS sampled (VmHWM, the kernel's own peak, also counts what lived between samples). */
+  maxRssKiB = 0;
   childrenPeakKiB = 0;
   childNames = new Set<string>();
   private readonly timer: NodeJS.Timeout;
@@ -93,6 +95,7 @@ export class MemorySampler {
     const reading = readMemory(this.pid);
     if (!reading) return;
     this.peak = { hwmKiB: Math.max(this.peak.hwmKiB, reading.hwmKiB), rssKiB: reading.rssKiB };
+    this.maxRssKiB = Math.max(this.maxRssKiB, reading.rssKiB);
     let children = 0;
     for (const child of childPids(this.pid)) {
       const m = readMemory(child);
