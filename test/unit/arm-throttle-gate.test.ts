@@ -102,7 +102,7 @@ describe('Retry-After gate in the SDK pipeline', () => {
     expect(stamps).to.deep.equal(['0', String(ended)]);
   });
 
-  it('reports a window once when it opens or moves later, never for the requests it refuses', async () => {
+  it('reports a window once when it opens or moves later, never for the requests it refuses', () => {
     let now = 1_000_000;
     const gate = new ThrottleGate(() => now);
     const changes: RetryAfterWindowChange[] = [];
