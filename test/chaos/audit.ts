@@ -3,6 +3,7 @@
 // ("npm run chaos", the audit); every one should be zero. Pure: it reads what it is given.
 import type { GalleryShare, SharedImageVM, TenantGrant } from '../../src/api/v1alpha1/index.js';
 import { galleryId } from '../../src/azure/arm-ids.js';
+import { WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
 import { roleGuid } from '../../src/azure/roles.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { idKey } from '../azure-emulator/ids.js';
@@ -51,6 +52,31 @@ export interface GateLogLine {
 
 /** A live object at the end: its final manifest with status, as read from Kubernetes. */
 export type FinalObject = WorkloadManifest & { metadata: { namespace?: string; name?: string; generation?: number } };
+
+/**
+ * The window lines of the operators' logs (pino JSON, one object a line): when each replica
+ * learned a Retry-After window (WINDOW_LEARNED_LOG) or inherited windows on taking over the Lease
+ * (WINDOWS_INHERITED_LOG). Other lines, and anything not JSON, are skipped.
+ */
+export function gateLogLines(logs: string[]): GateLogLine[] {
+  const lines: GateLogLine[] = [];
+  for (const text of logs) {
+    for (const raw of text.split('\n')) {
+      if (!raw.includes('Retry-After')) continue;
+      let entry: { time?: string; msg?: string; subscription?: string; until?: string; windows?: { subscription: string; until: string }[] };
+      try {
+        entry = JSON.parse(raw) as typeof entry;
+      } catch {
+        continue;
+      }
+      const time = Date.parse(entry.time ?? '');
+      if (!Number.isFinite(time)) continue;
+      if (entry.msg === WINDOW_LEARNED_LOG && entry.subscription && entry.until) lines.push({ time, subscription: entry.subscription.toLowerCase(), until: Date.parse(entry.until), inherited: false });
+      if (entry.msg === WINDOWS_INHERITED_LOG) for (const w of entry.windows ?? []) lines.push({ time, subscription: w.subscription.toLowerCase(), until: Date.parse(w.until), inherited: true });
+    }
+  }
+  return lines.filter((l) => Number.isFinite(l.until));
+}
 
 export interface AuditInput {
   workload: Workload;

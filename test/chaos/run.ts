@@ -12,14 +12,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient, isNotFound } from '../../src/runtime/kube-client.js';
+import { GATE_SEEN_HEADER } from '../../src/azure/clients.js';
 import { start as startEmulator, type RequestLogEntry, type RunningEmulator } from '../azure-emulator/index.js';
 import type { EmulatorRequest } from '../azure-emulator/http.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { installCrds, kubeClients } from '../support/kube.js';
 import { isLeader, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { applyWorkload, buildWorkload, collectionOf, describeWorkload, editedSpec, rng, type Workload, type WorkloadObject, type WorkloadManifest } from '../support/workload.js';
-import { GATE_SEEN_HEADER, WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
-import { AUDIT_TERMS, audit, type AuditResult, type ChaosRequest, type FinalObject, type GateLogLine } from './audit.js';
+import { AUDIT_TERMS, audit, gateLogLines, type AuditResult, type ChaosRequest, type FinalObject } from './audit.js';
 
 export interface ChaosSettings {
   galleryShares: number;
@@ -261,31 +261,6 @@ function record(azure: RunningEmulator): { requests: ChaosRequest[]; log: Reques
     add(entry);
   };
   return { requests, log };
-}
-
-/**
- * The window lines of the operators' logs (pino JSON, one object a line): when each replica
- * learned a Retry-After window (WINDOW_LEARNED_LOG) or inherited windows on taking over the Lease
- * (WINDOWS_INHERITED_LOG). Other lines, and anything not JSON, are skipped.
- */
-export function gateLogLines(logs: string[]): GateLogLine[] {
-  const lines: GateLogLine[] = [];
-  for (const text of logs) {
-    for (const raw of text.split('\n')) {
-      if (!raw.includes('Retry-After')) continue;
-      let entry: { time?: string; msg?: string; subscription?: string; until?: string; windows?: { subscription: string; until: string }[] };
-      try {
-        entry = JSON.parse(raw) as typeof entry;
-      } catch {
-        continue;
-      }
-      const time = Date.parse(entry.time ?? '');
-      if (!Number.isFinite(time)) continue;
-      if (entry.msg === WINDOW_LEARNED_LOG && entry.subscription && entry.until) lines.push({ time, subscription: entry.subscription.toLowerCase(), until: Date.parse(entry.until), inherited: false });
-      if (entry.msg === WINDOWS_INHERITED_LOG) for (const w of entry.windows ?? []) lines.push({ time, subscription: w.subscription.toLowerCase(), until: Date.parse(w.until), inherited: true });
-    }
-  }
-  return lines.filter((l) => Number.isFinite(l.until));
 }
 
 // ----- Kubernetes helpers --------------------------------------------------------------------------

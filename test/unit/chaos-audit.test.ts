@@ -7,7 +7,8 @@ import { roleGuid } from '../../src/azure/roles.js';
 import { idKey } from '../azure-emulator/ids.js';
 import { buildWorld } from '../azure-emulator/seed.js';
 import { roleAssignmentId, type GalleryRecord, type World } from '../azure-emulator/world.js';
-import { audit, type AuditInput, type ChaosRequest, type FinalObject } from '../chaos/audit.js';
+import { WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
+import { audit, gateLogLines, type AuditInput, type ChaosRequest, type FinalObject } from '../chaos/audit.js';
 import { buildWorkload, type Workload, type WorkloadObject } from '../support/workload.js';
 
 const w: Workload = buildWorkload({ galleryShares: 3, tenantGrants: 1, sharedImageVMs: 2, seed: 5 });
@@ -121,6 +122,19 @@ describe('chaos audit', () => {
       const r = audit(input(convergedWorld(), { requests, gateLog: [learned], failovers: [3000] }));
       expect(nonZero(r)).to.deep.equal([['requestsInsideRetryAfter', 3], ['requestsInsideRetryAfterAcrossFailover', 1]]);
       expect(r.examples.requestsInsideRetryAfter).to.have.length(3);
+    });
+
+    it("reads the window lines of the operators' logs, learned and inherited, and skips the rest", () => {
+      const line = (o: object) => JSON.stringify({ level: 'info', time: '2026-11-30T05:00:00.000Z', component: 'gallery-share-operator', ...o });
+      const logs = [
+        [line({ subscription: 'S1', retryAfterMs: 3000, until: '2026-11-30T05:00:03.000Z', msg: WINDOW_LEARNED_LOG }), 'not json Retry-After', line({ msg: 'reconciled' })].join('\n'),
+        line({ windows: [{ subscription: 's2', until: '2026-11-30T05:00:09.000Z' }], msg: WINDOWS_INHERITED_LOG }),
+      ];
+      const t = Date.parse('2026-11-30T05:00:00.000Z');
+      expect(gateLogLines(logs)).to.deep.equal([
+        { time: t, subscription: 's1', until: t + 3000, inherited: false },
+        { time: t, subscription: 's2', until: t + 9000, inherited: true },
+      ]);
     });
 
     it('clears a new leader that inherited the window and waited for its end, and counts a 429 no replica ever logged', () => {
