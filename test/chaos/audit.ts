@@ -112,6 +112,8 @@ export interface AuditResult {
   requestsInFlightAt429: number;
   /** Of those, the ones the emulator read after the operator had logged the window (written to the socket before). */
   requestsInFlightReadAfterLearned: number;
+  /** The longest such lag: from the operator's window line to the emulator's receipt (ms; 0 when none). */
+  inFlightReadAfterLearnedMaxMs: number;
   /** null when the emulator's request log records no write effects. */
   redundantWrites: number | null;
   /** Samples, to look into a non-zero term (at most 5 each). */
@@ -332,7 +334,8 @@ export function audit(input: AuditInput): AuditResult {
   let requestsInFlightAt429 = 0;
   let requestsInFlightReadAfterLearned = 0;
   const failoverBetween = (from: number, to: number) => input.failovers.some((t) => t >= from && t <= to);
-  type Verdict = { rank: 0 | 1 | 2 | 3; why: string; readAfterLearned?: boolean };
+  let inFlightReadAfterLearnedMaxMs = 0;
+  type Verdict = { rank: 0 | 1 | 2 | 3; why: string; readAfterLearnedMs?: number };
   for (const list of byCaller.values()) {
     list.sort((a, b) => a.start - b.start);
     const windows = list
@@ -352,13 +355,16 @@ export function audit(input: AuditInput): AuditResult {
         else if (req.gateSeen >= win.until) v = { rank: 3, why: `${at}, sent knowing a window to +${req.gateSeen - win.from} ms` };
         else if (win.learned === undefined) v = failoverBetween(win.from, req.start) ? { rank: 1, why: `${at}, never learned: its receiver went before` } : { rank: 3, why: `${at}, a 429 no replica learned` };
         else if (win.learned <= req.start && failoverBetween(win.learned, req.start)) v = { rank: 2, why: `${at}, learned at +${win.learned - win.from} ms, not handed over at a failover` };
-        else v = { rank: 1, why: at, readAfterLearned: win.learned <= req.start };
+        else v = { rank: 1, why: at, ...(win.learned <= req.start ? { readAfterLearnedMs: req.start - win.learned } : {}) };
         if (!worst || v.rank > worst.rank) worst = v;
       }
       if (!worst) continue;
       if (worst.rank === 1) {
         requestsInFlightAt429++;
-        if (worst.readAfterLearned) requestsInFlightReadAfterLearned++;
+        if (worst.readAfterLearnedMs !== undefined) {
+          requestsInFlightReadAfterLearned++;
+          inFlightReadAfterLearnedMaxMs = Math.max(inFlightReadAfterLearnedMaxMs, worst.readAfterLearnedMs);
+        }
         continue;
       }
       requestsInsideRetryAfter++;
@@ -397,13 +403,14 @@ export function audit(input: AuditInput): AuditResult {
     requestsInsideRetryAfterAcrossFailover,
     requestsInFlightAt429,
     requestsInFlightReadAfterLearned,
+    inFlightReadAfterLearnedMaxMs,
     redundantWrites,
     examples,
   };
 }
 
 /** The terms in the order the table prints them, with their labels. */
-export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples' | 'requestsInFlightAt429' | 'requestsInFlightReadAfterLearned'>, string][] = [
+export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples' | 'requestsInFlightAt429' | 'requestsInFlightReadAfterLearned' | 'inFlightReadAfterLearnedMaxMs'>, string][] = [
   ['duplicateRoleAssignments', 'duplicate role assignments'],
   ['roleAssignmentsMissing', 'role assignments missing'],
   ['roleAssignmentsExtra', 'role assignments extra'],

@@ -617,7 +617,7 @@ export function formatReport(r: ChaosReport): string {
     ['injected 5xx / 429 / drops / latency spikes', `${f.injected5xx} / ${f.injected429} / ${f.injectedDrops} / ${f.injectedLatency}`],
     ["429s from ARM's token buckets", String(f.throttled429)],
     ['requests in flight at a 429 (sent before the sender knew it; not counted)', String(r.audit.requestsInFlightAt429)],
-    ['  of which read by the emulator after the operator logged the window', String(r.audit.requestsInFlightReadAfterLearned)],
+    ['  of which read by the emulator after the operator logged the window (longest lag)', `${r.audit.requestsInFlightReadAfterLearned} (${r.audit.inFlightReadAfterLearnedMaxMs} ms)`],
     ['window lines in the operator logs (learned / inherited)', `${f.windowLinesLearned} / ${f.windowLinesInherited}`],
     ['every object Ready once, after creation (polled every 3 s)', sec(f.firstAllReadySeconds)],
     ['fault phase', sec(f.faultPhaseSeconds)],

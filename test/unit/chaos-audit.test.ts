@@ -114,7 +114,7 @@ describe('chaos audit', () => {
     it('counts nothing for requests sent before their sender learned the window, however late the emulator read them', () => {
       const requests = [throttled, at(1200, 0), at(1400, 0), at(2000, 0, { principal: 'p2' }), at(4100, 4300)];
       const r = audit(input(convergedWorld(), { requests, gateLog: [learned] }));
-      expect(nonZero(r)).to.deep.equal([['requestsInFlightAt429', 2], ['requestsInFlightReadAfterLearned', 1]]);
+      expect(nonZero(r)).to.deep.equal([['requestsInFlightAt429', 2], ['requestsInFlightReadAfterLearned', 1], ['inFlightReadAfterLearnedMaxMs', 100]]);
     });
 
     it('counts a request sent knowing the window, one without the stamp, and one a new leader sent without the window it was not handed', () => {
