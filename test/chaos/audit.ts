@@ -307,7 +307,9 @@ export function audit(input: AuditInput): AuditResult {
   // can wait in a busy process). Two cases the stamp alone cannot clear, from the replicas' logs
   // (gateLog: when each window was learned or inherited): a window a replica had learned before a
   // leader change, then missing from the new leader's stamps (not handed over on the Lease),
-  // counts, apart as across a failover; and a window no replica ever learned, with no leader
+  // counts, apart as across a failover (so does a request the old leader sent before it learned
+  // the window and the emulator read after the change: the stamp does not name the sender, so the
+  // audit errs towards counting); and a window no replica ever learned, with no leader
   // change to explain it, counts (the operator missed a 429). A request without a stamp counts.
   const byCaller = new Map<string, ChaosRequest[]>();
   for (const r of input.requests) {
