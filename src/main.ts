@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TokenCredential } from '@azure/identity';
 import { VERSION } from './api/v1alpha1/index.js';
-import { AzureClients } from './azure/clients.js';
+import { AzureClients, WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from './azure/clients.js';
 import { CredentialCache, defaultCredential } from './azure/credentials.js';
 import type { AzureEnvironment } from './azure/environment.js';
 import { AzureTransport } from './azure/transport.js';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
               inherit: (value) => {
                 const windows = azure.gate.seedFromText(value);
                 const open = Object.entries(windows).map(([subscription, until]) => ({ subscription, until: new Date(until).toISOString() }));
-                if (open.length) logger.info({ windows: open }, "honouring the previous leader's Retry-After windows");
+                if (open.length) logger.info({ windows: open }, WINDOWS_INHERITED_LOG);
               },
             },
           ],
@@ -125,6 +125,9 @@ async function main(): Promise<void> {
   };
   const transport = new AzureTransport(env, config.azureProxy);
   const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds), config.armPacing);
+  // One line per window opened or moved later (the gate never reports a refused request), so a
+  // storm of 429s cannot flood the log; the chaos audit reads when each window was learned.
+  azure.gate.onWindowChange(({ subscription, retryAfterMs, until }) => logger.info({ subscription, retryAfterMs, until: new Date(until).toISOString() }, WINDOW_LEARNED_LOG));
   let ownIdentity: TokenCredential | undefined;
   const defaultIdentity = () => {
     if (!ownIdentity) {

@@ -48,6 +48,32 @@ function observerPolicy(observe: AzureRequestObserver): PipelinePolicy {
   };
 }
 
+/** A Retry-After window the gate learned from a 429, or one it extended (what the operator logs). */
+export interface RetryAfterWindowChange {
+  /** Lower-case subscription id. */
+  subscription: string;
+  /** The Retry-After that 429 asked for. */
+  retryAfterMs: number;
+  /** The window's end now (ms since the epoch, wall clock). */
+  until: number;
+}
+
+/**
+ * The operator's log messages for the gate's windows (one line per window opened or moved later;
+ * one per hand-over with the windows inherited), named here so that the chaos audit finds them.
+ */
+export const WINDOW_LEARNED_LOG = 'ARM asked to wait (Retry-After): not calling this subscription until the window ends';
+export const WINDOWS_INHERITED_LOG = "honouring the previous leader's Retry-After windows";
+
+/**
+ * The header each request carries with the end (ms since the epoch) of the latest Retry-After
+ * window its gate knew for the subscription when it let the request go, 0 for none. ARM ignores
+ * headers it does not know (this one has no x-ms- prefix, so it means nothing to ARM); the chaos
+ * audit reads it to tell a request sent before the operator learned a window (in flight) from one
+ * sent into a window it knew.
+ */
+export const GATE_SEEN_HEADER = 'x-gso-gate-seen';
+
 /**
  * After a 429, no request to that subscription is sent until its Retry-After has passed, whichever
  * object or credential asks. A request refused here fails at once as throttled with the time
@@ -58,8 +84,18 @@ function observerPolicy(observe: AzureRequestObserver): PipelinePolicy {
  */
 export class ThrottleGate {
   private readonly notBefore = new Map<string, number>();
+  private listener: (change: RetryAfterWindowChange) => void = () => {};
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  /**
+   * Called once per window opened or moved later by a 429, never for a request the gate
+   * refuses: only requests already in flight when the window opened can bring more 429s, so a
+   * storm of refused calls costs nothing here.
+   */
+  onWindowChange(listener: (change: RetryAfterWindowChange) => void): void {
+    this.listener = listener;
+  }
 
   /** Milliseconds to wait before calling this subscription, 0 when it may be called now. */
   waitFor(url: string): number {
@@ -67,12 +103,23 @@ export class ThrottleGate {
     return Math.max(0, until - this.now());
   }
 
-  throttled(url: string, retryAfterMs: number): void {
-    this.close(subscriptionOf(url), this.now() + retryAfterMs);
+  /** The end of the latest window known for this URL's subscription (ms since the epoch), 0 for none. */
+  knownUntil(url: string): number {
+    return this.notBefore.get(subscriptionOf(url)) ?? 0;
   }
 
-  private close(subscription: string, until: number): void {
-    this.notBefore.set(subscription, Math.max(this.notBefore.get(subscription) ?? 0, until));
+  throttled(url: string, retryAfterMs: number): void {
+    const subscription = subscriptionOf(url);
+    const until = this.now() + retryAfterMs;
+    if (this.close(subscription, until)) this.listener({ subscription, retryAfterMs, until });
+  }
+
+  /** Whether the window's end moved (a later end than the one known, or a new window). */
+  private close(subscription: string, until: number): boolean {
+    const known = this.notBefore.get(subscription) ?? 0;
+    if (until <= known) return false;
+    this.notBefore.set(subscription, until);
+    return true;
   }
 
   /** The windows still open: subscription to the wall-clock time (ms since the epoch) it ends. */
@@ -133,9 +180,10 @@ export class ThrottledLocallyError extends Error {
 
 /**
  * The gate, in two places of each client's pipeline. `perCall` (before pacing): a closed gate
- * costs no pacing token. `perRetry` (after the bearer-token policy, next to the transport): the
- * last check before the request leaves, so a request that waited for a token or a socket while a
- * window opened is not sent into it; and the only place that sees a 429 as a response, since the
+ * costs no pacing token. `perRetry` (after the bearer-token and auxiliary-token policies, next to
+ * the transport, with no await between): the last check before the request leaves, so a request
+ * that waited for a token while a window opened is not sent into it; the place that stamps
+ * GATE_SEEN_HEADER; and the only place that sees a 429 as a response, since the
  * SDK's deserialization policy, above it, turns error answers into thrown RestErrors.
  */
 function throttleGatePolicy(gate: ThrottleGate, learn: boolean): PipelinePolicy {
@@ -144,6 +192,7 @@ function throttleGatePolicy(gate: ThrottleGate, learn: boolean): PipelinePolicy 
     async sendRequest(request, next) {
       const wait = gate.waitFor(request.url);
       if (wait > 0) throw new ThrottledLocallyError(wait);
+      if (learn) request.headers.set(GATE_SEEN_HEADER, String(gate.knownUntil(request.url)));
       const response = await next(request);
       if (learn && response.status === 429) {
         gate.throttled(request.url, retryAfterMsFromHeaders(response.headers) ?? 30_000);
@@ -171,7 +220,12 @@ export class AzureClients {
     this.pacer = pacing ? new Pacer(pacing) : undefined;
   }
 
-  private common(credential: TokenCredential) {
+  /**
+   * The options every client shares. `signing`: policies that still await something before the
+   * request can leave (the auxiliary token); they go before the gate's last check, so that no
+   * await lies between that check, the header it stamps, and the transport.
+   */
+  private common(credential: TokenCredential, signing: PipelinePolicy[] = []) {
     const pacer = this.pacer;
     const gate = this.gate;
     return {
@@ -191,6 +245,7 @@ export class AzureClients {
               },
             ]
           : []),
+        ...signing.map((policy) => ({ policy, position: 'perRetry' as const })),
         { policy: throttleGatePolicy(this.gate, true), position: 'perRetry' as const },
         { policy: observerPolicy(this.observe), position: 'perRetry' as const },
         { policy: this.transport.policy(), position: 'perRetry' as const },
@@ -209,11 +264,9 @@ export class AzureClients {
     const key = auxiliary ? `${subscriptionId}|${this.credentialKey(auxiliary)}` : subscriptionId;
     let client = bySubscription.get(key);
     if (!client) {
-      const common = this.common(credential);
       const scopes = [armScope(this.env)];
       client = new ComputeManagementClient(credential, subscriptionId, {
-        ...common,
-        additionalPolicies: [...common.additionalPolicies, ...(auxiliary ? [{ policy: auxiliaryAuthenticationHeaderPolicy({ credentials: [auxiliary], scopes }), position: 'perRetry' as const }] : [])],
+        ...this.common(credential, auxiliary ? [auxiliaryAuthenticationHeaderPolicy({ credentials: [auxiliary], scopes })] : []),
         credentials: { scopes },
       });
       bySubscription.set(key, client);

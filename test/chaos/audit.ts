@@ -3,6 +3,7 @@
 // ("npm run chaos", the audit); every one should be zero. Pure: it reads what it is given.
 import type { GalleryShare, SharedImageVM, TenantGrant } from '../../src/api/v1alpha1/index.js';
 import { galleryId } from '../../src/azure/arm-ids.js';
+import { WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
 import { roleGuid } from '../../src/azure/roles.js';
 import { kstatus } from '../../src/runtime/kstatus.js';
 import { idKey } from '../azure-emulator/ids.js';
@@ -27,10 +28,55 @@ export interface ChaosRequest {
   retryAfterSeconds?: number;
   /** Whether an injected fault shaped the answer. */
   injected: boolean;
+  /**
+   * The request's x-gso-gate-seen header (src/azure/clients.ts GATE_SEEN_HEADER): the end (epoch
+   * ms) of the latest Retry-After window the sender's gate knew for the subscription when it let
+   * the request go, 0 for none; absent when the request did not pass the operator's gate.
+   */
+  gateSeen?: number;
+}
+
+/**
+ * When an operator replica learned a Retry-After window: one line of its log, from a 429 it
+ * received (the window opened or moved later) or from the Lease when it took over (inherited).
+ */
+export interface GateLogLine {
+  /** Epoch ms of the log line. */
+  time: number;
+  /** Lower-case subscription id. */
+  subscription: string;
+  /** Epoch ms the window ends. */
+  until: number;
+  inherited: boolean;
 }
 
 /** A live object at the end: its final manifest with status, as read from Kubernetes. */
 export type FinalObject = WorkloadManifest & { metadata: { namespace?: string; name?: string; generation?: number } };
+
+/**
+ * The window lines of the operators' logs (pino JSON, one object a line): when each replica
+ * learned a Retry-After window (WINDOW_LEARNED_LOG) or inherited windows on taking over the Lease
+ * (WINDOWS_INHERITED_LOG). Other lines, and anything not JSON, are skipped.
+ */
+export function gateLogLines(logs: string[]): GateLogLine[] {
+  const lines: GateLogLine[] = [];
+  for (const text of logs) {
+    for (const raw of text.split('\n')) {
+      if (!raw.includes('Retry-After')) continue;
+      let entry: { time?: string; msg?: string; subscription?: string; until?: string; windows?: { subscription: string; until: string }[] };
+      try {
+        entry = JSON.parse(raw) as typeof entry;
+      } catch {
+        continue;
+      }
+      const time = Date.parse(entry.time ?? '');
+      if (!Number.isFinite(time)) continue;
+      if (entry.msg === WINDOW_LEARNED_LOG && entry.subscription && entry.until) lines.push({ time, subscription: entry.subscription.toLowerCase(), until: Date.parse(entry.until), inherited: false });
+      if (entry.msg === WINDOWS_INHERITED_LOG) for (const w of entry.windows ?? []) lines.push({ time, subscription: w.subscription.toLowerCase(), until: Date.parse(w.until), inherited: true });
+    }
+  }
+  return lines.filter((l) => Number.isFinite(l.until));
+}
 
 export interface AuditInput {
   workload: Workload;
@@ -44,11 +90,8 @@ export interface AuditInput {
   log: RequestLogEntry[];
   /** Epoch ms of every leader change the harness caused (a kill, an API server restart). */
   failovers: number[];
-  /**
-   * A request that reaches the emulator within this long after a 429 was answered was in flight:
-   * sent before the answer reached the operator (default 500 ms; see the README).
-   */
-  inFlightGraceMs?: number;
+  /** Every replica's window lines (WINDOW_LEARNED_LOG, WINDOWS_INHERITED_LOG), from all their logs. */
+  gateLog: GateLogLine[];
 }
 
 export interface AuditResult {
@@ -63,10 +106,14 @@ export interface AuditResult {
   deletedObjectsRemaining: number;
   deletedObjectsAzureLeftovers: number;
   requestsInsideRetryAfter: number;
-  /** Of those, the ones with a leader change between the 429 and the request. */
+  /** Of those, the ones a replica knew of before a leader change, sent by a leader that had not inherited them. */
   requestsInsideRetryAfterAcrossFailover: number;
-  /** Not counted above: requests that arrived within the in-flight grace after a 429 of their caller. */
+  /** Not counted above: requests in a window whose sender had not learned it when it sent them (its stamp says so). */
   requestsInFlightAt429: number;
+  /** Of those, the ones the emulator read after the operator had logged the window (written to the socket before). */
+  requestsInFlightReadAfterLearned: number;
+  /** The longest such lag: from the operator's window line to the emulator's receipt (ms; 0 when none). */
+  inFlightReadAfterLearnedMaxMs: number;
   /** null when the emulator's request log records no write effects. */
   redundantWrites: number | null;
   /** Samples, to look into a non-zero term (at most 5 each). */
@@ -248,6 +295,22 @@ export function audit(input: AuditInput): AuditResult {
   for (const d of input.deleted.filter((x) => x.stillPresent)) note('deletedObjectsRemaining', `${d.object.kind} ${d.object.namespace}/${d.object.name}`);
 
   // ----- Requests inside a Retry-After window -----
+  // A window is ARM's: from the emulator's 429 answer (end) for Retry-After, per subscription and
+  // principal. A request the emulator received inside it counts when its sender knew the window
+  // when it let the request go. No time cut-off decides that: every operator request carries the
+  // end of the latest window its gate knew for the subscription (gateSeen). The gate's window for
+  // a 429 ends at the moment it learned it plus Retry-After, never before ARM's (one clock, and it
+  // learns after the emulator answered), so a stamp at or past ARM's end means the sender knew
+  // this window (or one at least as long) and sent anyway: counted. A lower stamp means it had not
+  // learned it yet: the request was in flight, counted apart, however late the emulator read it
+  // (of those, the ones read after a replica logged the window show how long a written request
+  // can wait in a busy process). Two cases the stamp alone cannot clear, from the replicas' logs
+  // (gateLog: when each window was learned or inherited): a window a replica had learned before a
+  // leader change, then missing from the new leader's stamps (not handed over on the Lease),
+  // counts, apart as across a failover (so does a request the old leader sent before it learned
+  // the window and the emulator read after the change: the stamp does not name the sender, so the
+  // audit errs towards counting); and a window no replica ever learned, with no leader
+  // change to explain it, counts (the operator missed a 429). A request without a stamp counts.
   const byCaller = new Map<string, ChaosRequest[]>();
   for (const r of input.requests) {
     if (!r.subscription || !r.principal) continue;
@@ -256,30 +319,59 @@ export function audit(input: AuditInput): AuditResult {
     list.push(r);
     byCaller.set(key, list);
   }
+  const learnedBySubscription = new Map<string, GateLogLine[]>();
+  for (const line of input.gateLog) {
+    const list = learnedBySubscription.get(line.subscription) ?? [];
+    list.push(line);
+    learnedBySubscription.set(line.subscription, list);
+  }
+  /** The first moment a replica knew a window for this subscription lasting to `until` or later. */
+  const learnedAt = (subscription: string, until: number): number | undefined => {
+    let first: number | undefined;
+    for (const line of learnedBySubscription.get(subscription) ?? []) if (line.until >= until && (first === undefined || line.time < first)) first = line.time;
+    return first;
+  };
   let requestsInsideRetryAfter = 0;
   let requestsInsideRetryAfterAcrossFailover = 0;
   let requestsInFlightAt429 = 0;
-  const grace = input.inFlightGraceMs ?? 500;
+  let requestsInFlightReadAfterLearned = 0;
+  const failoverBetween = (from: number, to: number) => input.failovers.some((t) => t >= from && t <= to);
+  let inFlightReadAfterLearnedMaxMs = 0;
+  type Verdict = { rank: 0 | 1 | 2 | 3; why: string; readAfterLearnedMs?: number };
   for (const list of byCaller.values()) {
     list.sort((a, b) => a.start - b.start);
-    const windows = list.filter((r) => r.status === 429 && (r.retryAfterSeconds ?? 0) > 0).map((r) => ({ from: r.end, until: r.end + r.retryAfterSeconds! * 1000, r }));
+    const windows = list
+      .filter((r) => r.status === 429 && (r.retryAfterSeconds ?? 0) > 0)
+      .map((r) => {
+        const until = r.end + r.retryAfterSeconds! * 1000;
+        return { from: r.end, until, learned: learnedAt(r.subscription!, until), r };
+      });
     if (windows.length === 0) continue;
     for (const req of list) {
-      // Strictly after the 429 was answered and the grace (requests already in flight then do not count).
-      const inside = windows.filter((win) => req.start > win.from && req.start < win.until);
-      if (inside.length === 0) continue;
-      const hit = inside.find((win) => req.start > win.from + grace);
-      if (!hit) {
+      let worst: Verdict | undefined;
+      for (const win of windows) {
+        if (!(req.start > win.from && req.start < win.until)) continue;
+        const at = `${req.method} ${req.path} at +${req.start - win.from} ms after a 429 (${win.r.injected ? 'injected' : 'throttled'}, Retry-After ${win.r.retryAfterSeconds} s)`;
+        let v: Verdict;
+        if (req.gateSeen === undefined) v = { rank: 3, why: `${at}, not stamped by the gate` };
+        else if (req.gateSeen >= win.until) v = { rank: 3, why: `${at}, sent knowing a window to +${req.gateSeen - win.from} ms` };
+        else if (win.learned === undefined) v = failoverBetween(win.from, req.start) ? { rank: 1, why: `${at}, never learned: its receiver went before` } : { rank: 3, why: `${at}, a 429 no replica learned` };
+        else if (win.learned <= req.start && failoverBetween(win.learned, req.start)) v = { rank: 2, why: `${at}, learned at +${win.learned - win.from} ms, not handed over at a failover` };
+        else v = { rank: 1, why: at, ...(win.learned <= req.start ? { readAfterLearnedMs: req.start - win.learned } : {}) };
+        if (!worst || v.rank > worst.rank) worst = v;
+      }
+      if (!worst) continue;
+      if (worst.rank === 1) {
         requestsInFlightAt429++;
+        if (worst.readAfterLearnedMs !== undefined) {
+          requestsInFlightReadAfterLearned++;
+          inFlightReadAfterLearnedMaxMs = Math.max(inFlightReadAfterLearnedMaxMs, worst.readAfterLearnedMs);
+        }
         continue;
       }
       requestsInsideRetryAfter++;
-      const acrossFailover = input.failovers.some((t) => t >= hit.from && t <= req.start);
-      if (acrossFailover) requestsInsideRetryAfterAcrossFailover++;
-      note(
-        'requestsInsideRetryAfter',
-        `${req.method} ${req.path} at +${req.start - hit.from} ms after a 429 (${hit.r.injected ? 'injected' : 'throttled'}, Retry-After ${hit.r.retryAfterSeconds} s)${acrossFailover ? ' across a failover' : ''}`,
-      );
+      if (worst.rank === 2) requestsInsideRetryAfterAcrossFailover++;
+      note('requestsInsideRetryAfter', worst.why);
     }
   }
 
@@ -312,13 +404,15 @@ export function audit(input: AuditInput): AuditResult {
     requestsInsideRetryAfter,
     requestsInsideRetryAfterAcrossFailover,
     requestsInFlightAt429,
+    requestsInFlightReadAfterLearned,
+    inFlightReadAfterLearnedMaxMs,
     redundantWrites,
     examples,
   };
 }
 
 /** The terms in the order the table prints them, with their labels. */
-export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples' | 'requestsInFlightAt429'>, string][] = [
+export const AUDIT_TERMS: [keyof Omit<AuditResult, 'examples' | 'requestsInFlightAt429' | 'requestsInFlightReadAfterLearned' | 'inFlightReadAfterLearnedMaxMs'>, string][] = [
   ['duplicateRoleAssignments', 'duplicate role assignments'],
   ['roleAssignmentsMissing', 'role assignments missing'],
   ['roleAssignmentsExtra', 'role assignments extra'],

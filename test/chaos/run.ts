@@ -12,13 +12,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient, isNotFound } from '../../src/runtime/kube-client.js';
+import { GATE_SEEN_HEADER } from '../../src/azure/clients.js';
 import { start as startEmulator, type RequestLogEntry, type RunningEmulator } from '../azure-emulator/index.js';
 import type { EmulatorRequest } from '../azure-emulator/http.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { installCrds, kubeClients } from '../support/kube.js';
 import { isLeader, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { applyWorkload, buildWorkload, collectionOf, describeWorkload, editedSpec, rng, type Workload, type WorkloadObject, type WorkloadManifest } from '../support/workload.js';
-import { AUDIT_TERMS, audit, type AuditResult, type ChaosRequest, type FinalObject } from './audit.js';
+import { AUDIT_TERMS, audit, gateLogLines, type AuditResult, type ChaosRequest, type FinalObject } from './audit.js';
 
 export interface ChaosSettings {
   galleryShares: number;
@@ -97,6 +98,9 @@ export interface ChaosReport {
     injectedDrops: number;
     injectedLatency: number;
     throttled429: number;
+    /** Window lines in all replicas' logs: learned from a 429 (opened or extended), inherited on taking over (one per window). */
+    windowLinesLearned: number;
+    windowLinesInherited: number;
     firstAllReadySeconds: number | null;
     faultPhaseSeconds: number;
     convergeAfterLastFaultSeconds: number | null;
@@ -159,6 +163,7 @@ class Supervisor {
       const started = Date.now();
       const code = await proc.exited;
       slot.proc = undefined;
+      this.exitedLogs.push(proc.logs());
       writeFileSync(join(this.dir, `replica-${slot.index}-${slot.generation}.log`), proc.logs());
       slot.generation++;
       if (this.stopping) return;
@@ -168,6 +173,14 @@ class Supervisor {
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 16_000);
     }
+  }
+
+  /** Logs of the replicas that exited. */
+  private readonly exitedLogs: string[] = [];
+
+  /** Every replica's log so far, exited or running. */
+  logs(): string[] {
+    return [...this.exitedLogs, ...this.slots.flatMap((slot) => (slot.proc ? [slot.proc.logs()] : []))];
   }
 
   /** The replica that says it holds the lease, if one does. */
@@ -226,6 +239,8 @@ function record(azure: RunningEmulator): { requests: ChaosRequest[]; log: Reques
     const retryAfter = status === 429 ? Number(headers['retry-after'] ?? headers['Retry-After']) : undefined;
     const subscription = /^\/subscriptions\/([^/]+)/i.exec(request.path)?.[1]?.toLowerCase();
     const principal = principalOf(request);
+    const seen = request.headers[GATE_SEEN_HEADER];
+    const gateSeen = typeof seen === 'string' ? seen : undefined;
     requests.push({
       start,
       end: Date.now(),
@@ -236,6 +251,7 @@ function record(azure: RunningEmulator): { requests: ChaosRequest[]; log: Reques
       ...(principal ? { principal } : {}),
       ...(retryAfter !== undefined && Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
       injected: headers[INJECTED_HEADER] !== undefined,
+      ...(gateSeen !== undefined && /^\d+$/.test(gateSeen) ? { gateSeen: Number(gateSeen) } : {}),
     });
     return result;
   };
@@ -521,6 +537,7 @@ export async function runChaos(partial: Partial<ChaosSettings> = {}): Promise<Ch
     log(converged ? `converged ${((converged - lastFault) / 1000).toFixed(1)} s after the last fault` : 'did not converge in time');
 
     // ----- Audit -----
+    const gateLog = gateLogLines(sup.logs());
     const result = audit({
       workload,
       world: emu.emulator.world,
@@ -529,6 +546,7 @@ export async function runChaos(partial: Partial<ChaosSettings> = {}): Promise<Ch
       requests: recorded.requests.map((r) => r),
       log: recorded.log,
       failovers,
+      gateLog,
     });
     // Which answers the injected faults shaped: the emulator's log names the fault.
     const injectedCount = (kind: string) => recorded.log.filter((e) => e.faultId && injectedKinds.get(e.faultId) === kind).length;
@@ -555,6 +573,8 @@ export async function runChaos(partial: Partial<ChaosSettings> = {}): Promise<Ch
         injectedDrops: injectedCount('drop'),
         injectedLatency: injectedCount('latency'),
         throttled429,
+        windowLinesLearned: gateLog.filter((l) => !l.inherited).length,
+        windowLinesInherited: gateLog.filter((l) => l.inherited).length,
         firstAllReadySeconds: firstAllReady === null ? null : (firstAllReady - created) / 1000,
         faultPhaseSeconds: (lastFault - faultsStarted) / 1000,
         convergeAfterLastFaultSeconds: converged === null ? null : (converged - lastFault) / 1000,
@@ -596,7 +616,9 @@ export function formatReport(r: ChaosReport): string {
     ['ARM requests', String(f.armRequests)],
     ['injected 5xx / 429 / drops / latency spikes', `${f.injected5xx} / ${f.injected429} / ${f.injectedDrops} / ${f.injectedLatency}`],
     ["429s from ARM's token buckets", String(f.throttled429)],
-    ['requests in flight at a 429 (within 500 ms; not counted)', String(r.audit.requestsInFlightAt429)],
+    ['requests in flight at a 429 (sent before the sender knew it; not counted)', String(r.audit.requestsInFlightAt429)],
+    ['  of which read by the emulator after the operator logged the window (longest lag)', `${r.audit.requestsInFlightReadAfterLearned} (${r.audit.inFlightReadAfterLearnedMaxMs} ms)`],
+    ['window lines in the operator logs (learned / inherited)', `${f.windowLinesLearned} / ${f.windowLinesInherited}`],
     ['every object Ready once, after creation (polled every 3 s)', sec(f.firstAllReadySeconds)],
     ['fault phase', sec(f.faultPhaseSeconds)],
     ['converged, after the last fault', sec(f.convergeAfterLastFaultSeconds)],

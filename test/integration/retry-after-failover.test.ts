@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION, type GalleryShare } from '../../src/api/v1alpha1/index.js';
+import { WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
 import { KubeClient } from '../../src/runtime/kube-client.js';
 import { start, type RunningEmulator } from '../azure-emulator/index.js';
 import { ids, raw, sampleSeed } from '../emulator/helpers.js';
@@ -109,6 +110,11 @@ describe('Retry-After across a failover', function () {
     const early = toThrottled.filter((r) => Date.parse(r.time) < windowEnds);
     expect(early.map((r) => `${r.time} ${r.method} ${r.path}`), `requests inside the window, which ended ${new Date(windowEnds).toISOString()}`).to.deep.equal([]);
     expect(toThrottled.length, 'the throttled subscription is served after the window').to.be.above(0);
-    expect(standby.logs()).to.include("honouring the previous leader's Retry-After windows");
+    // One line each: the leader's when its gate learned the window, the standby's when it inherited it.
+    const lines = (text: string, msg: string) => text.split('\n').filter((l) => l.includes(msg)).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const learned = lines(leader.logs(), WINDOW_LEARNED_LOG);
+    expect(learned.map((l) => [l.subscription, l.retryAfterMs, l.until])).to.deep.equal([[ids.gallerySubscription, RETRY_AFTER_SECONDS * 1000, kept![ids.gallerySubscription]]]);
+    const inherited = lines(standby.logs(), WINDOWS_INHERITED_LOG);
+    expect(inherited.map((l) => l.windows)).to.deep.equal([[{ subscription: ids.gallerySubscription, until: kept![ids.gallerySubscription] }]]);
   });
 });

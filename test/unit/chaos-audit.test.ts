@@ -7,7 +7,8 @@ import { roleGuid } from '../../src/azure/roles.js';
 import { idKey } from '../azure-emulator/ids.js';
 import { buildWorld } from '../azure-emulator/seed.js';
 import { roleAssignmentId, type GalleryRecord, type World } from '../azure-emulator/world.js';
-import { audit, type AuditInput, type ChaosRequest, type FinalObject } from '../chaos/audit.js';
+import { WINDOWS_INHERITED_LOG, WINDOW_LEARNED_LOG } from '../../src/azure/clients.js';
+import { audit, gateLogLines, type AuditInput, type ChaosRequest, type FinalObject } from '../chaos/audit.js';
 import { buildWorkload, type Workload, type WorkloadObject } from '../support/workload.js';
 
 const w: Workload = buildWorkload({ galleryShares: 3, tenantGrants: 1, sharedImageVMs: 2, seed: 5 });
@@ -62,6 +63,7 @@ const input = (world: World, extra: Partial<AuditInput> = {}): AuditInput => ({
   requests: [],
   log: [],
   failovers: [],
+  gateLog: [],
   ...extra,
 });
 
@@ -102,18 +104,47 @@ describe('chaos audit', () => {
     expect(nonZero(audit({ ...input(world), live, requests }))).to.deep.equal([['vmsLeaked', 1], ['vmsCreatedTwice', 1], ['objectsNotReady', 1]]);
   });
 
-  it('counts requests of the same subscription and principal inside a Retry-After window, not those in flight or of others, and those across a failover apart', () => {
-    const at = (start: number, status = 200, principal = 'p1', extra: Partial<ChaosRequest> = {}): ChaosRequest => ({ start, end: start + 10, method: 'GET', path: '/subscriptions/s1/x', status, subscription: 's1', principal, injected: false, ...extra });
-    const requests = [
-      at(0, 429, 'p1', { end: 1000, retryAfterSeconds: 3 }),
-      at(1200), // in flight: within 500 ms of the answer
-      at(2000), // inside
-      at(2500, 200, 'p2'), // another principal
-      at(3500), // inside, after a failover at 3000
-      at(4100), // after the window
-    ];
-    const r = audit(input(convergedWorld(), { requests, failovers: [3000] }));
-    expect(nonZero(r)).to.deep.equal([['requestsInsideRetryAfter', 2], ['requestsInsideRetryAfterAcrossFailover', 1], ['requestsInFlightAt429', 1]]);
+  describe('requests inside a Retry-After window', () => {
+    // ARM's window: the 429 answered at 1000 with Retry-After 3 s, so 1000..4000; the operator
+    // logged it at 1300 (its gate's window: to 4300). gateSeen is the sender's stamp.
+    const at = (start: number, gateSeen: number | undefined, extra: Partial<ChaosRequest> = {}): ChaosRequest => ({ start, end: start + 10, method: 'GET', path: '/subscriptions/s1/x', status: 200, subscription: 's1', principal: 'p1', injected: false, ...(gateSeen === undefined ? {} : { gateSeen }), ...extra });
+    const throttled = at(0, 0, { end: 1000, status: 429, retryAfterSeconds: 3 });
+    const learned = { time: 1300, subscription: 's1', until: 4300, inherited: false };
+
+    it('counts nothing for requests sent before their sender learned the window, however late the emulator read them', () => {
+      const requests = [throttled, at(1200, 0), at(1400, 0), at(2000, 0, { principal: 'p2' }), at(4100, 4300)];
+      const r = audit(input(convergedWorld(), { requests, gateLog: [learned] }));
+      expect(nonZero(r)).to.deep.equal([['requestsInFlightAt429', 2], ['requestsInFlightReadAfterLearned', 1], ['inFlightReadAfterLearnedMaxMs', 100]]);
+    });
+
+    it('counts a request sent knowing the window, one without the stamp, and one a new leader sent without the window it was not handed', () => {
+      const requests = [throttled, at(2000, 4300), at(2200, undefined), at(3500, 0), at(3600, 4300, { principal: 'p2' })];
+      const r = audit(input(convergedWorld(), { requests, gateLog: [learned], failovers: [3000] }));
+      expect(nonZero(r)).to.deep.equal([['requestsInsideRetryAfter', 3], ['requestsInsideRetryAfterAcrossFailover', 1]]);
+      expect(r.examples.requestsInsideRetryAfter).to.have.length(3);
+    });
+
+    it("reads the window lines of the operators' logs, learned and inherited, and skips the rest", () => {
+      const line = (o: object) => JSON.stringify({ level: 'info', time: '2026-11-30T05:00:00.000Z', component: 'gallery-share-operator', ...o });
+      const logs = [
+        [line({ subscription: 'S1', retryAfterMs: 3000, until: '2026-11-30T05:00:03.000Z', msg: WINDOW_LEARNED_LOG }), 'not json Retry-After', line({ msg: 'reconciled' })].join('\n'),
+        line({ windows: [{ subscription: 's2', until: '2026-11-30T05:00:09.000Z' }], msg: WINDOWS_INHERITED_LOG }),
+      ];
+      const t = Date.parse('2026-11-30T05:00:00.000Z');
+      expect(gateLogLines(logs)).to.deep.equal([
+        { time: t, subscription: 's1', until: t + 3000, inherited: false },
+        { time: t, subscription: 's2', until: t + 9000, inherited: true },
+      ]);
+    });
+
+    it('clears a new leader that inherited the window and waited for its end, and counts a 429 no replica ever logged', () => {
+      // Failover at 3000, inherited at 3100: the new leader's first call (4100) is after ARM's window.
+      const inherited = { time: 3100, subscription: 's1', until: 4300, inherited: true };
+      expect(nonZero(audit(input(convergedWorld(), { requests: [throttled, at(4100, 4300)], gateLog: [learned, inherited], failovers: [3000] })))).to.deep.equal([]);
+      // The same requests with the operator's line missing from its log (a damaged log, or a 429 the gate missed).
+      const r = audit(input(convergedWorld(), { requests: [throttled, at(1200, 0), at(2000, 0)], gateLog: [] }));
+      expect(nonZero(r)).to.deep.equal([['requestsInsideRetryAfter', 2]]);
+    });
   });
 
   it("counts 2xx writes whose effect was already in place, and says when the log records no effects", () => {
