@@ -67,6 +67,8 @@ async function main(): Promise<void> {
 
   const metrics = new OperatorMetrics();
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  /** Set by leader election: writes the Lease (and the Retry-After windows on it) at once. */
+  let writeWindowsNow: () => void = () => {};
   const manager = new Manager({
     kc,
     logger,
@@ -84,6 +86,9 @@ async function main(): Promise<void> {
             {
               name: RETRY_AFTER_ANNOTATION,
               current: () => azure.gate.windowsText(),
+              watch: (changed) => {
+                writeWindowsNow = changed;
+              },
               inherit: (value) => {
                 const windows = azure.gate.seedFromText(value);
                 const open = Object.entries(windows).map(([subscription, until]) => ({ subscription, until: new Date(until).toISOString() }));
@@ -127,7 +132,11 @@ async function main(): Promise<void> {
   const azure = new AzureClients(env, transport, (operation, status, seconds) => metrics.azureRequest(operation, status, seconds), config.armPacing);
   // One line per window opened or moved later (the gate never reports a refused request), so a
   // storm of 429s cannot flood the log; the chaos audit reads when each window was learned.
-  azure.gate.onWindowChange(({ subscription, retryAfterMs, until }) => logger.info({ subscription, retryAfterMs, until: new Date(until).toISOString() }, WINDOW_LEARNED_LOG));
+  azure.gate.onWindowChange(({ subscription, retryAfterMs, until }) => {
+    logger.info({ subscription, retryAfterMs, until: new Date(until).toISOString() }, WINDOW_LEARNED_LOG);
+    // On the Lease now, not at the next renewal: a leader killed right after a 429 hands it over.
+    writeWindowsNow();
+  });
   let ownIdentity: TokenCredential | undefined;
   const defaultIdentity = () => {
     if (!ownIdentity) {

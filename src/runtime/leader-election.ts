@@ -70,7 +70,19 @@ export interface LeaseAnnotation {
   current(): string | undefined;
   /** The value the Lease held (the previous holder's) when this process takes it. */
   inherit(value: string | undefined): void;
+  /**
+   * Called once with a function the annotation calls when its value changes: the leader then
+   * writes the Lease at once instead of at its next renewal (at most once per
+   * EARLY_RENEWAL_GAP_MS), so that a value learned just before the process dies is not lost.
+   */
+  watch?(changed: () => void): void;
 }
+
+/**
+ * The shortest time between two renewals when an annotation's value changed: a burst of changes
+ * (a storm of 429s, each moving a Retry-After window) costs at most two Lease writes a second.
+ */
+export const EARLY_RENEWAL_GAP_MS = 500;
 
 export interface LeaderElectionOptions extends Partial<LeaderElectionTimings> {
   client: LeaseClient;
@@ -117,6 +129,10 @@ export class LeaderElector {
   /** Aborted by stop(): wakes the loop's wait at once. */
   private readonly stopping = new AbortController();
   private lastRenew = 0;
+  /** The current wait between renewals, which renewSoon() cuts short. */
+  private wake: AbortController | undefined;
+  /** An annotation changed since the last renewal began: renew early. */
+  private renewalRequested = false;
 
   /** Throws when the timings break client-go's rules (see leaderElectionTimingsProblem). */
   constructor(private readonly options: LeaderElectionOptions) {
@@ -131,6 +147,7 @@ export class LeaderElector {
     this.random = options.random ?? Math.random;
     this.candidates = options.names?.length ? options.names : [options.name];
     this.held = this.candidates[0]!;
+    for (const annotation of options.annotations ?? []) annotation.watch?.(() => this.renewSoon());
   }
 
   private path(name: string): string {
@@ -179,8 +196,19 @@ export class LeaderElector {
       onStarted(this.held);
     }
     while (!this.stopped && this.leading) {
-      await this.clock.sleep(retryPeriodMs, signal);
+      // The wait until the next renewal, cut short when an annotation's value changed (renewSoon).
+      const wake = new AbortController();
+      this.wake = wake;
+      if (this.renewalRequested) wake.abort();
+      await this.clock.sleep(retryPeriodMs, wake.signal);
+      this.wake = undefined;
       if (this.stopped) break;
+      if (this.renewalRequested) {
+        this.renewalRequested = false;
+        const gap = Math.min(EARLY_RENEWAL_GAP_MS, retryPeriodMs) - (this.clock.now() - this.lastRenew);
+        if (gap > 0) await this.clock.sleep(gap, signal);
+        if (this.stopped) break;
+      }
       // A renewal that hangs (a partition: the request neither answers nor fails) must not keep
       // this process leading past the renew deadline, or it would go on reconciling after a
       // standby has taken the lease: the attempt races the time left.
@@ -195,10 +223,21 @@ export class LeaderElector {
     }
   }
 
+  /**
+   * Renews (and so writes the annotations) now rather than at the next renewal, though not sooner
+   * than EARLY_RENEWAL_GAP_MS after the last one; nothing when not leading.
+   */
+  renewSoon(): void {
+    if (!this.leading) return;
+    this.renewalRequested = true;
+    this.wake?.abort();
+  }
+
   /** Stops campaigning; a leader releases the lease so that a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
+    this.wake?.abort();
     if (!this.leading) return;
     this.leading = false;
     await this.release();

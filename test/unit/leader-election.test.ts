@@ -294,6 +294,58 @@ describe('LeaderElector: values kept on the Lease for the next leader', () => {
     expect(events).to.deep.equal(['inherited from-before', 'started']);
   });
 
+  it('writes a changed value at once rather than at the next renewal, a burst of changes costing at most one write per 500 ms', async () => {
+    const events: string[] = [];
+    const { kept, annotation: a } = annotation(events);
+    let changed = () => {};
+    const { clock, leases, elector, run } = setUp({ annotations: [{ ...a, watch: (notify) => (changed = notify) }] });
+    run();
+    await settle();
+    expect(elector.isLeader()).to.equal(true);
+    await clock.advance(2_000); // a renewal: 2 s in
+    const writesBefore = leases.writes.length;
+    await clock.advance(700);
+    kept.value = 'learned';
+    changed();
+    await settle();
+    // 700 ms after the last renewal: written now, 1.3 s before the renewal would have come.
+    expect(leases.writes.length - writesBefore).to.equal(1);
+    expect(leases.lease!.metadata.annotations?.[KEY]).to.equal('learned');
+    // A burst right after: held back until 500 ms after that write, then one write for all of it.
+    for (let i = 0; i < 20; i++) {
+      kept.value = `burst-${i}`;
+      changed();
+    }
+    await settle();
+    expect(leases.writes.length - writesBefore).to.equal(1);
+    await clock.advance(500);
+    expect(leases.writes.length - writesBefore).to.equal(2);
+    expect(leases.lease!.metadata.annotations?.[KEY]).to.equal('burst-19');
+    // Then the renewals go on every retry period as before.
+    await clock.advance(2_000);
+    expect(leases.writes.length - writesBefore).to.equal(3);
+    await elector.stop();
+  });
+
+  it('a standby ignores changes: nothing is written until it leads', async () => {
+    const events: string[] = [];
+    const { kept, annotation: a } = annotation(events);
+    let changed = () => {};
+    const { clock, leases, elector, run } = setUp({ annotations: [{ ...a, watch: (notify) => (changed = notify) }] });
+    leases.hold('other');
+    run();
+    await settle();
+    const writesBefore = leases.writes.length;
+    kept.value = 'learned';
+    changed();
+    await clock.advance(1_000);
+    leases.renew();
+    await clock.advance(1_000);
+    expect(elector.isLeader()).to.equal(false);
+    expect(leases.writes.length).to.equal(writesBefore);
+    await elector.stop();
+  });
+
   it('writes its value when it creates the Lease, and inherits nothing then', async () => {
     const events: string[] = [];
     const { kept, annotation: a } = annotation(events);
