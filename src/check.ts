@@ -5,7 +5,9 @@
 //     resource and its status subresource (what the operator's informers and writes need); and
 //   - the operator is ready: with leader election (the chart's default, two replicas of which one
 //     stands by), the leader Lease is held and its renewTime moves while the check watches, which
-//     proves a live leader whatever the clocks of the nodes say; without it, GET --readyz-url
+//     proves a live leader whatever the clocks of the nodes say (with hash-range sharding,
+//     --shard-count, each range's Lease: a range without a holder is reconciled by no one);
+//     without it, GET --readyz-url
 //     (the metrics Service's /readyz) answers 200.
 // It prints one JSON line with what it found (stdout) and exits 0, or 1 with a message naming
 // what is missing (stderr, and the same JSON line with the problems); a bad flag exits 2.
@@ -17,6 +19,7 @@ import { crdName, GROUP, VERSION, type KindDefinition } from './api/v1alpha1/ind
 import { ConfigError, loadConfig, parseDuration } from './config.js';
 import { CONTROLLERS } from './controllers/index.js';
 import { outdatedCrds } from './runtime/crd-check.js';
+import { rangeLeaseNames } from './runtime/hash-range.js';
 import { isNotFound, KubeApiError, KubeClient } from './runtime/kube-client.js';
 
 export const CHECK_FLAGS = {
@@ -115,6 +118,14 @@ async function leaseProblem(client: KubeClient, io: CheckIo, namespace: string, 
   return { problem: `the leader Lease ${namespace}/${name} is held by ${holder} but was not renewed within its ${waitMs / 1000}s: the leader is gone or stuck` };
 }
 
+/**
+ * The Leases whose holders must be live: the leader Lease, or with hash-range sharding every
+ * range's (the operator then never creates the leader Lease itself).
+ */
+export function checkedLeaseNames(config: { leaderElectionId: string; shardCount: number }): string[] {
+  return config.shardCount > 0 ? rangeLeaseNames(config.leaderElectionId, config.shardCount) : [config.leaderElectionId];
+}
+
 async function readyzProblem(io: CheckIo, url: string): Promise<string | undefined> {
   try {
     const status = await io.httpStatus(url, 5_000);
@@ -163,9 +174,11 @@ export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, 
           if (problem) problems.push(problem);
           else operator = { readyz: readyzUrl };
         } else {
-          const { problem, holder } = await leaseProblem(client, io, config.leaderElectionNamespace, config.leaderElectionId);
-          if (problem) problems.push(problem);
-          else operator = { lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}`, leader: holder! };
+          const names = checkedLeaseNames(config);
+          const verdicts = await Promise.all(names.map((name) => leaseProblem(client, io, config.leaderElectionNamespace, name)));
+          for (const { problem } of verdicts) if (problem) problems.push(problem);
+          if (names.length === 1) operator = { lease: `${config.leaderElectionNamespace}/${names[0]!}`, leader: verdicts[0]!.holder ?? '' };
+          else operator = Object.fromEntries(names.map((name, i) => [`${config.leaderElectionNamespace}/${name}`, verdicts[i]!.holder ?? '']));
         }
       } catch (err) {
         if (!(err instanceof KubeApiError) && !(err instanceof Error && 'code' in err)) throw err;

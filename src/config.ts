@@ -8,6 +8,7 @@ import { BUILT_IN_ROLE_NAMES, BUILT_IN_ROLES } from './api/v1alpha1/roles.js';
 import { UUID } from './api/v1alpha1/schema-kit.js';
 import { proxyFromEnvironment, type AzureProxy } from './azure/proxy.js';
 import { roleGuid } from './azure/roles.js';
+import type { PacingBudgets } from './azure/pacing.js';
 import type { Budget } from './azure/token-bucket.js';
 import type { Policy } from './controllers/shared/policy.js';
 import { parseLabelSelector } from './runtime/label-selector.js';
@@ -27,7 +28,7 @@ export interface OperatorConfig {
   /** The HTTPS proxy for Azure traffic, from HTTPS_PROXY and NO_PROXY (environment only). */
   azureProxy?: AzureProxy;
   /** The client-side buckets ARM requests are paced with; undefined when pacing is off. */
-  armPacing?: ArmBudgets;
+  armPacing?: PacingBudgets;
   workers: number;
   resyncIntervalMs: number;
   /** How long one reconcile may take before its calls are abandoned and the object retried. */
@@ -49,13 +50,6 @@ export interface OperatorConfig {
   consentRecheck: { initialMs: number; maxMs: number };
   /** The operator's own Azure identity, as its variables make it (checked, not yet created). */
   identity: IdentityKind;
-}
-
-/** ARM's request kinds, each with its own bucket, as ARM throttles them. */
-export interface ArmBudgets {
-  reads: Budget;
-  writes: Budget;
-  deletes: Budget;
 }
 
 export class ConfigError extends Error {
@@ -395,7 +389,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, read
   }
 
   // Checked even when pacing is off, so that turning it on cannot find a bad budget.
-  const armBudgets: ArmBudgets = { reads: budget('armReadBudget'), writes: budget('armWriteBudget'), deletes: budget('armDeleteBudget') };
+  const armBudgets: PacingBudgets = { reads: budget('armReadBudget'), writes: budget('armWriteBudget'), deletes: budget('armDeleteBudget') };
 
   return {
     kubeconfig: raw.kubeconfig || undefined,

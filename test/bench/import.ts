@@ -60,17 +60,21 @@ interface RunFigures {
   lowestBucket: { tokens: number; size: number; bucket: string };
 }
 
-/** Replays the logged requests through Azure's buckets (start full, refill continuously): the lowest level any reached. */
-export function lowestBucketLevel(entries: readonly RequestLogEntry[], buckets: Record<RequestKind, { size: number; refillPerSecond: number }>): { tokens: number; size: number; bucket: string } {
+/**
+ * Replays the logged requests through Azure's buckets (start full, refill continuously): the
+ * lowest level any reached. By arrival (startTime), as ARM takes a token when a request comes in:
+ * the answer times of requests that took long bunch up, and would show a lower level than ARM's.
+ */
+export function lowestBucketLevel(entries: readonly Pick<RequestLogEntry, 'startTime' | 'path' | 'method' | 'status' | 'principalId'>[], buckets: Record<RequestKind, { size: number; refillPerSecond: number }>): { tokens: number; size: number; bucket: string } {
   const state = new Map<string, { tokens: number; at: number }>();
   let lowest = { tokens: Infinity, size: 0, bucket: '(none)' };
-  for (const e of [...entries].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) {
+  for (const e of [...entries].sort((a, b) => Date.parse(a.startTime) - Date.parse(b.startTime))) {
     const subscription = /^\/subscriptions\/([^/]+)/i.exec(e.path)?.[1]?.toLowerCase();
     if (!subscription || e.status === 429) continue;
     const kind = requestKind(e.method);
     const { size, refillPerSecond } = buckets[kind];
     const key = `${subscription} ${e.principalId ?? '?'} ${kind}`;
-    const at = Date.parse(e.time);
+    const at = Date.parse(e.startTime);
     const before = state.get(key) ?? { tokens: size, at };
     const tokens = Math.min(size, before.tokens + ((at - before.at) / 1000) * refillPerSecond) - 1;
     state.set(key, { tokens, at });

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUILT_IN_ROLE_NAMES } from '../../src/api/v1alpha1/roles.js';
+import { checkedLeaseNames } from '../../src/check.js';
 import { loadConfig, parseDuration } from '../../src/config.js';
 import { CLUSTER_RULES, leaderElectionRules } from '../../src/deploy/rbac.js';
 import { CHART, deploymentOf, envOf, podOf, renderChart, renderError, runHelm, type K8sObject } from '../support/chart.js';
@@ -225,6 +226,15 @@ describe('the Helm chart: rendering rules', function () {
     expect(config.shardCount, 'as the operator reads it').to.equal(3);
     expect(leaseRole(sharded), 'the Leases the operator campaigns for, by name').to.deep.equal(leaderElectionRules(config.leaderElectionId, 3));
     expect(deploymentOf(sharded).spec.replicas).to.equal(4);
+    // helm test's check looks for a live holder of each range Lease (the leader Lease is never
+    // made then), and its Role lets it read exactly those.
+    const withTests = (await renderChart(helm, { sets: ['operator.shardCount=3', 'replicas=4'], withTests: true })).objects;
+    const testPod = withTests.find((o) => o.kind === 'Pod')! as unknown as { spec: { containers: { args: string[] }[] } };
+    const checkArgs = testPod.spec.containers[0]!.args.filter((a) => a !== 'check' && !a.startsWith('--timeout'));
+    const checked = checkedLeaseNames(loadConfig(checkArgs, {}));
+    expect(checked).to.deep.equal(['gso-shard-0-of-3', 'gso-shard-1-of-3', 'gso-shard-2-of-3']);
+    const testRole = byKind(withTests, 'Role').find((r) => r.metadata.name.endsWith('-test'))!['rules'] as { resources: string[]; resourceNames: string[] }[];
+    expect(testRole.find((r) => r.resources.includes('leases'))!.resourceNames).to.deep.equal(checked);
 
     expect(await renderError(helm, ['operator.shardCount=3'])).to.include('operator.shardCount=3 with replicas=2 would leave 1 hash ranges without a replica');
     expect(await renderError(helm, ['operator.shardCount=1', 'replicas=1', 'operator.leaderElection=false'])).to.include('operator.shardCount=1 needs operator.leaderElection=true');

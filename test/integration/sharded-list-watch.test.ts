@@ -13,18 +13,11 @@
 import { expect } from 'chai';
 import { request } from 'node:https';
 import { GROUP, VERSION } from '../../src/api/v1alpha1/index.js';
+// The API server's hash (apimachinery's pkg/sharding), the operator's own: this test also shows
+// that the server filters by it.
+import { fnv1a64 } from '../../src/runtime/hash-range.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { installCrds, kubeClients, rawGet, rawRequest, type KubeClients } from '../support/kube.js';
-
-/** The API server's hash (k8s.io/apimachinery/pkg/sharding HashField): 64-bit FNV-1a of the field's UTF-8 bytes. */
-function fnv1a64(value: string): bigint {
-  let hash = 0xcbf29ce484222325n;
-  for (const byte of Buffer.from(value, 'utf8')) {
-    hash ^= BigInt(byte);
-    hash = (hash * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return hash;
-}
 
 const HALF = 0x8000000000000000n;
 const LOWER_HALF_BY_NAMESPACE = "shardRange(object.metadata.namespace, '0x0000000000000000', '0x8000000000000000')";

@@ -2,7 +2,7 @@
 // API server, is tested in test/integration/check-mode.test.ts).
 import { expect } from 'chai';
 import { GalleryShareKind, SharedImageVMKind, TenantGrantKind } from '../../src/api/v1alpha1/index.js';
-import { crdConditionProblem, discoveryProblems } from '../../src/check.js';
+import { checkedLeaseNames, crdConditionProblem, discoveryProblems } from '../../src/check.js';
 
 describe('check mode verdicts', () => {
   const crd = (conditions: { type: string; status: string; message?: string }[], served = true) => ({ spec: { versions: [{ name: 'v1alpha1', served }] }, status: { conditions } });
@@ -25,5 +25,10 @@ describe('check mode verdicts', () => {
     expect(discoveryProblems(all, kinds)).to.deep.equal([]);
     expect(discoveryProblems(all.filter((r) => r.name !== 'tenantgrants/status'), kinds)).to.deep.equal(['API discovery of galleryshare.io/v1alpha1 does not list tenantgrants/status']);
     expect(discoveryProblems(undefined, kinds)[0]).to.include('galleryshares, galleryshares/status, tenantgrants');
+  });
+
+  it('checks the leader Lease, or with hash-range sharding every range Lease (the leader Lease then never exists)', () => {
+    expect(checkedLeaseNames({ leaderElectionId: 'gso', shardCount: 0 })).to.deep.equal(['gso']);
+    expect(checkedLeaseNames({ leaderElectionId: 'gso', shardCount: 3 })).to.deep.equal(['gso-shard-0-of-3', 'gso-shard-1-of-3', 'gso-shard-2-of-3']);
   });
 });

@@ -1,5 +1,6 @@
 // Hash-range sharding's arithmetic: the hash is the API server's (FNV-1a 64, checked against the
-// hashes kube-apiserver 1.36.3 filtered by in /tmp/hashshard's probe), the n ranges cover the
+// hashes kube-apiserver 1.36.3 filtered by, in a probe of the namespaces below; the server's own
+// filtering is exercised in test/integration/sharded-list-watch.test.ts), the n ranges cover the
 // hash space exactly once, and the selector and Lease names are written as the server and the
 // RBAC rules expect them.
 import { expect } from 'chai';
