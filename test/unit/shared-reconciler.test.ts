@@ -70,6 +70,8 @@ interface Behaviour {
   blocked?: { reason: string; message: string; recheckAfterMs: number };
   /** What cachesCurrent answers (default true). */
   cachesCurrent?: boolean;
+  /** The object leaves the controller's cache while Azure is read (relabelled into another shard). */
+  leavesCacheOnObserve?: boolean;
 }
 
 interface World {
@@ -87,8 +89,9 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
   const world: World = { order: [], acted: [], observed: 0, resumed: [], statusWrites: [], finalizerPatches: [], events: [] };
   let stored = obj;
   let have = behaviour.have ?? [];
+  let cached = obj;
   const cache: ObjectCache<Obj> = {
-    get: (key) => (key === 'ns/one' ? obj : undefined),
+    get: (key) => (key === 'ns/one' ? cached : undefined),
     list: () => (obj ? [obj] : []),
     keys: () => (obj ? ['ns/one'] : []),
     byIndex: () => [],
@@ -126,6 +129,7 @@ function fakes(obj: Obj | undefined, behaviour: Behaviour) {
     },
     observe() {
       world.observed++;
+      if (behaviour.leavesCacheOnObserve) cached = undefined;
       if (behaviour.observeError) return Promise.reject(behaviour.observeError);
       return Promise.resolve(behaviour.absent ? undefined : { have: [...have] });
     },
@@ -443,6 +447,18 @@ describe('the shared reconciler (table)', () => {
     expect(thrown).to.be.instanceOf(RetryLaterError);
     expect((thrown as RetryLaterError).code).to.equal('Abandoned');
     expect(world.statusWrites.at(-1)?.operation, 'no operation recorded').to.equal(undefined);
+  });
+
+  it('an object that leaves the cache during the reconcile (relabelled into another shard) gets no Azure write and no status from it, deleting or not', async () => {
+    for (const obj of [object(), object({ deleting: true, status: readyStatus(2) })]) {
+      const { world, reconciler } = fakes(obj, { leavesCacheOnObserve: true, have: obj.metadata.deletionTimestamp ? ['a'] : [] });
+      const result = await reconciler.reconcile({ namespace: 'ns', name: 'one' }, { logger: pino({ level: 'silent' }), reconcileId: 'r', signal: new AbortController().signal });
+      expect(result, 'no requeue: the shard that holds it now reconciles it').to.deep.equal({});
+      expect(world.observed).to.equal(1);
+      expect(world.acted).to.deep.equal([]);
+      expect(world.statusWrites).to.deep.equal([]);
+      expect(world.finalizerPatches).to.deep.equal([]);
+    }
   });
 
   it('does nothing at all (no finalizer, no status, no Azure call) while the caches of other objects do not hold the object yet', async () => {

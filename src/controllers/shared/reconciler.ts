@@ -50,6 +50,19 @@ export class RetryLaterError extends BackoffError {
   }
 }
 
+/**
+ * The object left this controller's cache while the reconcile ran: relabelled into another shard
+ * (label sharding), or deleted. The controller that holds it now acts on it, so this reconcile
+ * stops before its next Azure write and writes no status: one request already in flight is the
+ * most two shards can overlap by.
+ */
+class NoLongerHeldError extends Error {
+  constructor() {
+    super('the object left this controller\'s cache (another shard holds it now, or it is gone)');
+    this.name = 'NoLongerHeldError';
+  }
+}
+
 /** What one reconcile knows as it goes: the object, its logger and signal, and the operation in flight. */
 interface Run<Obj extends ManagedObject, Observed> {
   obj: Obj;
@@ -149,6 +162,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     if (waiting) return waiting;
 
     const observed = await handler.observe(run.obj, clients, run.phase, run.signal);
+    this.ensureHeld(run);
     if (!observed) return this.stall(run, { outcome: { state: 'stalled', ...handler.absent(run.obj) }, gone: true });
     run.before = observed;
     const plan = this.planFor(run, observed);
@@ -249,6 +263,7 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
     eventText: (done: boolean, text: string) => string,
   ): Promise<(Explanation & { retryAfterMs: number }) | undefined> {
     const description = this.handler.describe(action);
+    this.ensureHeld(run);
     run.logger.info({ action: description.operation, change: description.text }, logMessage);
     const started = await this.handler.act(run.obj, action, clients, run.signal);
     if (started.done) {
@@ -350,7 +365,17 @@ export class ManagedReconciler<Obj extends ManagedObject, Clients, Observed, Act
   }
 
   /** Maps a failure to status, an event, and what the queue does next (decideFailure). */
+  /** Throws NoLongerHeldError when this controller's cache no longer holds the object (by uid). */
+  private ensureHeld(run: Run<Obj, Observed>): void {
+    if (this.options.cache.get(run.key)?.metadata.uid !== run.obj.metadata.uid) throw new NoLongerHeldError();
+  }
+
   private async failed(run: Run<Obj, Observed>, err: unknown): Promise<ReconcileResult> {
+    if (err instanceof NoLongerHeldError) {
+      run.logger.info(err.message + '; stopping before changing Azure');
+      this.started.delete(run.key);
+      return {};
+    }
     const doing = run.phase === 'delete' ? 'undoing the changes in Azure before deletion' : `managing the ${this.handler.kind.kind}`;
     const failure = classifyFailure(err, doing, this.handler.transience?.(run.obj, this.now()));
     if (run.signal.aborted) {
