@@ -173,7 +173,8 @@ export class ThrottledLocallyError extends Error {
   readonly statusCode = 429;
   readonly code = 'TooManyRequests';
   constructor(readonly retryAfterMs: number) {
-    super(`not calling Azure for ${Math.ceil(retryAfterMs / 1000)}s more: it asked to wait (Retry-After) after throttling this subscription`);
+    // No time in the message: it ends up in status, which is written only when it changes.
+    super('not calling Azure until the wait it asked for (Retry-After) after throttling this subscription is over');
     this.name = 'RestError';
   }
 }

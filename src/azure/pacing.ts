@@ -47,16 +47,26 @@ export function subscriptionOf(url: string): string {
   return /\/subscriptions\/([^/?]+)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase() ?? '(tenant)';
 }
 
-/** Thrown when pacing would make a request wait too long; shaped like the SDK's RestError for a 429. */
+/**
+ * Thrown when pacing would make a request wait too long; shaped like the SDK's RestError for a 429.
+ * retryAfterMs is the wait for the next token plus up to half of it more, at random: every object
+ * refused by one bucket would otherwise come back at the same moment and most be refused again.
+ * The message names no time, so an object waiting for its turn again and again writes its status
+ * once (status is written only when it changes).
+ */
 export class PacedLocallyError extends Error {
   readonly statusCode = 429;
   readonly code = PACED_CODE;
+  readonly retryAfterMs: number;
   constructor(
-    readonly retryAfterMs: number,
+    /** The wait (ms) until the bucket has a token. */
+    readonly waitMs: number,
     kind: RequestKind,
+    random: () => number = Math.random,
   ) {
-    super(`not calling Azure for ${Math.ceil(retryAfterMs / 1000)}s more: the operator paces its ${kind}s in this subscription to stay within ARM's request budget`);
+    super(`the operator paces its ${kind}s in this subscription to stay within ARM's request budget, and waits for its turn`);
     this.name = 'RestError';
+    this.retryAfterMs = waitMs + Math.floor(random() * (waitMs / 2));
   }
 }
 

@@ -59,16 +59,27 @@ describe('ARM pacing', () => {
     const waiting = [1, 2, 3].map(() => send(policy, next, 'PUT', SUB_A, cancel.signal).catch(() => undefined));
     const err = await send(policy, next, 'PUT', SUB_A).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(PacedLocallyError);
-    expect((err as PacedLocallyError).retryAfterMs).to.equal(4_000);
+    const paced = err as PacedLocallyError;
+    expect(paced.waitMs).to.equal(4_000);
+    // Requeued between the next token and half as long again, so that refused objects spread out.
+    expect(paced.retryAfterMs).to.be.within(4_000, 6_000);
     expect(sent).to.have.length(1);
     const failure = classifyFailure(err, 'updating the gallery');
-    expect(failure).to.deep.include({ kind: 'throttled', code: 'ClientSidePacing', retryAfterMs: 4_000 });
-    expect(failure.message).to.match(/^The operator is keeping within ARM's request budget while updating the gallery: not calling Azure for 4s more/);
-    expect(failure.message).to.contain("paces its writes in this subscription to stay within ARM's request budget");
+    expect(failure).to.deep.include({ kind: 'throttled', code: 'ClientSidePacing', retryAfterMs: paced.retryAfterMs });
+    expect(failure.message).to.equal("The operator is keeping within ARM's request budget while updating the gallery: the operator paces its writes in this subscription to stay within ARM's request budget, and waits for its turn");
     const decision = decideFailure(failure, { phase: 'reconcile', now: NOW, stalledRecheckMs: 120_000, credentialsRecheckMs: 60_000 });
-    expect(decision).to.deep.equal({ outcome: { state: 'progressing', reason: 'Throttled', message: failure.message }, requeue: { after: 4_000 } });
+    expect(decision).to.deep.equal({ outcome: { state: 'progressing', reason: 'Throttled', message: failure.message }, requeue: { after: paced.retryAfterMs } });
     cancel.abort();
     await Promise.all(waiting);
+  });
+
+  it('spreads the objects one bucket refuses over half the wait again, and names no time (status is written once while an object waits its turn)', () => {
+    const early = new PacedLocallyError(4_000, 'write', () => 0);
+    const late = new PacedLocallyError(4_000, 'write', () => 0.999);
+    expect(early.retryAfterMs).to.equal(4_000);
+    expect(late.retryAfterMs).to.equal(5_998);
+    expect(early.message).to.equal(late.message);
+    expect(early.message).to.not.match(/\d/);
   });
 
   it('takes a short wait in the pipeline, and stops waiting when the request is aborted', async () => {
