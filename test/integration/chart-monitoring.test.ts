@@ -178,6 +178,20 @@ describe('the Helm chart: monitoring', function () {
     expect(result.stdout).to.include('SUCCESS');
   });
 
+  it('with hash-range sharding, alerts when fewer ranges than operator.shardCount have a holder (promtool test rules)', async () => {
+    const { objects } = await render(['metrics.serviceMonitor.enabled=true', 'prometheusRule.enabled=true', 'operator.shardCount=2', 'replicas=3'], { apiVersions: API_VERSIONS });
+    const groups = groupsOf(objects);
+    expect(groups.flatMap((g) => g.rules.map((r) => r.alert))).to.include('GalleryShareHashRangeUnheld');
+    writeFileSync(join(dir, 'rules-hash-ranges.yaml'), stringify({ groups }));
+    copyFileSync(join(FIXTURES, 'alerts-hash-ranges.promtool-test.yaml'), join(dir, 'alerts-hash-ranges.promtool-test.yaml'));
+    const result = await promtoolRun(['test', 'rules', 'alerts-hash-ranges.promtool-test.yaml']).catch((err: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`promtool test rules failed:\n${err.stdout ?? ''}${err.stderr ?? err.message}`);
+    });
+    expect(result.stdout).to.include('SUCCESS');
+    const off = groupsOf((await render(['prometheusRule.enabled=true', 'operator.shardCount=2', 'replicas=3', 'prometheusRule.disabled.GalleryShareHashRangeUnheld=true'], { apiVersions: API_VERSIONS })).objects);
+    expect(off.flatMap((g) => g.rules.map((r) => r.alert))).to.not.include('GalleryShareHashRangeUnheld');
+  });
+
   it('renders objects the API server accepts (stand-in monitoring CRDs, server-side dry run)', async () => {
     const namespace = await createTestNamespace(clients, 'chartmon');
     namespaces.push(namespace);
