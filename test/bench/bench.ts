@@ -24,8 +24,8 @@ import type { GalleryRecord } from '../azure-emulator/world.js';
 import { authorization, compute, ids, raw, sampleSeed, secretCredential, secrets } from '../emulator/helpers.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { createTestNamespace, installCrds, kubeClients } from '../support/kube.js';
-import { chartNodeOptions, startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, sumByLabel, table } from './measure.js';
+import { chartNodeOptions, startOperator } from '../support/operator-process.js';
+import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, sumByLabel, table, Teardown } from './measure.js';
 
 // ----- Settings -------------------------------------------------------------------------------
 
@@ -141,41 +141,7 @@ const say = (line: string) => console.error(`bench [${((now() - benchStarted) / 
 
 // ----- Clean-up, also on error and Ctrl-C -----------------------------------------------------
 
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.splice(0).reverse()) {
-      // One stuck component must not keep the others alive.
-      await Promise.race([run(), sleep(20_000).then(() => say(`stopping ${name} took over 20 s; moving on`))]).catch((err: unknown) =>
-        say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-  })();
-  return cleaning;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    say(`${signal}: stopping the operator, the emulator and the control plane`);
-    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-/**
- * SIGTERM (graceful: in-flight reconciles finish), SIGKILL if it takes more than 15 s, or 3 s
- * after Ctrl-C: the terminal signals the whole process group, so etcd is already going and
- * in-flight reconciles would only wait for their Kubernetes requests to time out.
- */
-async function stopOperator(operator: OperatorProcess): Promise<void> {
-  const timer = setTimeout(() => operator.child.kill('SIGKILL'), interrupted ? 3_000 : 15_000);
-  await operator.stop('SIGTERM');
-  clearTimeout(timer);
-}
+const teardown = new Teardown(say);
 
 // ----- The objects ----------------------------------------------------------------------------
 
@@ -315,14 +281,14 @@ async function main(): Promise<Report> {
 
   // Setup, untimed: control plane, CRDs, emulator, galleries, namespace and credentials.
   const controlPlane: ControlPlane = await startControlPlane({ log: (line) => say(line) });
-  cleanups.push({ name: 'the control plane', run: () => controlPlane.stop() });
+  teardown.steps.push({ name: 'the control plane', run: () => controlPlane.stop() });
   const clients = kubeClients(controlPlane.kubeconfigPath);
   await installCrds(clients);
   const kube = new KubeClient(clients.kc);
-  cleanups.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
+  teardown.steps.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
 
   const azure = await startEmulator({ seed: sampleSeed(), options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
-  cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
+  teardown.steps.push({ name: 'the Azure emulator', run: () => azure.stop() });
   say(`Azure emulator at ${azure.armEndpoint}`);
 
   const operatorWork = Array.from({ length: N }, (_, i) => newWork(`gsop${String(i).padStart(4, '0')}`));
@@ -344,7 +310,7 @@ async function main(): Promise<Report> {
   // ----- Phase 1: the operator makes N GalleryShares Ready ------------------------------------
   const operatorArgs = [...OPERATOR_FLAGS, '--resync-interval', '24h'];
   let operator = await startOperator({ kubeconfig: controlPlane.kubeconfigPath, armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: operatorArgs, nodeOptions: OPERATOR_NODE_OPTIONS });
-  cleanups.push({ name: 'the operator', run: () => stopOperator(operator) });
+  teardown.steps.push({ name: 'the operator', run: () => teardown.stopOperator(operator) });
   const pid = operator.child.pid!;
   // operator-process.ts starts `setpriv --pdeathsig KILL -- node ...`; setpriv execs node, so the
   // pid is node's by now (checked, so the RSS figure is never setpriv's).
@@ -360,7 +326,7 @@ async function main(): Promise<Report> {
   const collection = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
   const tracker = new ReadyTracker(clients.kc, kube, collection);
   await tracker.start();
-  cleanups.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
+  teardown.steps.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
   const names = operatorWork.map((_, i) => shareName(i));
   tracker.expect(names);
   await azure.control.clearRequests();
@@ -384,7 +350,7 @@ async function main(): Promise<Report> {
   const readyDeadline = t0 + Math.max(180_000, N * 600);
   let lastProgress = now();
   while (tracker.pending().length > 0) {
-    if (interrupted) throw new Error('interrupted');
+    if (teardown.interrupted) throw new Error('teardown.interrupted');
     if (now() > readyDeadline) {
       const stalled = [...tracker.failed.entries()].slice(0, 5).map(([n, why]) => `  ${n}: ${why}`).join('\n');
       throw new Error(`${tracker.pending().length} of ${N} GalleryShares were not Ready after ${seconds(now() - t0)}${stalled ? `; stalled:\n${stalled}` : ''}\noperator log tail:\n${operator.logs().split('\n').slice(-20).join('\n')}`);
@@ -424,7 +390,7 @@ async function main(): Promise<Report> {
   memory.stop();
   const mainMemory = memory;
   tracker.stop();
-  await stopOperator(operator);
+  await teardown.stopOperator(operator);
   say(`operator stopped; peak RSS ${mib(mainMemory.peak.hwmKiB)}; Azure matches the spec for ${operatorMatches}/${N}`);
 
   // ----- Phase 2: one resync of every object with nothing changed ------------------------------
@@ -446,7 +412,7 @@ async function main(): Promise<Report> {
     new Set(entries.filter((e) => e.operation === 'Galleries_Get').map((e) => galleryOf(e.path)).filter((g): g is string => g !== undefined && wanted.has(g)));
   const waitForEveryGalleryRead = async (deadline: number, what: string) => {
     for (;;) {
-      if (interrupted) throw new Error('interrupted');
+      if (teardown.interrupted) throw new Error('teardown.interrupted');
       const seen = galleriesRead((await armCalls(azure)).entries).size;
       if (seen === N) return;
       if (now() > deadline) throw new Error(`${what}: only ${seen} of ${N} galleries were read by ${seconds(now() - restarted)} after the restart`);
@@ -470,7 +436,7 @@ async function main(): Promise<Report> {
   const periodicTimes = periodic.entries.map((e) => Date.parse(e.time));
   memory.stop();
   const resyncMemory = memory;
-  await stopOperator(operator);
+  await teardown.stopOperator(operator);
   say(`periodic resync: ${periodic.counts.reads} reads, ${periodic.counts.writes} writes for ${N} objects`);
 
   // ----- Phase 3: the same work, one object after another, with the SDK -------------------------
@@ -485,7 +451,7 @@ async function main(): Promise<Report> {
   const shareCalls: number[] = [];
   const s0 = now();
   for (const [i, work] of sequentialWork.entries()) {
-    if (interrupted) throw new Error('interrupted');
+    if (teardown.interrupted) throw new Error('teardown.interrupted');
     const started = now();
     // `az sig share add` waits for the operation; updateIntervalInMs 1000 matches the 1 s
     // operation (core-lro would wait 2 s between polls otherwise; it also honours Retry-After).
@@ -633,12 +599,12 @@ try {
     writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`JSON report written to ${flags.json}`);
   }
-  await cleanUp();
+  await teardown.run();
   process.exit(0);
 } catch (err) {
-  if (!interrupted) {
+  if (!teardown.interrupted) {
     console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanUp();
+    await teardown.run();
     process.exit(1);
   }
 }

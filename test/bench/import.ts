@@ -19,8 +19,8 @@ import type { Seed } from '../azure-emulator/seed.js';
 import { ids, raw, sampleSeed, secrets } from '../emulator/helpers.js';
 import { startControlPlane } from '../support/control-plane.js';
 import { createTestNamespace, installCrds, kubeClients } from '../support/kube.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { now, pool, ReadyTracker, seconds, sleep, table } from './measure.js';
+import { startOperator } from '../support/operator-process.js';
+import { now, pool, ReadyTracker, seconds, sleep, table, Teardown } from './measure.js';
 
 export interface ImportBenchSettings {
   objects: number;
@@ -105,28 +105,7 @@ export function bucketFloor(entries: readonly RequestLogEntry[], buckets: Record
 export async function runImportBench(s: ImportBenchSettings): Promise<number> {
   const started = now();
   const say = (line: string) => console.error(`bench [${((now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
-  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      for (const { name, run } of cleanups.splice(0).reverse()) {
-        await Promise.race([run(), sleep(20_000).then(() => say(`stopping ${name} took over 20 s; moving on`))]).catch((err: unknown) => say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`));
-      }
-    })());
-  let interrupted = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (interrupted) return;
-      interrupted = true;
-      say(`${signal}: stopping the operator, the emulator and the control plane`);
-      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-  const stopOperator = async (operator: OperatorProcess) => {
-    const timer = setTimeout(() => operator.child.kill('SIGKILL'), 15_000);
-    await operator.stop('SIGTERM');
-    clearTimeout(timer);
-  };
+  const teardown = new Teardown(say);
 
   const runs: ('on' | 'off')[] = s.pacing === 'both' ? ['on', 'off'] : [s.pacing];
   const perRun = Math.ceil(s.objects / GALLERIES_PER_SUBSCRIPTION);
@@ -145,13 +124,13 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
   try {
     say(`${s.objects} GalleryShares over ${perRun} subscriptions (≤ ${GALLERIES_PER_SUBSCRIPTION} galleries each), --workers ${s.workers}, ${s.latencyMs} ms per ARM call, ${s.lroMs} ms share operations; ARM throttling at Azure's sizes; pacing ${runs.join(', then ')}`);
     const controlPlane = await startControlPlane({ log: (line) => say(line) });
-    cleanups.push({ name: 'the control plane', run: () => controlPlane.stop() });
+    teardown.steps.push({ name: 'the control plane', run: () => controlPlane.stop() });
     const clients = kubeClients(controlPlane.kubeconfigPath);
     await installCrds(clients);
     const kube = new KubeClient(clients.kc);
-    cleanups.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
+    teardown.steps.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
     const azure = await startEmulator({ seed, options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
-    cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
+    teardown.steps.push({ name: 'the Azure emulator', run: () => azure.stop() });
 
     // Galleries, made by the portal admin (another principal) before throttling is on.
     const token = await azure.control.adminToken(ids.contoso);
@@ -191,7 +170,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
         extraArgs: ['--workers', String(s.workers), '--leader-elect', 'false', '--log-level', 'info', '--resync-interval', '24h', '--watch-namespaces', namespace, '--arm-pacing', run === 'on' ? 'true' : 'false'],
         nodeOptions: s.operatorNodeOptions,
       });
-      cleanups.push({ name: `the operator (pacing ${run})`, run: () => stopOperator(operator) });
+      teardown.steps.push({ name: `the operator (pacing ${run})`, run: () => teardown.stopOperator(operator) });
       const collection = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/galleryshares`;
       const tracker = new ReadyTracker(clients.kc, kube, collection);
       await tracker.start();
@@ -218,7 +197,7 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
       const deadline = t0 + Math.max(600_000, s.objects * 1_000);
       let lastProgress = now();
       while (tracker.pending().length > 0) {
-        if (interrupted) throw new Error('interrupted');
+        if (teardown.interrupted) throw new Error('teardown.interrupted');
         if (now() > deadline) throw new Error(`${tracker.pending().length} of ${s.objects} not Ready after ${seconds(now() - t0)}\n${operator.logs().split('\n').slice(-20).join('\n')}`);
         if (now() - lastProgress > 10_000) {
           lastProgress = now();
@@ -228,8 +207,8 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
       }
       const importMs = Math.max(...tracker.readyAt.values()) - t0;
       tracker.stop();
-      await stopOperator(operator);
-      cleanups.pop();
+      await teardown.stopOperator(operator);
+      teardown.steps.pop();
       const entries = (await azure.control.requests()).filter((e) => !(e.operation ?? '').startsWith('Entra'));
       const counters = await azure.control.counters();
       const counted = Object.values(counters).reduce((a, b) => a + b, 0);
@@ -277,11 +256,11 @@ export async function runImportBench(s: ImportBenchSettings): Promise<number> {
       ]),
     );
     if (s.json) writeFileSync(s.json, JSON.stringify(figures, null, 2) + '\n');
-    await cleanUp();
+    await teardown.run();
     return 0;
   } catch (err) {
     say(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    await cleanUp();
+    await teardown.run();
     return 1;
   }
 }

@@ -301,3 +301,50 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 export const seconds = (ms: number, digits = 1): string => `${(ms / 1000).toFixed(digits)} s`;
 export const mib = (kib: number): string => `${(kib / 1024).toFixed(1)} MiB`;
+
+/**
+ * What a bench started, stopped in reverse order at the end, on an error, and on Ctrl-C or
+ * SIGTERM (then the process exits 130 or 143). One stuck component must not keep the others
+ * alive: each step gets 20 s.
+ */
+export class Teardown {
+  /** Steps in the order things were started; the last is stopped first. */
+  readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
+  /** Set by Ctrl-C or SIGTERM: the bench stops what it is waiting for. */
+  interrupted = false;
+  private cleaning: Promise<void> | undefined;
+
+  constructor(private readonly say: (line: string) => void) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (this.interrupted) return;
+        this.interrupted = true;
+        say(`${signal}: stopping the operator, the emulator and the control plane`);
+        void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      });
+    }
+  }
+
+  /** Runs every step still to run (once, however often it is called). */
+  run(): Promise<void> {
+    this.cleaning ??= (async () => {
+      for (const { name, run } of this.steps.splice(0).reverse()) {
+        await Promise.race([run(), sleep(20_000).then(() => this.say(`stopping ${name} took over 20 s; moving on`))]).catch((err: unknown) =>
+          this.say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      }
+    })();
+    return this.cleaning;
+  }
+
+  /**
+   * SIGTERM (graceful: in-flight reconciles finish), SIGKILL if it takes more than 15 s, or 3 s
+   * after Ctrl-C: the terminal signals the whole process group, so etcd is already going and
+   * in-flight reconciles would only wait for their Kubernetes requests to time out.
+   */
+  async stopOperator(operator: { child: { kill(signal: NodeJS.Signals): unknown }; stop(signal: NodeJS.Signals): Promise<unknown> }): Promise<void> {
+    const timer = setTimeout(() => operator.child.kill('SIGKILL'), this.interrupted ? 3_000 : 15_000);
+    await operator.stop('SIGTERM');
+    clearTimeout(timer);
+  }
+}

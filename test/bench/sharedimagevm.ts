@@ -12,8 +12,8 @@ import { start as startEmulator, type RequestLogEntry, type RunningEmulator } fr
 import { compute, ids, raw, sampleSeed, secretCredential, secrets } from '../emulator/helpers.js';
 import { startControlPlane } from '../support/control-plane.js';
 import { createTestNamespace, installCrds, kubeClients } from '../support/kube.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { MemorySampler, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, sumByLabel, table } from './measure.js';
+import { startOperator } from '../support/operator-process.js';
+import { MemorySampler, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, sumByLabel, table, Teardown } from './measure.js';
 
 export interface SharedImageVMBenchSettings {
   objects: number;
@@ -108,42 +108,21 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
   const started = now();
   const say = (line: string) => console.error(`bench [${((now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
-  const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-  let interrupted = false;
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () =>
-    (cleaning ??= (async () => {
-      for (const { name, run } of cleanups.splice(0).reverse()) {
-        await Promise.race([run(), sleep(20_000).then(() => say(`stopping ${name} took over 20 s; moving on`))]).catch((err: unknown) => say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`));
-      }
-    })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (interrupted) return;
-      interrupted = true;
-      say(`${signal}: stopping the operator, the emulator and the control plane`);
-      void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
-  const stopOperator = async (operator: OperatorProcess) => {
-    const timer = setTimeout(() => operator.child.kill('SIGKILL'), interrupted ? 3_000 : 15_000);
-    await operator.stop('SIGTERM');
-    clearTimeout(timer);
-  };
+  const teardown = new Teardown(say);
 
   try {
     say(`N=${N} SharedImageVMs from ${SHARED_IMAGE_ID} in ${LOCATION}, --workers ${s.workers}, ${s.latencyMs} ms per ARM call, ${s.lroMs} ms VM creates; sequential script on ${K}`);
 
     // ----- Setup, untimed ----------------------------------------------------------------------
     const controlPlane = await startControlPlane({ log: (line) => say(line) });
-    cleanups.push({ name: 'the control plane', run: () => controlPlane.stop() });
+    teardown.steps.push({ name: 'the control plane', run: () => controlPlane.stop() });
     const clients = kubeClients(controlPlane.kubeconfigPath);
     await installCrds(clients);
     const kube = new KubeClient(clients.kc);
-    cleanups.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
+    teardown.steps.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
 
     const azure = await startEmulator({ seed: sampleSeed(), options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
-    cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
+    teardown.steps.push({ name: 'the Azure emulator', run: () => azure.stop() });
     say(`Azure emulator at ${azure.armEndpoint}`);
 
     // The gallery owner's admin shares myGallery with Fabrikam's tenant (what the GalleryShare sample does).
@@ -176,7 +155,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
 
     // ----- Phase 1: the operator makes N SharedImageVMs Ready ---------------------------------
     let operator = await startOperator({ kubeconfig: controlPlane.kubeconfigPath, armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: [...OPERATOR_FLAGS, '--resync-interval', '24h'], nodeOptions: s.operatorNodeOptions });
-    cleanups.push({ name: 'the operator', run: () => stopOperator(operator) });
+    teardown.steps.push({ name: 'the operator', run: () => teardown.stopOperator(operator) });
     const pid = operator.child.pid!;
     if (processName(pid) !== 'node') say(`warning: pid ${pid} runs ${processName(pid)}, not node; the RSS figures are that process's`);
     let memory = new MemorySampler(pid);
@@ -185,7 +164,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     const collection = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/sharedimagevms`;
     const tracker = new ReadyTracker(clients.kc, kube, collection);
     await tracker.start();
-    cleanups.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
+    teardown.steps.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
     const names = Array.from({ length: N }, (_, i) => vmName(i));
     tracker.expect(names);
     await azure.control.clearRequests();
@@ -202,7 +181,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     const readyDeadline = t0 + Math.max(240_000, N * 1500);
     let lastProgress = now();
     while (tracker.pending().length > 0) {
-      if (interrupted) throw new Error('interrupted');
+      if (teardown.interrupted) throw new Error('teardown.interrupted');
       if (now() > readyDeadline) {
         const stalled = [...tracker.failed.entries()].slice(0, 5).map(([n, why]) => `  ${n}: ${why}`).join('\n');
         throw new Error(`${tracker.pending().length} of ${N} SharedImageVMs were not Ready after ${seconds(now() - t0)}${stalled ? `; stalled:\n${stalled}` : ''}\noperator log tail:\n${operator.logs().split('\n').slice(-20).join('\n')}`);
@@ -234,7 +213,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     memory.stop();
     const mainMemory = memory;
     tracker.stop();
-    await stopOperator(operator);
+    await teardown.stopOperator(operator);
     say(`operator stopped; peak RSS ${mib(mainMemory.peak.hwmKiB)}`);
 
     // ----- Phase 2: a quiet resync ------------------------------------------------------------
@@ -247,7 +226,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     const vmsRead = (entries: RequestLogEntry[]) => new Set(entries.filter((e) => e.operation === 'VirtualMachines_Get').map((e) => vmOf(e.path)).filter((v): v is string => v !== undefined && wanted.has(v)));
     const waitForEveryVmRead = async (deadline: number, what: string, from: number) => {
       for (;;) {
-        if (interrupted) throw new Error('interrupted');
+        if (teardown.interrupted) throw new Error('teardown.interrupted');
         const seen = vmsRead((await armCalls(azure, say)).entries).size;
         if (seen === N) return;
         if (now() > deadline) throw new Error(`${what}: only ${seen} of ${N} VMs were read by ${seconds(now() - from)}`);
@@ -270,7 +249,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     }
     memory.stop();
     const resyncMemory = memory;
-    await stopOperator(operator);
+    await teardown.stopOperator(operator);
     say(`periodic resync: ${periodic.reads} reads, ${periodic.writes} writes for ${N} VMs`);
 
     // ----- Phase 3: the same work, one VM after another, with the SDK ---------------------------
@@ -282,7 +261,7 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
     const perVm: number[] = [];
     const s0 = now();
     for (let i = 0; i < K; i++) {
-      if (interrupted) throw new Error('interrupted');
+      if (teardown.interrupted) throw new Error('teardown.interrupted');
       const vmStarted = now();
       // `az vm create --image <shared id>` reads the image (its OS type and state) first.
       const image = await client.sharedGalleryImages.get(LOCATION, UNIQUE_NAME, IMAGE);
@@ -376,12 +355,12 @@ export async function runSharedImageVMBench(s: SharedImageVMBenchSettings): Prom
       writeFileSync(s.json, `${JSON.stringify(report, null, 2)}\n`);
       console.log(`JSON report written to ${s.json}`);
     }
-    await cleanUp();
+    await teardown.run();
     return 0;
   } catch (err) {
-    if (interrupted) return 130;
+    if (teardown.interrupted) return 130;
     console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanUp();
+    await teardown.run();
     return 1;
   }
 }
