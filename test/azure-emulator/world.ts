@@ -269,7 +269,11 @@ export class ScopedMap<T extends object> extends Map<string, T> {
 
   override set(key: string, value: T): this {
     const previous = super.get(key);
-    if (previous !== undefined) this.#unfile(key, previous);
+    // A record replacing another under the same scope and field keeps its place in every index
+    // (Map.set on an existing key does); otherwise it is filed anew.
+    if (previous !== undefined && (this.#scopeOf(previous) !== this.#scopeOf(value) || this.#fieldOf?.(previous) !== this.#fieldOf?.(value))) {
+      this.#unfile(key, previous);
+    }
     this.#order.set(value, previous !== undefined ? (this.#order.get(previous) ?? this.#next++) : this.#next++);
     super.set(key, value);
     const scope = this.#scopeOf(value);
