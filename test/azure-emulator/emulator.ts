@@ -173,7 +173,7 @@ export class Emulator {
     const principal = this.world.principal(principalId);
     const subscriptionId = subscriptionOf(scope);
     // The portal is held to the same limit as ARM's API.
-    if (subscriptionId && roleAssignmentsInSubscription(this.world.roleAssignments.values(), subscriptionId) >= this.options.limits.roleAssignmentsPerSubscription) {
+    if (subscriptionId && roleAssignmentsInSubscription(this.world.roleAssignments.atOrBelow(idKey(`/subscriptions/${subscriptionId}`)), subscriptionId) >= this.options.limits.roleAssignmentsPerSubscription) {
       throw new ControlError('RoleAssignmentLimitExceeded: No more role assignments can be created.');
     }
     const now = new Date(this.now()).toISOString();

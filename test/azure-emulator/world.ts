@@ -234,15 +234,126 @@ export interface WorldSnapshot {
   deletedPrincipals?: string[];
 }
 
+/** Keys of an id and of all its parents, `/` first: `/a/b` gives `/`, `/a`, `/a/b`. */
+export function ancestorKeys(key: string): string[] {
+  const keys = ['/'];
+  if (key === '/') return keys;
+  for (let at = key.indexOf('/', 1); at !== -1; at = key.indexOf('/', at + 1)) keys.push(key.slice(0, at));
+  keys.push(key);
+  return keys;
+}
+
+/**
+ * A Map of records that also files each one by its scope (an idKey) and, optionally, by one more
+ * lower-cased field. Why: ARM answers lookups by scope (the assignments that authorize a call, a
+ * gallery's images, the galleries of a subscription) and a scan of the whole world per request
+ * made the emulator, not the operator, pace the scale run (20,000 role assignments). Answers come
+ * in the Map's own order, as the scans gave them. The scope and the field of a stored record must
+ * not change (ids never do; a role assignment's principal cannot be updated).
+ */
+export class ScopedMap<T extends object> extends Map<string, T> {
+  readonly #scopeOf: (value: T) => string;
+  readonly #fieldOf: ((value: T) => string) | undefined;
+  readonly #at = new Map<string, Map<string, T>>();
+  readonly #atOrBelow = new Map<string, Map<string, T>>();
+  readonly #byField = new Map<string, Map<string, T>>();
+  /** Insertion order (a record replacing another under its key takes its place, as in a Map). */
+  readonly #order = new WeakMap<T, number>();
+  #next = 0;
+
+  constructor(scopeOf: (value: T) => string, fieldOf?: (value: T) => string) {
+    super();
+    this.#scopeOf = scopeOf;
+    this.#fieldOf = fieldOf;
+  }
+
+  override set(key: string, value: T): this {
+    const previous = super.get(key);
+    // A record replacing another under the same scope and field keeps its place in every index
+    // (Map.set on an existing key does); otherwise it is filed anew.
+    if (previous !== undefined && (this.#scopeOf(previous) !== this.#scopeOf(value) || this.#fieldOf?.(previous) !== this.#fieldOf?.(value))) {
+      this.#unfile(key, previous);
+    }
+    this.#order.set(value, previous !== undefined ? (this.#order.get(previous) ?? this.#next++) : this.#next++);
+    super.set(key, value);
+    const scope = this.#scopeOf(value);
+    file(this.#at, scope, key, value);
+    for (const ancestor of ancestorKeys(scope)) file(this.#atOrBelow, ancestor, key, value);
+    if (this.#fieldOf) file(this.#byField, this.#fieldOf(value), key, value);
+    return this;
+  }
+
+  override delete(key: string): boolean {
+    const previous = super.get(key);
+    if (previous !== undefined) this.#unfile(key, previous);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.#at.clear();
+    this.#atOrBelow.clear();
+    this.#byField.clear();
+    super.clear();
+  }
+
+  /** Records whose scope is exactly this one (an idKey). */
+  at(scopeKey: string): T[] {
+    return [...(this.#at.get(scopeKey)?.values() ?? [])];
+  }
+
+  /** Records whose scope is this one or below it. */
+  atOrBelow(scopeKey: string): T[] {
+    return [...(this.#atOrBelow.get(scopeKey)?.values() ?? [])];
+  }
+
+  /** Records whose scope is this one or one of its parents. */
+  atOrAbove(scopeKey: string): T[] {
+    return this.inOrder(ancestorKeys(scopeKey).flatMap((ancestor) => this.at(ancestor)));
+  }
+
+  /** Records whose extra field is this value (compared without case). */
+  withField(value: string): T[] {
+    return [...(this.#byField.get(value.toLowerCase())?.values() ?? [])];
+  }
+
+  /** Records from several lookups in the Map's order, each once. */
+  inOrder(records: Iterable<T>): T[] {
+    return [...new Set(records)].sort((a, b) => (this.#order.get(a) ?? 0) - (this.#order.get(b) ?? 0));
+  }
+
+  #unfile(key: string, value: T): void {
+    const scope = this.#scopeOf(value);
+    unfile(this.#at, scope, key);
+    for (const ancestor of ancestorKeys(scope)) unfile(this.#atOrBelow, ancestor, key);
+    if (this.#fieldOf) unfile(this.#byField, this.#fieldOf(value), key);
+  }
+}
+
+function file<T>(index: Map<string, Map<string, T>>, at: string, key: string, value: T): void {
+  let entries = index.get(at);
+  if (!entries) index.set(at, (entries = new Map<string, T>()));
+  entries.set(key, value);
+}
+
+function unfile<T>(index: Map<string, Map<string, T>>, at: string, key: string): void {
+  const entries = index.get(at);
+  if (!entries) return;
+  entries.delete(key);
+  if (entries.size === 0) index.delete(at);
+}
+
 export class World {
   readonly tenants = new Map<string, TenantRecord>();
   readonly principals = new Map<string, PrincipalRecord>();
   readonly applications = new Map<string, ApplicationRecord>();
   readonly subscriptions = new Map<string, SubscriptionRecord>();
-  /** By idKey(resource id). */
-  readonly resources = new Map<string, ResourceRecord>();
-  /** By idKey(role assignment id). */
-  readonly roleAssignments = new Map<string, RoleAssignmentRecord>();
+  /** By idKey(resource id), filed by id. */
+  readonly resources = new ScopedMap<ResourceRecord>((r) => idKey(r.id));
+  /** By idKey(role assignment id), filed by scope and by principal. */
+  readonly roleAssignments = new ScopedMap<RoleAssignmentRecord>(
+    (ra) => idKey(ra.scope),
+    (ra) => ra.principalId.toLowerCase(),
+  );
   readonly operations = new Map<string, OperationRecord>();
   /** Object ids of deleted service principals, lower case: Entra never gives an object id twice. */
   readonly deletedPrincipals = new Set<string>();
@@ -325,8 +436,8 @@ export class World {
 
   /** Resources directly or indirectly below an id (not the id itself). */
   resourcesBelow(id: string): ResourceRecord[] {
-    const prefix = idKey(id) + '/';
-    return [...this.resources.entries()].filter(([key]) => key.startsWith(prefix)).map(([, r]) => r);
+    const key = idKey(id);
+    return this.resources.atOrBelow(key).filter((r) => idKey(r.id) !== key);
   }
 
   /** The groups a principal belongs to (one level, as seeded). */
@@ -343,10 +454,14 @@ export class World {
    * and count at emulator time `now` (propagated); every one when `now` is absent.
    */
   assignmentsFor(objectId: string, scope: string, now?: number): RoleAssignmentRecord[] {
+    return this.assignmentsOf(objectId).filter((ra) => isAtOrAbove(ra.scope, scope) && (now === undefined || ra.effectiveFrom === undefined || ra.effectiveFrom <= now));
+  }
+
+  /** Every role assignment of a principal, direct or via a group, in the order they were made. */
+  assignmentsOf(objectId: string): RoleAssignmentRecord[] {
     const ids = new Set([objectId, ...this.groupsOf(objectId)].map((id) => id.toLowerCase()));
-    return [...this.roleAssignments.values()].filter(
-      (ra) => ids.has(ra.principalId.toLowerCase()) && isAtOrAbove(ra.scope, scope) && (now === undefined || ra.effectiveFrom === undefined || ra.effectiveFrom <= now),
-    );
+    if (ids.size === 1) return this.roleAssignments.withField(objectId);
+    return this.roleAssignments.inOrder([...ids].flatMap((id) => this.roleAssignments.withField(id)));
   }
 }
 

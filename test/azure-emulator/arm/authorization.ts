@@ -80,7 +80,7 @@ export function roleAssignmentsInSubscription(assignments: Iterable<RoleAssignme
 function requireRoleAssignmentRoom(ctx: ArmContext, scope: string): void {
   const subscriptionId = subscriptionOf(scope);
   if (!subscriptionId) return;
-  if (roleAssignmentsInSubscription(ctx.world.roleAssignments.values(), subscriptionId) >= ctx.options.limits.roleAssignmentsPerSubscription) {
+  if (roleAssignmentsInSubscription(ctx.world.roleAssignments.atOrBelow(idKey(`/subscriptions/${subscriptionId}`)), subscriptionId) >= ctx.options.limits.roleAssignmentsPerSubscription) {
     throw new ArmError(400, 'RoleAssignmentLimitExceeded', 'No more role assignments can be created.');
   }
 }
@@ -122,7 +122,7 @@ export function putRoleAssignment(ctx: ArmContext): EmulatorResponse {
     existing.updatedOn = now;
     return { status: 200, body: renderRoleAssignment(existing) };
   }
-  const duplicate = [...ctx.world.roleAssignments.values()].find(
+  const duplicate = ctx.world.roleAssignments.at(idKey(scope)).find(
     (ra) => idKey(ra.scope) === idKey(scope) && ra.principalId.toLowerCase() === principalId.toLowerCase() && ra.roleDefinitionId.toLowerCase() === role.guid.toLowerCase(),
   );
   if (duplicate) throw new ArmError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
@@ -190,7 +190,15 @@ export function listRoleAssignments(ctx: ArmContext): EmulatorResponse {
   const filter = parseAssignmentFilter(ctx.request.query.get('$filter'));
   const principals = filter.assignedTo ? new Set([filter.assignedTo, ...ctx.world.groupsOf(filter.assignedTo)].map((p) => p.toLowerCase())) : undefined;
   const tenantId = scopeTenant(ctx, scope).toLowerCase();
-  const items = [...ctx.world.roleAssignments.values()].filter((ra) => {
+  // Only the assignments the filter can keep are looked at (the world's indexes), in the world's order.
+  const scopeKey = idKey(scope);
+  const assignments = ctx.world.roleAssignments;
+  const candidates = filter.principalId
+    ? assignments.withField(filter.principalId)
+    : filter.atScope
+      ? assignments.atOrAbove(scopeKey)
+      : assignments.inOrder([...assignments.atOrAbove(scopeKey), ...assignments.atOrBelow(scopeKey)]);
+  const items = candidates.filter((ra) => {
     const above = isAtOrAbove(ra.scope, scope);
     const below = isAtOrAbove(scope, ra.scope);
     if (filter.atScope ? !above : !(above || below)) return false;

@@ -141,7 +141,7 @@ function requireGalleryQuota(ctx: ArmContext, location: string): void {
   const limit = ctx.options.limits.galleriesPerSubscriptionRegion;
   const region = location.replace(/\s/g, '').toLowerCase();
   const prefix = idKey(`/subscriptions/${param(ctx, 'subscriptionId')}`) + '/';
-  const usage = [...ctx.world.resources.values()].filter((r) => r.kind === 'gallery' && idKey(r.id).startsWith(prefix) && r.location.replace(/\s/g, '').toLowerCase() === region).length;
+  const usage = ctx.world.resources.atOrBelow(prefix.slice(0, -1)).filter((r) => r.kind === 'gallery' && idKey(r.id).startsWith(prefix) && r.location.replace(/\s/g, '').toLowerCase() === region).length;
   if (usage + 1 > limit) {
     throw new ArmError(
       409,
@@ -189,7 +189,7 @@ export function putGallery(ctx: ArmContext): EmulatorResponse {
     return answerWrite(ctx, existing, false);
   }
   const prefix = idKey(`/subscriptions/${param(ctx, 'subscriptionId')}`) + '/';
-  const namesake = [...ctx.world.resources.values()].find((r) => r.kind === 'gallery' && r.name.toLowerCase() === name.toLowerCase() && idKey(r.id).startsWith(prefix));
+  const namesake = ctx.world.resources.atOrBelow(prefix.slice(0, -1)).find((r) => r.kind === 'gallery' && r.name.toLowerCase() === name.toLowerCase() && idKey(r.id).startsWith(prefix));
   if (namesake) {
     // Gallery names are unique within a subscription (the code is a guess; Azure's is not documented).
     throw new ArmError(409, 'Conflict', `A gallery named '${name}' already exists in resource group '${namesake.resourceGroup}' of this subscription; gallery names are unique within a subscription.`);
@@ -259,7 +259,7 @@ export function listGalleriesByResourceGroup(ctx: ArmContext): EmulatorResponse 
 
 export function listGalleriesBySubscription(ctx: ArmContext): EmulatorResponse {
   const prefix = idKey(`/subscriptions/${param(ctx, 'subscriptionId')}`);
-  const galleries = [...ctx.world.resources.values()].filter((r): r is GalleryRecord => r.kind === 'gallery' && idKey(r.id).startsWith(prefix + '/'));
+  const galleries = ctx.world.resources.atOrBelow(prefix).filter((r): r is GalleryRecord => r.kind === 'gallery' && idKey(r.id).startsWith(prefix + '/'));
   return pagedList(ctx, galleries.map((g) => renderGallery(ctx, g)));
 }
 

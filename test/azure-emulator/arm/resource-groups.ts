@@ -21,8 +21,7 @@ function renderSubscription(sub: SubscriptionRecord): Record<string, unknown> {
 
 /** A subscription is visible to whoever has a role assignment in it (at any depth). */
 function callerReaches(ctx: ArmContext, sub: SubscriptionRecord): boolean {
-  const ids = new Set([ctx.caller.objectId, ...ctx.world.groupsOf(ctx.caller.objectId)].map((id) => id.toLowerCase()));
-  return [...ctx.world.roleAssignments.values()].some((ra) => ids.has(ra.principalId.toLowerCase()) && (isAtOrAbove(`/subscriptions/${sub.id}`, ra.scope) || ra.scope === '/'));
+  return ctx.world.assignmentsOf(ctx.caller.objectId).some((ra) => (isAtOrAbove(`/subscriptions/${sub.id}`, ra.scope) || ra.scope === '/'));
 }
 
 export function listSubscriptions(ctx: ArmContext): EmulatorResponse {
