@@ -22,7 +22,7 @@ import { start as startEmulator, type RequestLogEntry } from '../azure-emulator/
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { installCrds, kubeClients } from '../support/kube.js';
 import { chartNodeOptions, startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, table } from './measure.js';
+import { CpuAccount, MemorySampler, metricValue, mib, now, percentile, pool, processName, ReadyTracker, seconds, sleep, table, Teardown } from './measure.js';
 import { buildWorkload, distribution as distributionOf, type Workload } from '../support/workload.js';
 
 // ----- Settings -------------------------------------------------------------------------------
@@ -100,33 +100,7 @@ const say = (line: string) => console.error(`scale [${((now() - started) / 1000)
 
 // ----- Clean-up, also on error and Ctrl-C -----------------------------------------------------
 
-const cleanups: { name: string; run: () => Promise<unknown> }[] = [];
-let cleaning: Promise<void> | undefined;
-let interrupted = false;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const { name, run } of cleanups.splice(0).reverse()) {
-      await Promise.race([run(), sleep(20_000).then(() => say(`stopping ${name} took over 20 s; moving on`))]).catch((err: unknown) =>
-        say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    say(`${signal}: stopping the operator, the emulator and the control plane`);
-    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-async function stopOperator(operator: OperatorProcess): Promise<void> {
-  const timer = setTimeout(() => operator.child.kill('SIGKILL'), interrupted ? 3_000 : 15_000);
-  await operator.stop('SIGTERM');
-  clearTimeout(timer);
-}
+const teardown = new Teardown(say);
 
 // ----- Measuring the operator ------------------------------------------------------------------
 
@@ -254,16 +228,16 @@ async function main(): Promise<Report> {
   say(`N=${N} GalleryShares over ${distribution.gallerySubscriptions} gallery subscriptions and ${distribution.namespaces} namespaces; operator on node ${nodeVersion} with NODE_OPTIONS="${NODE_OPTIONS}"`);
 
   const controlPlane: ControlPlane = await startControlPlane({ log: (line) => say(line) });
-  cleanups.push({ name: 'the control plane', run: () => controlPlane.stop() });
+  teardown.steps.push({ name: 'the control plane', run: () => controlPlane.stop() });
   const clients = kubeClients(controlPlane.kubeconfigPath);
   await installCrds(clients);
   const kube = new KubeClient(clients.kc);
-  cleanups.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
+  teardown.steps.push({ name: 'the Kubernetes client', run: () => Promise.resolve(kube.close()) });
   const controlPlaneMemory = [...controlPlane.processes].map(([name, pid]) => ({ name, sampler: new MemorySampler(pid, 1000) }));
 
   // The workload's world: its galleries exist before the run, as a publisher's would.
   const azure = await startEmulator({ seed: workload.seed, options: { lroDurationMs: 0, retryAfterSeconds: 1 } });
-  cleanups.push({ name: 'the Azure emulator', run: () => azure.stop() });
+  teardown.steps.push({ name: 'the Azure emulator', run: () => azure.stop() });
   say(`emulator seeded with ${workload.seed.galleries?.length ?? 0} galleries`);
   await azure.control.setOptions({ shareMode: SHARE_MODE, lroDurationMs: LRO_MS, retryAfterSeconds: Math.max(1, Math.round(LRO_MS / 1000)) });
   if (LATENCY_MS > 0) await azure.control.addFault({ path: '^/(subscriptions|providers)(/|$)', latencyMs: LATENCY_MS });
@@ -288,7 +262,7 @@ async function main(): Promise<Report> {
   // ----- Phase 1: create N at once, wait for all Ready ------------------------------------------
   const operatorArgs = [...OPERATOR_FLAGS, '--resync-interval', '24h'];
   let operator = await startOperator({ kubeconfig: controlPlane.kubeconfigPath, armEndpoint: azure.armEndpoint, caPath: azure.caPath, extraArgs: operatorArgs, nodeOptions: NODE_OPTIONS, node: NODE });
-  cleanups.push({ name: 'the operator', run: () => stopOperator(operator) });
+  teardown.steps.push({ name: 'the operator', run: () => teardown.stopOperator(operator) });
   const pid = operator.child.pid!;
   // setpriv execs node, whose main thread Node 24 names MainThread: then the pid is node's.
   if (!['node', 'MainThread'].includes(processName(pid))) say(`warning: pid ${pid} runs ${processName(pid)}, not node; the RSS figures are that process's`);
@@ -300,13 +274,13 @@ async function main(): Promise<Report> {
   // One watch over every namespace: the workload's names are unique across them.
   const tracker = new ReadyTracker(clients.kc, kube, `/apis/${GROUP}/${VERSION}/galleryshares`);
   void operator.exited.then((code) => {
-    if (interrupted || phase === 'stopping') return;
+    if (teardown.interrupted || phase === 'stopping') return;
     died = { when: phase, readyByThen: tracker.readyAt.size, exitCode: code, signal: operator.child.signalCode, note: deathNote(operator) };
     say(`the operator exited (${code ?? operator.child.signalCode}) while ${phase}, with ${tracker.readyAt.size} Ready:\n${died.note}`);
   });
 
   await tracker.start();
-  cleanups.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
+  teardown.steps.push({ name: 'the Ready watch', run: () => Promise.resolve(tracker.stop()) });
   const objects = workload.objects.filter((o) => o.kind === 'GalleryShare');
   const names = objects.map((o) => o.name);
   tracker.expect(names);
@@ -317,7 +291,7 @@ async function main(): Promise<Report> {
   const t0 = now();
   let lastSaid = now();
   await pool(objects, CREATE_CONCURRENCY, async (o) => {
-    if (interrupted) throw new Error('interrupted');
+    if (teardown.interrupted) throw new Error('teardown.interrupted');
     await kube.create(o.collection, o.manifest);
     createdAt.set(o.name, now());
     if (now() - lastSaid > 10_000) {
@@ -331,7 +305,7 @@ async function main(): Promise<Report> {
   // Generous: on a shared 2-core machine 10,000 objects can take most of an hour.
   const deadline = t0 + Math.max(300_000, N * 360);
   while (tracker.pending().length > 0 && !died && now() < deadline) {
-    if (interrupted) throw new Error('interrupted');
+    if (teardown.interrupted) throw new Error('teardown.interrupted');
     if (now() - lastSaid > 10_000) {
       lastSaid = now();
       say(`${tracker.readyAt.size}/${N} Ready${tracker.failed.size ? `, ${tracker.failed.size} Stalled` : ''}, operator RSS ${mib(memory.peak.rssKiB)} (peak ${mib(memory.peak.hwmKiB)}), heap used peak ${mib(heap.peakUsedBytes / 1024)}`);
@@ -378,7 +352,7 @@ async function main(): Promise<Report> {
   };
   if (!died) {
     phase = 'stopping';
-    await stopOperator(operator);
+    await teardown.stopOperator(operator);
   }
   if (died || !allReady || flags['no-resync']) return finish(report, controlPlaneMemory);
   // The figures so far, in case the resync phase does not finish.
@@ -403,7 +377,7 @@ async function main(): Promise<Report> {
   const restartMemory = new MemorySampler(operator.child.pid!);
   const restartHeap = new HeapSampler(operator);
   void operator.exited.then((code) => {
-    if (interrupted || phase === 'done') return;
+    if (teardown.interrupted || phase === 'done') return;
     report.operatorDied = { when: phase, readyByThen: N, exitCode: code, signal: operator.child.signalCode, note: deathNote(operator) };
     say(`the restarted operator exited (${code ?? operator.child.signalCode}) while ${phase}:\n${report.operatorDied.note}`);
   });
@@ -420,7 +394,7 @@ async function main(): Promise<Report> {
   const waitFor = async (what: string, done: () => boolean, deadlineMs: number, progress: () => number) => {
     let said = now();
     while (!done()) {
-      if (interrupted) throw new Error('interrupted');
+      if (teardown.interrupted) throw new Error('teardown.interrupted');
       if (report.operatorDied) throw new Error(`the operator died while ${what}`);
       if (now() > deadlineMs) throw new Error(`${what}: not done by ${seconds(now() - r0)} after the restart`);
       if (now() - said > 10_000) {
@@ -444,7 +418,7 @@ async function main(): Promise<Report> {
     restartHeap.stop();
     tapping = false;
     report.restart = { cacheSyncedMs: cacheSyncedMs(operator, spawnedAt), readyzMs, peakRssKiB: restartMemory.peak.hwmKiB, heapUsedPeakBytes: restartHeap.peakUsedBytes, restartPass: { galleryReads: restartPassReads, tookMs: restartPassMs }, periodic: null };
-    await stopOperator(operator);
+    await teardown.stopOperator(operator);
     return finish(report, controlPlaneMemory);
   }
   phase = 'the periodic resync';
@@ -487,7 +461,7 @@ async function main(): Promise<Report> {
       byOperation,
     },
   };
-  await stopOperator(operator);
+  await teardown.stopOperator(operator);
   return finish(report, controlPlaneMemory);
 }
 
@@ -559,12 +533,12 @@ try {
     writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
     console.log(`JSON report written to ${flags.json}`);
   }
-  await cleanUp();
+  await teardown.run();
   process.exit(report.operatorDied || report.create.allReadyMs === null ? 1 : 0);
 } catch (err) {
-  if (!interrupted) {
+  if (!teardown.interrupted) {
     console.error(`scale failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    await cleanUp();
+    await teardown.run();
     process.exit(1);
   }
 }
