@@ -23,12 +23,11 @@ import {
   APP,
   TARGET_SUBSCRIPTION,
   TARGET_TENANT,
-  adminRequestIn,
   createAppSecret,
   createFabrikamAdminSecret,
+  createTargetNetwork,
   createTargetResourceGroup,
   isReady as isGrantReady,
-  targetScope,
   tenantGrantManifest,
   tenantGrants,
   waitForTenantGrant,
@@ -143,11 +142,7 @@ describe('hash-range sharding (--shard-count)', function () {
       await createFabrikamAdminSecret(state.clients, namespace);
       await azure.control.grantConsent(APP, TARGET_TENANT);
       const rg = await createTargetResourceGroup(azure);
-      const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
-        location: 'westus',
-        properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
-      });
-      expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+      await createTargetNetwork(azure, rg);
       await state.client.create(tenantGrants(namespace), tenantGrantManifest('grant', TEST_GALLERY, rg));
       const vm = vmManifest('vm', {
         image: { id: rbacImage('ubuntu', '1.0.0') },

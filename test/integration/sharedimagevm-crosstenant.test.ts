@@ -37,11 +37,11 @@ import {
   adminRequestIn,
   createAppSecret,
   createFabrikamAdminSecret,
+  createTargetNetwork,
   createTargetResourceGroup,
   ensureNoConsent,
   isReady as isGrantReady,
   isStalled as isGrantStalled,
-  targetScope,
   tenantGrantManifest,
   tenantGrants,
   waitForTenantGrant,
@@ -89,11 +89,7 @@ describe('SharedImageVM across tenants and operator restarts', function () {
     await createAppSecret(clients, namespace);
     await createFabrikamAdminSecret(clients, namespace);
     const rg = await createTargetResourceGroup(azure);
-    const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
-      location: 'westus',
-      properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
-    });
-    expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+    await createTargetNetwork(azure, rg);
 
     await client.create(tenantGrants(namespace), tenantGrantManifest('contoso-to-fabrikam', TEST_GALLERY, rg));
     await waitForTenantGrant(client, namespace, 'contoso-to-fabrikam', isGrantStalled('ConsentRequired'), { what: 'Stalled ConsentRequired', logs });
@@ -145,11 +141,7 @@ describe('SharedImageVM across tenants and operator restarts', function () {
     await createAppSecret(clients, namespace);
     await createFabrikamAdminSecret(clients, namespace);
     const rg = await createTargetResourceGroup(azure);
-    const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
-      location: 'westus',
-      properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
-    });
-    expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+    await createTargetNetwork(azure, rg);
     await client.create(tenantGrants(namespace), tenantGrantManifest('g', TEST_GALLERY, rg));
     const grant = await waitForTenantGrant(client, namespace, 'g', isGrantReady, { what: 'Ready', timeoutMs: 20_000, logs });
     const name = uniqueName('ns');

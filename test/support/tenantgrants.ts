@@ -174,6 +174,18 @@ export async function createTargetResourceGroup(azure: RunningEmulator, name = `
   return name;
 }
 
+/**
+ * The virtual network `vnet` (10.9.0.0/16, subnet `default`) in a target resource group, made by
+ * Fabrikam's admin: where a VM made through a TenantGrant goes (subnetId(TARGET_SUBSCRIPTION, rg, 'vnet')).
+ */
+export async function createTargetNetwork(azure: RunningEmulator, resourceGroup: string): Promise<void> {
+  const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(resourceGroup)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
+    location: 'westus',
+    properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
+  });
+  expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+}
+
 export function targetScope(resourceGroup: string): string {
   return `/subscriptions/${TARGET_SUBSCRIPTION}/resourceGroups/${resourceGroup}`;
 }
