@@ -23,14 +23,13 @@ import {
   APP,
   TARGET_SUBSCRIPTION,
   TARGET_TENANT,
-  adminRequestIn,
   assignmentsAt,
   condition as grantCondition,
   createAppSecret,
   createFabrikamAdminSecret,
+  createTargetNetwork,
   createTargetResourceGroup,
   isReady as isGrantReady,
-  targetScope,
   tenantGrantManifest,
   tenantGrantPath,
   tenantGrants,
@@ -205,7 +204,10 @@ describe('sharding by label selector', function () {
     const claimedBySecond = (gs: GalleryShare) => kstatus(gs) === 'Failed' && (gs.status?.conditions?.find((c) => c.type === 'Stalled')?.message ?? '').includes(`GalleryShare ${namespace}/second already manages gallery`);
     await waitForShare('third', claimedBySecond, 'Stalled GalleryClaimed by second');
     expect(reconciledBy('second'), 'second acted in its own shard').to.deep.equal(['b']);
-    expect(reconciledBy('third'), 'third never acted').to.deep.equal([]);
+    // Acted: a change in Azure (the log line of each change names its action). Its own shard may
+    // log a reconcile of it (waiting for the cache of every GalleryShare, at debug), and does not act.
+    const actedOn = (name: string) => SHARDS.filter((shard) => reconcileLines(operators[shard].logs(), namespace, name).some((l) => l.action));
+    expect(actedOn('third'), 'third never acted').to.deep.equal([]);
   });
 
   it('a SharedImageVM in shard b acts through its TenantGrant in shard a, and the grant\'s deletion waits for it', async function () {
@@ -214,11 +216,7 @@ describe('sharding by label selector', function () {
     await createFabrikamAdminSecret(clients, namespace);
     await azure.control.grantConsent(APP, TARGET_TENANT);
     const rg = await createTargetResourceGroup(azure);
-    const vnet = await adminRequestIn(azure, TARGET_TENANT, 'PUT', `${targetScope(rg)}/providers/Microsoft.Network/virtualNetworks/vnet`, {
-      location: 'westus',
-      properties: { addressSpace: { addressPrefixes: ['10.9.0.0/16'] }, subnets: [{ name: 'default', properties: { addressPrefix: '10.9.0.0/24' } }] },
-    });
-    expect(vnet.status, vnet.text).to.be.oneOf([200, 201]);
+    await createTargetNetwork(azure, rg);
     await client.create(tenantGrants(namespace), inShard(tenantGrantManifest('grant', TEST_GALLERY, rg), 'a'));
     await waitForTenantGrant(client, namespace, 'grant', isGrantReady, { what: 'Ready', timeoutMs: 60_000, logs: allLogs });
 
